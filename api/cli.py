@@ -1,0 +1,124 @@
+"""The `tobacco-alloc` command: the same functions the API calls, for operators and scripts."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from models.db import make_engine, session_scope
+from models.errors import DomainError
+from models.migrate import upgrade
+from models.tables import ROLES
+from models.users import company_by_code, create_user, revoke_user
+
+app = typer.Typer(help="Order allocation for a tobacco commercial company.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+users_app = typer.Typer(help="API users and their tokens.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+err = Console(stderr=True)
+out = Console()
+
+CompanyOpt = Annotated[Optional[str], typer.Option("--company", help="company code (default: the only one)")]
+
+
+def fail(message: str, status: int = 2) -> None:
+    err.print(f"[red]error:[/red] {message}", markup=True, highlight=False, soft_wrap=True)
+    raise typer.Exit(status)
+
+
+@app.command("init-db")
+def init_db() -> None:
+    """Create or migrate the schema (idempotent)."""
+    engine = make_engine()
+    upgrade(engine)
+    with session_scope(engine) as session:
+        company_by_code(session, None)
+    out.print(f"schema is at the newest revision ({engine.url.render_as_string(hide_password=True)})")
+
+
+@app.command("load")
+def load(directory: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="folder of CSVs")],
+         company: CompanyOpt = None) -> None:
+    """Load managers, retailers, brands and history CSVs found in DIRECTORY: all rows or none."""
+    from models.load import load_dir
+
+    engine = make_engine()
+    upgrade(engine)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err) as bar:
+        task = bar.add_task("validating", total=5)
+
+        def step(name: str, n: int) -> None:
+            bar.update(task, advance=1, description=f"loaded {n:,} {name}")
+
+        try:
+            with session_scope(engine) as session:
+                comp = company_by_code(session, company)
+                counts = load_dir(session, comp.id, directory, progress=step)
+                bar.update(task, description="committing")
+        except DomainError as exc:
+            bar.stop()
+            fail(exc.detail)
+        bar.update(task, completed=5, description="done")
+    out.print(", ".join(f"{n:,} {k}" for k, n in counts.items()) + " loaded")
+
+
+@users_app.command("create")
+def users_create(role: Annotated[str, typer.Option(help=f"one of {', '.join(ROLES)}")],
+                 manager_id: Annotated[Optional[str], typer.Option("--manager-id")] = None,
+                 name: Annotated[Optional[str], typer.Option()] = None,
+                 company: CompanyOpt = None) -> None:
+    """Create a user; its API token is the last line printed."""
+    engine = make_engine()
+    upgrade(engine)
+    try:
+        with session_scope(engine) as session:
+            comp = company_by_code(session, company)
+            user, token = create_user(session, comp.id, role, name, manager_id)
+    except DomainError as exc:
+        fail(exc.detail)
+    err.print(f"user {user.name} ({user.role}) in company {comp.code}; the token is shown once:")
+    sys.stdout.write(token + "\n")
+
+
+@users_app.command("revoke")
+def users_revoke(name: Annotated[str, typer.Option()], company: CompanyOpt = None) -> None:
+    """Revoke every token of the named user."""
+    engine = make_engine()
+    try:
+        with session_scope(engine) as session:
+            n = revoke_user(session, company_by_code(session, company).id, name)
+    except DomainError as exc:
+        fail(exc.detail)
+    out.print(f"revoked {n} token(s) of {name}")
+
+
+@app.command("serve")
+def serve(host: Annotated[Optional[str], typer.Option(help="default HOST or 127.0.0.1")] = None,
+          port: Annotated[Optional[int], typer.Option(help="default PORT or 8000")] = None) -> None:
+    """Run the HTTP API."""
+    import uvicorn
+
+    from api.settings import get_settings
+
+    settings = get_settings()
+    upgrade(make_engine(settings.database_url))
+    uvicorn.run("api.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
+                log_level="info")
+
+
+def _register() -> None:
+    """Commands that live in their own modules."""
+    from api.commands.demo import demo
+
+    app.command("demo")(demo)
+
+
+_register()
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

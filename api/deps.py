@@ -1,0 +1,71 @@
+"""Request-scoped pieces: the session (the one commit point), the caller, role checks, paging."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
+
+from models.errors import Forbidden, Unauthorized
+from models.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from models.users import Principal, principal_for_token
+
+bearer = HTTPBearer(auto_error=False, description="an API token from `tobacco-alloc users create`")
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request: commit once on success, roll back on any error."""
+    with Session(request.app.state.engine, expire_on_commit=False,
+                 join_transaction_mode="create_savepoint") as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def current_principal(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    if credentials is None or not credentials.credentials:
+        raise Unauthorized("send `Authorization: Bearer <token>`; create a token with `tobacco-alloc users create`",
+                           headers={"WWW-Authenticate": "Bearer"})
+    principal = principal_for_token(session, credentials.credentials)
+    if principal is None:
+        raise Unauthorized("this token is unknown or revoked; ask an admin for a new one",
+                           headers={"WWW-Authenticate": "Bearer"})
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def require(*roles: str):
+    """A dependency that lets only these roles through (403 for any other)."""
+
+    def check(principal: PrincipalDep) -> Principal:
+        if principal.role not in roles:
+            raise Forbidden(f"the {principal.role} role may not do this; it needs {' or '.join(roles)}")
+        return principal
+
+    return check
+
+
+class PageParams:
+    def __init__(self, cursor: Annotated[str | None, Query(max_length=500)] = None,
+                 limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT):
+        self.cursor = cursor
+        self.limit = limit
+
+
+PageDep = Annotated[PageParams, Depends()]
+
+ALL_ROLES = ("admin", "account_manager", "market_manager", "distribution_center", "auditor")

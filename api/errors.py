@@ -1,0 +1,68 @@
+"""One place that turns every failure into {"detail", "code"} with the right status, never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from models.errors import DomainError
+
+log = logging.getLogger("api")
+
+
+def error_body(detail: str, code: str, **extra) -> dict:
+    return {"detail": detail, "code": code, **extra}
+
+
+def _where(loc) -> str:
+    parts = [str(p) for p in loc if p not in ("body",)]
+    return ".".join(parts) if parts else "body"
+
+
+def validation_sentence(errors) -> str:
+    msgs = []
+    for err in errors[:10]:
+        where = _where(err.get("loc", ()))
+        msg = err.get("msg", "invalid")
+        if err.get("type") == "extra_forbidden":
+            msg = "is not a field this request accepts"
+        msgs.append(f"{where}: {msg}")
+    more = f" (and {len(errors) - 10} more)" if len(errors) > 10 else ""
+    return "; ".join(msgs) + more
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(_request: Request, exc: DomainError):
+        headers = exc.extra.pop("headers", None) if exc.extra else None
+        return JSONResponse(error_body(exc.detail, exc.code, **(exc.extra or {})), exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError):
+        errors = exc.errors()
+        floor_words = {"floor", "min_quantity", "minimum", "brand_code", "per_spec"}
+        code = "invalid_request"
+        detail = validation_sentence(errors)
+        if any(e.get("type") == "extra_forbidden" and str(e.get("loc", ("",))[-1]) in floor_words
+               and "caps" in str(_request.url.path) for e in errors):
+            code = "floor_or_quota_refused"
+            detail = ("caps set an upper limit on a retailer's total only: total-quantity floating management "
+                      "(总量浮动管理) forbids a floor, a minimum purchase or a per-spec quantity; " + detail)
+        return JSONResponse(error_body(detail, code), 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException):
+        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}.get(
+            exc.status_code, "error")
+        detail = exc.detail if isinstance(exc.detail, str) else "request refused"
+        return JSONResponse(error_body(detail, code), exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception):
+        log.exception("unhandled error")
+        return JSONResponse(error_body("the service failed to answer this request; it has been logged",
+                                       "internal_error"), 500)

@@ -1,0 +1,59 @@
+"""Shared request/response pieces: strict input models and the list envelope."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+T = TypeVar("T")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _no_control(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+CleanStr = Annotated[str, AfterValidator(_no_control)]
+
+
+class In(BaseModel):
+    """Base of every request body: unknown fields are refused, strings stay as sent."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+class RetailerOut(Out):
+    retailer_id: str
+    name: str
+    manager_id: str
+    tier: int
+    market_type: str
+    business_format: str
+    route_id: str
+    delivery_weekday: int
+    size_class: str
+    status: str
+    order_every_weeks: int
+
+
+class BrandOut(Out):
+    brand_code: str
+    name: str
+    brand: str
+    price_class: int
+    wholesale_price: float
+    is_key: bool
+    is_scarce: bool

@@ -1,0 +1,27 @@
+"""Configuration from the environment, so one image runs anywhere."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from models.db import DEFAULT_URL
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    database_url: str = Field(DEFAULT_URL, description="SQLAlchemy URL; postgresql+psycopg://... in production")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    timezone: str = Field("Asia/Shanghai", description="the company's time zone for dates and deadlines")
+    max_body_bytes: int = Field(20_000_000, description="largest request body accepted (an order import)")
+    max_order_lines: int = Field(500, description="most lines one order may carry")
+    run_in_process: bool = Field(False, description="run allocations inline (tests) instead of a worker process")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

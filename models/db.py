@@ -1,0 +1,114 @@
+"""Engine, sessions and bulk writes: the one place that knows which database is underneath."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, create_engine
+
+DEFAULT_URL = "sqlite:///./data/tobacco.db"
+BULK_CHUNK = 5_000
+
+
+def database_url() -> str:
+    """The configured database, defaulting to an embedded SQLite file so a newcomer needs nothing running."""
+    return os.environ.get("DATABASE_URL") or DEFAULT_URL
+
+
+def make_engine(url: str | None = None, **kw: Any) -> Engine:
+    """An engine with the pragmas SQLite needs to behave like a real database (WAL, foreign keys)."""
+    url = url or database_url()
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kw)
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        # take the write lock at BEGIN so two writers never deadlock on lock upgrade
+        @event.listens_for(engine, "connect")
+        def _no_pysqlite_begin(dbapi_conn, _record):  # pragma: no cover - trivial
+            dbapi_conn.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(conn):  # pragma: no cover - trivial
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    kw.setdefault("pool_size", 10)
+    kw.setdefault("max_overflow", 20)
+    kw.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kw)
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """The one commit point for work outside a request (CLI, workers): commit on success, roll back on error."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def upsert(session: Session, table, rows: Sequence[dict], keys: Sequence[str]) -> int:
+    """Insert or update rows by key in chunks with one statement each; flushes, never commits."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    cols = list(rows[0].keys())
+    updates = [c for c in cols if c not in keys]
+    ins = pg_insert if dialect == "postgresql" else sqlite_insert
+    for start in range(0, len(rows), BULK_CHUNK):
+        chunk = rows[start:start + BULK_CHUNK]
+        stmt = ins(table)
+        stmt = (stmt.on_conflict_do_update(index_elements=list(keys),
+                                           set_={c: stmt.excluded[c] for c in updates})
+                if updates else stmt.on_conflict_do_nothing(index_elements=list(keys)))
+        session.execute(stmt, chunk)
+    return len(rows)
+
+
+def bulk_insert(session: Session, table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """Append many rows the fastest way each database offers: COPY on PostgreSQL, executemany on SQLite."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        raw = conn.connection.driver_connection
+        n = 0
+        cols = ", ".join(columns)
+        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+                n += 1
+        return n
+    stmt = insert(table)
+    n = 0
+    chunk: list[dict] = []
+    for row in rows:
+        chunk.append(dict(zip(columns, row)))
+        if len(chunk) >= BULK_CHUNK * 4:
+            conn.execute(stmt, chunk)
+            n += len(chunk)
+            chunk = []
+    if chunk:
+        conn.execute(stmt, chunk)
+        n += len(chunk)
+    return n

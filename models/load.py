@@ -1,0 +1,222 @@
+"""Loading master data CSVs: validated whole first, then written in one transaction (all or nothing)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import delete, select
+from sqlmodel import Session
+
+from models.db import bulk_insert, upsert
+from models.errors import Invalid
+from models.tables import MAX_LINE_QUANTITY, SIZE_CLASSES, Brand, History, Manager, Retailer
+
+MAX_ERRORS = 20
+# Tier -> size class when a retailer's data does not give it (documented in the README).
+SMALL_MAX_TIER, MEDIUM_MAX_TIER = 10, 22
+
+SPECS = {
+    "managers": (["manager_id", "name", "market_manager_id"], []),
+    "retailers": (["retailer_id", "name", "manager_id", "tier", "market_type", "business_format", "route_id",
+                   "delivery_weekday"], ["size_class", "status", "order_every_weeks"]),
+    "brands": (["brand_code", "name", "price_class", "wholesale_price", "is_key"], ["brand", "is_scarce"]),
+    "history": (["retailer_id", "period", "brand_code", "quantity"], []),
+}
+TRUE, FALSE = {"1", "true", "True", "TRUE"}, {"0", "false", "False", "FALSE", ""}
+
+
+class LoadError(Invalid):
+    """Every problem found in the files, each naming file, line and column."""
+
+    def __init__(self, problems: list[str]):
+        shown = problems[:MAX_ERRORS]
+        more = f"\n... and {len(problems) - MAX_ERRORS} more" if len(problems) > MAX_ERRORS else ""
+        super().__init__("\n".join(shown) + more, "invalid_file")
+        self.problems = problems
+
+
+def size_class_for_tier(tier: pd.Series) -> pd.Series:
+    return pd.Series(np.where(tier <= SMALL_MAX_TIER, "small", np.where(tier <= MEDIUM_MAX_TIER, "medium", "large")),
+                     index=tier.index)
+
+
+class _Checker:
+    """Collects problems as 'file, line N, column C: message' (line 1 is the header)."""
+
+    def __init__(self, name: str, df: pd.DataFrame):
+        self.name, self.df, self.problems = name, df, []
+
+    def flag(self, mask: pd.Series, column: str | None, message: str) -> None:
+        for idx in np.flatnonzero(mask.to_numpy())[:MAX_ERRORS]:
+            col = f", column {column}" if column else ""
+            self.problems.append(f"{self.name}.csv, line {int(idx) + 2}{col}: {message}")
+
+    def required(self, column: str) -> None:
+        blank = self.df[column].fillna("").str.strip() == ""
+        self.flag(blank, column, "is empty; a value is required")
+
+    def integer(self, column: str, lo: int, hi: int, default: int | None = None) -> pd.Series:
+        raw = self.df[column].fillna("" if default is None else str(default)).str.strip()
+        ok = raw.str.fullmatch(r"-?\d+")
+        self.flag(~ok, column, f"must be a whole number from {lo} to {hi}")
+        values = pd.to_numeric(raw.where(ok, "0"), errors="coerce").fillna(0).astype("int64")
+        self.flag(ok & ((values < lo) | (values > hi)), column, f"must be from {lo} to {hi}")
+        return values
+
+    def choice(self, column: str, allowed: tuple[str, ...], default: str | None = None) -> pd.Series:
+        raw = self.df[column].fillna(default or "").str.strip()
+        if default is not None:
+            raw = raw.replace("", default)
+        self.flag(~raw.isin(allowed), column, f"must be one of {', '.join(allowed)}")
+        return raw
+
+    def unique(self, columns: list[str]) -> None:
+        dup = self.df.duplicated(columns, keep="first")
+        self.flag(dup, "/".join(columns), f"duplicate key ({', '.join(columns)}) already given on an earlier line")
+
+
+def read_csv(path: Path, name: str) -> pd.DataFrame:
+    """Read every column as text so identifiers keep their leading zeros."""
+    required, optional = SPECS[name]
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise LoadError([f"{name}.csv: cannot be read as UTF-8 CSV with a header row ({exc})"]) from exc
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise LoadError([f"{name}.csv, line 1: missing required column(s) {', '.join(missing)}"])
+    for col in optional:
+        if col not in df.columns:
+            df[col] = ""
+    return df[required + optional].reset_index(drop=True)
+
+
+def _managers(df: pd.DataFrame) -> tuple[list[dict], list[str]]:
+    c = _Checker("managers", df)
+    c.required("manager_id")
+    c.required("name")
+    c.unique(["manager_id"])
+    rows = [{"manager_id": m, "name": n, "market_manager_id": mm or None}
+            for m, n, mm in zip(df.manager_id.str.strip(), df.name, df.market_manager_id.str.strip())]
+    return rows, c.problems
+
+
+def _retailers(df: pd.DataFrame, known_managers: set[str]) -> tuple[list[dict], list[str]]:
+    c = _Checker("retailers", df)
+    for col in ("retailer_id", "name", "manager_id", "business_format", "route_id"):
+        c.required(col)
+    c.unique(["retailer_id"])
+    tier = c.integer("tier", 1, 30)
+    weekday = c.integer("delivery_weekday", 1, 7)
+    every = c.integer("order_every_weeks", 1, 4, default=1)
+    market = c.choice("market_type", ("urban", "rural"))
+    status = c.choice("status", ("active", "suspended"), default="active")
+    given = df.size_class.fillna("").str.strip()
+    c.flag((given != "") & ~given.isin(SIZE_CLASSES), "size_class", f"must be one of {', '.join(SIZE_CLASSES)}")
+    size = given.where(given != "", size_class_for_tier(tier))
+    manager = df.manager_id.str.strip()
+    c.flag((manager != "") & ~manager.isin(known_managers), "manager_id", "names no known account manager")
+    out = pd.DataFrame({
+        "retailer_id": df.retailer_id.str.strip(), "name": df.name, "manager_id": manager, "tier": tier,
+        "market_type": market, "business_format": df.business_format.str.strip(),
+        "route_id": df.route_id.str.strip(), "delivery_weekday": weekday, "size_class": size,
+        "status": status, "order_every_weeks": every,
+    })
+    return out.to_dict("records"), c.problems
+
+
+def _brands(df: pd.DataFrame) -> tuple[list[dict], list[str]]:
+    c = _Checker("brands", df)
+    c.required("brand_code")
+    c.required("name")
+    c.unique(["brand_code"])
+    price_class = c.integer("price_class", 1, 5)
+    raw_price = df.wholesale_price.str.strip()
+    ok = raw_price.str.fullmatch(r"\d+(\.\d{1,2})?")
+    c.flag(~ok, "wholesale_price", "must be a non-negative amount with at most 2 decimals")
+    flags = {}
+    for col in ("is_key", "is_scarce"):
+        raw = df[col].fillna("").str.strip()
+        c.flag(~raw.isin(TRUE | FALSE), col, "must be 1/0 or true/false")
+        flags[col] = raw.isin(TRUE)
+    out = pd.DataFrame({
+        "brand_code": df.brand_code.str.strip(), "name": df.name, "brand": df.brand.fillna(""),
+        "price_class": price_class, "wholesale_price": raw_price.where(ok, "0").map(Decimal),
+        "is_key": flags["is_key"], "is_scarce": flags["is_scarce"],
+    })
+    return out.to_dict("records"), c.problems
+
+
+def _history(df: pd.DataFrame, retailers: set[str], brands: set[str]) -> tuple[pd.DataFrame, list[str]]:
+    c = _Checker("history", df)
+    for col in ("retailer_id", "period", "brand_code"):
+        c.required(col)
+    qty = c.integer("quantity", 0, MAX_LINE_QUANTITY)
+    rid, code = df.retailer_id.str.strip(), df.brand_code.str.strip()
+    c.flag(~rid.isin(retailers), "retailer_id", "names no known retailer")
+    c.flag(~code.isin(brands), "brand_code", "names no known spec")
+    c.unique(["retailer_id", "period", "brand_code"])
+    return pd.DataFrame({"retailer_id": rid, "period": df.period.str.strip(), "brand_code": code,
+                         "quantity": qty}), c.problems
+
+
+def load_dir(session: Session, company_id: int, directory: Path,
+             progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
+    """Validate every file found in directory, then upsert them; raises LoadError and writes nothing on any problem."""
+    directory = Path(directory)
+    found = {name: directory / f"{name}.csv" for name in SPECS if (directory / f"{name}.csv").exists()}
+    if not found:
+        raise LoadError([f"{directory}: none of managers.csv, retailers.csv, brands.csv, history.csv found"])
+    say = progress or (lambda _step, _n: None)
+    frames = {name: read_csv(path, name) for name, path in found.items()}
+    problems: list[str] = []
+    counts: dict[str, int] = {}
+
+    def db_ids(column, model):
+        return set(session.execute(select(column).where(model.company_id == company_id)).scalars())
+
+    managers = retailers = brands = None
+    if "managers" in frames:
+        managers, p = _managers(frames["managers"])
+        problems += p
+    known_managers = db_ids(Manager.manager_id, Manager) | {m["manager_id"] for m in managers or []}
+    if "retailers" in frames:
+        retailers, p = _retailers(frames["retailers"], known_managers)
+        problems += p
+    if "brands" in frames:
+        brands, p = _brands(frames["brands"])
+        problems += p
+    history = None
+    if "history" in frames:
+        known_r = db_ids(Retailer.retailer_id, Retailer) | {r["retailer_id"] for r in retailers or []}
+        known_b = db_ids(Brand.brand_code, Brand) | {b["brand_code"] for b in brands or []}
+        history, p = _history(frames["history"], known_r, known_b)
+        problems += p
+    if problems:
+        raise LoadError(problems)
+
+    for name, rows, table, keys in (("managers", managers, Manager, ["company_id", "manager_id"]),
+                                    ("brands", brands, Brand, ["company_id", "brand_code"]),
+                                    ("retailers", retailers, Retailer, ["company_id", "retailer_id"])):
+        if rows is not None:
+            for r in rows:
+                r["company_id"] = company_id
+            counts[name] = upsert(session, table.__table__, rows, keys)
+            say(name, counts[name])
+    if history is not None:
+        # the file is the truth for the periods it covers: replace those periods whole
+        periods = sorted(history.period.unique())
+        for start in range(0, len(periods), 500):
+            session.execute(delete(History).where(History.company_id == company_id,
+                                                  History.period.in_(periods[start:start + 500])))
+        rows = zip([company_id] * len(history), history.retailer_id.tolist(), history.period.tolist(),
+                   history.brand_code.tolist(), history.quantity.tolist())
+        counts["history"] = bulk_insert(session, History.__table__,
+                                        ["company_id", "retailer_id", "period", "brand_code", "quantity"], rows)
+        say("history", counts["history"])
+    session.flush()
+    return counts

@@ -1,0 +1,57 @@
+"""Keyset pagination: a cursor is the last row's key, so pages never skip or repeat under writes."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, or_
+from sqlalchemy.sql import Select
+
+from models.errors import Invalid
+
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 100
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(values), separators=(",", ":")).encode()).decode()
+
+
+def decode_cursor(cursor: str | None, n: int) -> list[Any] | None:
+    if not cursor:
+        return None
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError) as exc:
+        raise Invalid("cursor is not one this service issued; start again without it", "invalid_cursor") from exc
+    if not isinstance(values, list) or len(values) != n:
+        raise Invalid("cursor is not one this service issued; start again without it", "invalid_cursor")
+    return values
+
+
+def after(columns: Sequence[Any], values: Sequence[Any]):
+    """Row-value comparison (a, b) > (x, y), spelled out so it works on every database."""
+    clauses = []
+    for i, col in enumerate(columns):
+        eq = [columns[j] == values[j] for j in range(i)]
+        clauses.append(and_(*eq, col > values[i]))
+    return or_(*clauses)
+
+
+def page(session, stmt: Select, key_columns: Sequence[Any], cursor: str | None, limit: int,
+         key_of=None) -> tuple[list, str | None]:
+    """One page of stmt ordered by key_columns, and the cursor of the next page (None at the end)."""
+    values = decode_cursor(cursor, len(key_columns))
+    if values is not None:
+        stmt = stmt.where(after(key_columns, values))
+    rows = session.execute(stmt.order_by(*key_columns).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if not more or not rows:
+        return rows, None
+    last = rows[-1]
+    key = key_of(last) if key_of else [getattr(last, c.key) for c in key_columns]
+    return rows, encode_cursor(key)

@@ -1,0 +1,108 @@
+"""Companies, users and API tokens: who is calling, for which company, in which role."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlmodel import Session
+
+from models.errors import Invalid, NotFound
+from models.tables import ROLES, ApiToken, Company, Manager, User
+from models.types import utcnow
+
+DEFAULT_COMPANY = "default"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller; every query is scoped by its company and, for managers, its people."""
+
+    user_id: int
+    company_id: int
+    role: str
+    name: str
+    manager_id: str | None = None
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def get_or_create_company(session: Session, code: str = DEFAULT_COMPANY, name: str | None = None,
+                          timezone: str = "Asia/Shanghai") -> Company:
+    company = session.execute(select(Company).where(Company.code == code)).scalar_one_or_none()
+    if company is None:
+        company = Company(code=code, name=name or code, timezone=timezone)
+        session.add(company)
+        session.flush()
+    return company
+
+
+def company_by_code(session: Session, code: str | None) -> Company:
+    """The named company, or the one company of a fresh install when no code is given."""
+    if code:
+        company = session.execute(select(Company).where(Company.code == code)).scalar_one_or_none()
+        if company is None:
+            raise NotFound(f"no company with code {code!r}")
+        return company
+    companies = session.execute(select(Company).order_by(Company.id).limit(2)).scalars().all()
+    if not companies:
+        return get_or_create_company(session)
+    if len(companies) > 1:
+        raise Invalid("several companies exist; name one with --company CODE")
+    return companies[0]
+
+
+def create_user(session: Session, company_id: int, role: str, name: str | None = None,
+                manager_id: str | None = None) -> tuple[User, str]:
+    """A new user and its API token; the token is returned once and only its SHA-256 is kept."""
+    if role not in ROLES:
+        raise Invalid(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    if role in ("account_manager", "market_manager"):
+        if not manager_id:
+            raise Invalid(f"a {role} user needs --manager-id")
+        if role == "account_manager" and session.get(Manager, (company_id, manager_id)) is None:
+            raise NotFound(f"no account manager {manager_id!r} in this company; load the managers first")
+        if role == "market_manager":
+            exists = session.execute(select(Manager.manager_id).where(
+                Manager.company_id == company_id, Manager.market_manager_id == manager_id).limit(1)).first()
+            if exists is None:
+                raise NotFound(f"no account manager reports to market manager {manager_id!r}")
+    name = name or (f"{role}-{manager_id}" if manager_id else f"{role}-{secrets.token_hex(3)}")
+    user = session.execute(select(User).where(User.company_id == company_id, User.name == name)).scalar_one_or_none()
+    if user is None:
+        user = User(company_id=company_id, name=name, role=role, manager_id=manager_id)
+        session.add(user)
+        session.flush()
+    elif user.role != role or user.manager_id != manager_id:
+        raise Invalid(f"user {name!r} exists with role {user.role}; choose another --name")
+    token = secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=user.id, token_sha256=token_digest(token)))
+    session.flush()
+    return user, token
+
+
+def revoke_user(session: Session, company_id: int, name: str) -> int:
+    user = session.execute(select(User).where(User.company_id == company_id, User.name == name)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"no user named {name!r}")
+    result = session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                             .values(revoked_at=utcnow()))
+    return result.rowcount
+
+
+def principal_for_token(session: Session, token: str) -> Principal | None:
+    """The caller behind a bearer token, or None; the digest is compared in constant time."""
+    digest = token_digest(token)
+    row = session.execute(
+        select(ApiToken.token_sha256, User.id, User.company_id, User.role, User.name, User.manager_id)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_sha256 == digest, ApiToken.revoked_at.is_(None))
+    ).first()
+    if row is None or not hmac.compare_digest(row[0], digest):
+        return None
+    return Principal(user_id=row[1], company_id=row[2], role=row[3], name=row[4], manager_id=row[5])
