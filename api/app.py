@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from api import errors
+from api import errors, idempotency
 from api.routes import audit, caps, cycles, distribution, forecasts, master, orders, runs
 from api.settings import Settings, get_settings
 from models.db import make_engine
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
     app.state.settings = settings
     errors.install(app)
+    idempotency.install(app)
     for module in (master, cycles, caps, orders, runs, distribution, forecasts, audit):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

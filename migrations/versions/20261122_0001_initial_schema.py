@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 52d378f9f846
+Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 13:22:02.302326
+Create Date: 2026-11-22 13:25:26.663179
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import models.types  # noqa: F401
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
-revision = '52d378f9f846'
+revision = '0001'
 down_revision = None
 branch_labels = None
 depends_on = None

@@ -1,0 +1,69 @@
+"""Safe retries for every POST: the same Idempotency-Key and request returns the first response, once."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse, Response
+
+from api.deps import PrincipalDep, SessionDep
+from models import idempotency as store
+from models.errors import Conflict, DomainError, Invalid
+
+_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+
+
+class Replay(DomainError):
+    """Carries the stored first response back out through the error handler, doing nothing again."""
+
+    def __init__(self, status_code: int, body: str):
+        super().__init__("replayed", "replayed")
+        self.replay_status, self.replay_body = status_code, body
+
+
+class Idempotency:
+    def __init__(self, session, principal, key: str | None, request_sha256: str):
+        self.session, self.principal, self.key, self.request_sha256 = session, principal, key, request_sha256
+
+    def respond(self, payload: Any, status_code: int = 200, headers: dict | None = None) -> Response:
+        """The response, stored with the key (same transaction as the effect) when a key was sent."""
+        body = json.dumps(jsonable_encoder(payload), ensure_ascii=False, separators=(",", ":"))
+        if self.key:
+            store.store(self.session, self.principal.user_id, self.key, self.request_sha256, status_code, body)
+        return Response(body, status_code=status_code, media_type="application/json", headers=headers)
+
+
+async def idempotency(request: Request, session: SessionDep, principal: PrincipalDep) -> Idempotency:
+    key = request.headers.get("idempotency-key")
+    body = await request.body()
+    digest = hashlib.sha256(b"\n".join([request.method.encode(), request.url.path.encode(),
+                                        request.url.query.encode(), body])).hexdigest()
+    if key is None:
+        return Idempotency(session, principal, None, digest)
+    if not _KEY.match(key):
+        raise Invalid("Idempotency-Key must be 1 to 200 visible ASCII characters", "invalid_idempotency_key")
+    if not store.try_lock(session, principal.user_id, key):
+        raise Conflict("a request with this Idempotency-Key is still running; retry when it has finished",
+                       "idempotency_in_flight")
+    found = store.find(session, principal.user_id, key)
+    if found is not None:
+        if found.request_sha256 != digest:
+            raise Invalid("this Idempotency-Key was used for a different request; use a new key for a new request",
+                          "idempotency_key_reused")
+        raise Replay(found.status_code, found.response_body)
+    return Idempotency(session, principal, key, digest)
+
+
+IdempotencyDep = Annotated[Idempotency, Depends(idempotency)]
+
+
+def install(app) -> None:
+    @app.exception_handler(Replay)
+    async def _replay(_request: Request, exc: Replay):
+        return Response(exc.replay_body, status_code=exc.replay_status, media_type="application/json",
+                        headers={"Idempotent-Replayed": "true"})
