@@ -18,13 +18,20 @@ def status_of(cycle: Cycle, now: datetime | None = None) -> str:
     return cycle.status
 
 
-def get_cycle(session: Session, company_id: int, cycle_id: int | str, for_update: bool = False) -> Cycle:
-    """The company's cycle or 404; for_update locks the row so state changes serialize."""
+def get_cycle(session: Session, company_id: int, cycle_id: int | str, for_update: bool = False,
+              for_share: bool = False) -> Cycle:
+    """The company's cycle or 404.
+
+    for_update (state changes: close, reopen, publish) and for_share (writes that need the state to hold:
+    orders, approvals, forecasts) make those two kinds serialize on PostgreSQL, so nothing is acknowledged
+    after a close; SQLite serializes every writer anyway.
+    """
     try:
         cid = int(cycle_id)
     except (TypeError, ValueError):
         raise NotFound(f"no cycle {cycle_id!r}") from None
-    cycle = session.get(Cycle, cid, with_for_update=for_update)
+    lock = {"read": True} if for_share and not for_update else for_update
+    cycle = session.get(Cycle, cid, with_for_update=lock or None, populate_existing=bool(lock))
     if cycle is None or cycle.company_id != company_id:
         raise NotFound(f"no cycle {cycle_id!r}")
     return cycle
