@@ -113,9 +113,11 @@ def serve(host: Annotated[Optional[str], typer.Option(help="default HOST or 127.
 
 def _register() -> None:
     """Commands that live in their own modules."""
+    from api.commands.accuracy import accuracy
     from api.commands.demo import demo
 
     app.command("demo")(demo)
+    app.command("accuracy")(accuracy)
 
 
 _register()

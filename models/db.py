@@ -87,6 +87,19 @@ def upsert(session: Session, table, rows: Sequence[dict], keys: Sequence[str]) -
     return len(rows)
 
 
+def copy_frame(session: Session, table, frame) -> int:
+    """COPY a whole frame (columns named as the table's) in CSV chunks: the fastest bulk path on PostgreSQL."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        return bulk_insert(session, table, list(frame.columns), frame.itertuples(index=False, name=None))
+    raw = conn.connection.driver_connection
+    cols = ", ".join(frame.columns)
+    with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy:
+        for start in range(0, len(frame), 500_000):
+            copy.write(frame.iloc[start:start + 500_000].to_csv(index=False, header=False))
+    return len(frame)
+
+
 def bulk_insert(session: Session, table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """Append many rows the fastest way each database offers: COPY on PostgreSQL, executemany on SQLite."""
     conn = session.connection()

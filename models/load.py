@@ -11,7 +11,7 @@ import pandas as pd
 from sqlalchemy import delete, select
 from sqlmodel import Session
 
-from models.db import bulk_insert, upsert
+from models.db import copy_frame, upsert
 from models.errors import Invalid
 from models.tables import MAX_LINE_QUANTITY, SIZE_CLASSES, Brand, History, Manager, Retailer
 
@@ -60,11 +60,14 @@ class _Checker:
         self.flag(blank, column, "is empty; a value is required")
 
     def integer(self, column: str, lo: int, hi: int, default: int | None = None) -> pd.Series:
-        raw = self.df[column].fillna("" if default is None else str(default)).str.strip()
-        ok = raw.str.fullmatch(r"-?\d+")
-        self.flag(~ok, column, f"must be a whole number from {lo} to {hi}")
-        values = pd.to_numeric(raw.where(ok, "0"), errors="coerce").fillna(0).astype("int64")
-        self.flag(ok & ((values < lo) | (values > hi)), column, f"must be from {lo} to {hi}")
+        raw = self.df[column]
+        if default is not None:
+            raw = raw.replace("", str(default))
+        values = pd.to_numeric(raw, errors="coerce")
+        whole = values.notna() & (values == values.round())
+        self.flag(~whole, column, f"must be a whole number from {lo} to {hi}")
+        values = values.where(whole, 0).astype("int64")
+        self.flag(whole & ((values < lo) | (values > hi)), column, f"must be from {lo} to {hi}")
         return values
 
     def choice(self, column: str, allowed: tuple[str, ...], default: str | None = None) -> pd.Series:
@@ -151,16 +154,14 @@ def _brands(df: pd.DataFrame) -> tuple[list[dict], list[str]]:
     return out.to_dict("records"), c.problems
 
 
-def _history(df: pd.DataFrame, retailers: set[str], brands: set[str]) -> tuple[pd.DataFrame, list[str]]:
+def _history(df: pd.DataFrame, retailers: set[str]) -> tuple[pd.DataFrame, list[str]]:
     c = _Checker("history", df)
     for col in ("retailer_id", "period", "brand_code"):
-        c.required(col)
+        c.flag(df[col] == "", col, "is empty; a value is required")
     qty = c.integer("quantity", 0, MAX_LINE_QUANTITY)
-    rid, code = df.retailer_id.str.strip(), df.brand_code.str.strip()
-    c.flag(~rid.isin(retailers), "retailer_id", "names no known retailer")
-    c.flag(~code.isin(brands), "brand_code", "names no known spec")
+    c.flag(~df.retailer_id.isin(retailers), "retailer_id", "names no known retailer")
     c.unique(["retailer_id", "period", "brand_code"])
-    return pd.DataFrame({"retailer_id": rid, "period": df.period.str.strip(), "brand_code": code,
+    return pd.DataFrame({"retailer_id": df.retailer_id, "period": df.period, "brand_code": df.brand_code,
                          "quantity": qty}), c.problems
 
 
@@ -193,8 +194,7 @@ def load_dir(session: Session, company_id: int, directory: Path,
     history = None
     if "history" in frames:
         known_r = db_ids(Retailer.retailer_id, Retailer) | {r["retailer_id"] for r in retailers or []}
-        known_b = db_ids(Brand.brand_code, Brand) | {b["brand_code"] for b in brands or []}
-        history, p = _history(frames["history"], known_r, known_b)
+        history, p = _history(frames["history"], known_r)
         problems += p
     if problems:
         raise LoadError(problems)
@@ -213,10 +213,8 @@ def load_dir(session: Session, company_id: int, directory: Path,
         for start in range(0, len(periods), 500):
             session.execute(delete(History).where(History.company_id == company_id,
                                                   History.period.in_(periods[start:start + 500])))
-        rows = zip([company_id] * len(history), history.retailer_id.tolist(), history.period.tolist(),
-                   history.brand_code.tolist(), history.quantity.tolist())
-        counts["history"] = bulk_insert(session, History.__table__,
-                                        ["company_id", "retailer_id", "period", "brand_code", "quantity"], rows)
+        history.insert(0, "company_id", company_id)
+        counts["history"] = copy_frame(session, History.__table__, history)
         say("history", counts["history"])
     session.flush()
     return counts

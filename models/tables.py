@@ -135,17 +135,19 @@ class Brand(SQLModel, table=True):
 
 
 class History(SQLModel, table=True):
-    """Past demand per retailer, period and spec: the cap policy's evidence."""
+    """Past demand per retailer, period and spec: the cap policy's evidence.
+
+    Checked at load (known retailer, no duplicate key) rather than by foreign keys: a city's six million
+    lines must load in seconds, and a per-row foreign-key trigger would triple that. Past demand may name
+    specs since delisted; it still counts to the retailer's total. The key leads with the period, the order
+    in which history arrives, so loading appends to the index instead of scattering through it.
+    """
 
     __tablename__ = "history"
-    __table_args__ = (
-        ForeignKeyConstraint(["company_id", "retailer_id"], ["retailer.company_id", "retailer.retailer_id"]),
-        ForeignKeyConstraint(["company_id", "brand_code"], ["brand.company_id", "brand.brand_code"]),
-        CheckConstraint(f"quantity BETWEEN 0 AND {MAX_LINE_QUANTITY}", name="quantity"),
-    )
-    company_id: int = Field(primary_key=True)
-    retailer_id: str = Field(sa_type=String(64), primary_key=True)
+    __table_args__ = (CheckConstraint(f"quantity BETWEEN 0 AND {MAX_LINE_QUANTITY}", name="quantity"),)
+    company_id: int = Field(foreign_key="company.id", primary_key=True)
     period: str = Field(sa_type=String(32), primary_key=True)
+    retailer_id: str = Field(sa_type=String(64), primary_key=True)
     brand_code: str = Field(sa_type=String(64), primary_key=True)
     quantity: int
 
@@ -309,6 +311,8 @@ class AllocationRun(SQLModel, table=True):
     created_at: datetime = _ts()
     started_at: Optional[datetime] = _ts(nullable=True)
     finished_at: Optional[datetime] = _ts(nullable=True)
+    # the cycle's closed_at when the run was started: a run of an earlier close is stale and cannot be published
+    cycle_closed_at: Optional[datetime] = _ts(nullable=True)
     totals: dict = Field(default_factory=dict, sa_type=JSONType)
     timings: dict = Field(default_factory=dict, sa_type=JSONType)
     certificate: dict = Field(default_factory=dict, sa_type=JSONType)
@@ -317,12 +321,18 @@ class AllocationRun(SQLModel, table=True):
 
 
 class Allocation(SQLModel, table=True):
+    """One line of a run's result.
+
+    No foreign key to allocation_run: the only writer is the run itself, inserting under its own row lock in one
+    transaction, and a per-row foreign-key trigger would add about a fifth to writing a city's half million rows.
+    """
+
     __tablename__ = "allocation"
     __table_args__ = (
         CheckConstraint("allocated >= 0 AND allocated <= demanded", name="allocated"),
         CheckConstraint(_in("reason", ("full", "no_supply", "cap", "supply")), name="reason"),
     )
-    run_id: int = Field(foreign_key="allocation_run.id", primary_key=True)
+    run_id: int = Field(primary_key=True)
     retailer_id: str = Field(sa_type=String(64), primary_key=True)
     brand_code: str = Field(sa_type=String(64), primary_key=True)
     demanded: int
@@ -369,6 +379,25 @@ class ForecastVersion(SQLModel, table=True):
     lines: list = Field(default_factory=list, sa_type=JSONType)
     submitted_by: int = Field(foreign_key="app_user.id")
     submitted_at: datetime = _ts()
+
+
+class DemandSnapshot(SQLModel, table=True):
+    """A published cycle's counted demand is final, so accuracy keeps its per-manager sums instead of re-adding
+    every order line; valid while the retailer-to-manager assignment it was built on (its SHA-256) holds."""
+
+    __tablename__ = "demand_snapshot"
+    cycle_id: int = Field(foreign_key="cycle.id", primary_key=True)
+    company_id: int = Field(foreign_key="company.id")
+    assignment_sha256: str = Field(sa_type=String(64))
+    built_at: datetime = _ts()
+
+
+class DemandSnapshotLine(SQLModel, table=True):
+    __tablename__ = "demand_snapshot_line"
+    cycle_id: int = Field(foreign_key="demand_snapshot.cycle_id", primary_key=True)
+    manager_id: str = Field(sa_type=String(64), primary_key=True)
+    brand_code: str = Field(sa_type=String(64), primary_key=True)
+    quantity: int = Field(sa_type=BigInteger)
 
 
 class AuditEvent(SQLModel, table=True):

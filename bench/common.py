@@ -1,0 +1,56 @@
+"""Shared bench plumbing: a throwaway PostgreSQL database, timers, and the rich table every bench prints."""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+import uuid
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import create_engine, text
+
+PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+console = Console()
+
+
+@contextmanager
+def fresh_pg_database():
+    """A new PostgreSQL database for one benchmark, dropped afterwards."""
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+class Timer:
+    def __init__(self):
+        self.marks: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str):
+        t0 = time.perf_counter()
+        yield
+        self.marks[name] = time.perf_counter() - t0
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def table(title: str, columns: list[str], rows: list[list]) -> Table:
+    t = Table(title=f"{title}  ({os.cpu_count()} cores)")
+    for c in columns:
+        t.add_column(c, justify="right" if c != columns[0] else "left")
+    for r in rows:
+        t.add_row(*[f"{v:,.2f}" if isinstance(v, float) else str(v) for v in r])
+    return t
