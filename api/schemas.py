@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -44,7 +44,7 @@ class RetailerOut(Out):
     business_format: str
     route_id: str
     delivery_weekday: int
-    size_class: str
+    size_class: str | None = Field(None, description="large/medium/small as loaded; null: from the tier by the cap policy")
     status: str
     order_every_weeks: int
 

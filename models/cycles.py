@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime
 
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from models.errors import Conflict, NotFound
-from models.tables import Cycle
+from models import audit
+from models.errors import Conflict, Invalid, NotFound
+from models.master import brand_codes
+from models.pagination import page
+from models.tables import Cap, Cycle, Order, Publication, Supply
 from models.types import utcnow
+from models.users import Principal
+
+SHOWN = 5  # retailers named in a refusal's sentence; the error body lists them all
 
 
 def status_of(cycle: Cycle, now: datetime | None = None) -> str:
@@ -44,3 +52,131 @@ def require_status(cycle: Cycle, *allowed: str, doing: str) -> str:
         raise Conflict(f"cannot {doing}: cycle {cycle.id} ({cycle.name}) is {status}; "
                        f"this needs it {' or '.join(allowed)}", "cycle_state", status=status)
     return status
+
+
+def cycle_out(cycle: Cycle) -> dict:
+    """The cycle as callers see it: string ids and the status it has now, not the one last stored."""
+    return {"id": str(cycle.id), "name": cycle.name, "start_date": cycle.start_date, "end_date": cycle.end_date,
+            "opens_at": cycle.opens_at, "status": status_of(cycle), "closed_at": cycle.closed_at,
+            "published_at": cycle.published_at,
+            "published_run_id": None if cycle.published_run_id is None else str(cycle.published_run_id),
+            "created_at": cycle.created_at}
+
+
+def create_cycle(session: Session, principal: Principal, name: str, start_date: date, end_date: date,
+                 opens_at: datetime | None = None) -> Cycle:
+    """A new cycle, planned until opens_at (default now); a second cycle of the same name would confuse everyone."""
+    taken = session.execute(select(Cycle.id).where(Cycle.company_id == principal.company_id,
+                                                   Cycle.name == name)).first()
+    if taken is not None:
+        raise Conflict(f"a cycle named {name!r} exists already (id {taken[0]}); choose another name",
+                       "cycle_name_taken", cycle_id=str(taken[0]))
+    cycle = Cycle(company_id=principal.company_id, name=name, start_date=start_date, end_date=end_date,
+                  opens_at=(opens_at or utcnow()).astimezone(UTC), status="planned")
+    try:
+        with session.begin_nested():
+            session.add(cycle)
+            session.flush()
+    except IntegrityError:
+        raise Conflict(f"a cycle named {name!r} was created at the same time; choose another name",
+                       "cycle_name_taken") from None
+    audit.record(session, principal, "cycle.create", "cycle", cycle.id, None, _jsonable(cycle_out(cycle)))
+    return cycle
+
+
+def list_cycles(session: Session, company_id: int, cursor: str | None, limit: int) -> tuple[list[Cycle], str | None]:
+    """Cycles oldest first by id, so a client paging through never misses one created meanwhile."""
+    stmt = select(Cycle).where(Cycle.company_id == company_id)
+    rows, nxt = page(session, stmt, [Cycle.id], cursor, limit, key_of=lambda r: [r[0].id])
+    return [r[0] for r in rows], nxt
+
+
+def retailers_without_cap(session: Session, cycle: Cycle) -> list[str]:
+    """Retailers that ordered but have no cap: the allocation could not bound them, so closing must wait."""
+    capped = select(Cap.retailer_id).where(Cap.cycle_id == cycle.id)
+    stmt = (select(Order.retailer_id).where(Order.cycle_id == cycle.id, Order.retailer_id.not_in(capped))
+            .order_by(Order.retailer_id))
+    return list(session.execute(stmt).scalars())
+
+
+def close_cycle(session: Session, principal: Principal, cycle_id: int | str) -> Cycle:
+    """Stop orders and freeze supply and caps, so the allocation runs on a fixed snapshot."""
+    cycle = get_cycle(session, principal.company_id, cycle_id, for_update=True)
+    require_status(cycle, "open", doing="close the cycle")
+    missing = retailers_without_cap(session, cycle)
+    if missing:
+        shown = ", ".join(missing[:SHOWN])
+        more = f" and {len(missing) - SHOWN} more" if len(missing) > SHOWN else ""
+        raise Conflict(f"cannot close cycle {cycle.id}: {len(missing)} retailer(s) have an order but no cap "
+                       f"({shown}{more}); set or compute their caps first", "retailers_without_cap",
+                       retailer_ids=missing)
+    old = {"status": status_of(cycle)}
+    cycle.status, cycle.closed_at = "closed", utcnow()
+    session.add(cycle)
+    session.flush()
+    audit.record(session, principal, "cycle.close", "cycle", cycle.id, old,
+                 {"status": "closed", "closed_at": cycle.closed_at.isoformat()})
+    return cycle
+
+
+def reopen_cycle(session: Session, principal: Principal, cycle_id: int | str) -> Cycle:
+    """Take orders again after a close, which is only honest while no allocation has been published."""
+    cycle = get_cycle(session, principal.company_id, cycle_id, for_update=True)
+    published = session.execute(select(Publication.id).where(Publication.cycle_id == cycle.id)).first()
+    if published is not None or cycle.status == "published":
+        raise Conflict(f"cannot reopen cycle {cycle.id} ({cycle.name}): its allocation is published and final",
+                       "cycle_published", status="published")
+    require_status(cycle, "closed", doing="reopen the cycle")
+    old = {"status": "closed", "closed_at": cycle.closed_at.isoformat() if cycle.closed_at else None}
+    cycle.status, cycle.closed_at = "open", None
+    session.add(cycle)
+    session.flush()
+    audit.record(session, principal, "cycle.reopen", "cycle", cycle.id, old, {"status": "open", "closed_at": None})
+    return cycle
+
+
+def _jsonable(values: dict) -> dict:
+    """Audit rows hold JSON: dates and times as ISO text."""
+    return {k: v.isoformat() if isinstance(v, date | datetime) else v for k, v in values.items()}
+
+
+def duplicates(values: list[str]) -> list[str]:
+    """Keys given twice in one list body, which would make 'replace' ambiguous."""
+    seen: set[str] = set()
+    return sorted({v for v in values if v in seen or seen.add(v)})
+
+
+def replace_supply(session: Session, principal: Principal, cycle_id: int | str,
+                   lines: list[tuple[str, int]]) -> dict:
+    """Make the cycle's supply exactly these specs (a spec left out has supply 0) until the cycle closes."""
+    codes = [code for code, _ in lines]
+    twice = duplicates(codes)
+    if twice:
+        raise Invalid(f"brand_code {', '.join(twice[:SHOWN])} appears more than once; give each spec once",
+                      "duplicate_line", brand_codes=twice)
+    unknown = sorted(set(codes) - brand_codes(session, principal.company_id))
+    if unknown:
+        raise Invalid(f"unknown spec(s) {', '.join(unknown[:SHOWN])}: load them with the brands first",
+                      "unknown_spec", brand_codes=unknown)
+    cycle = get_cycle(session, principal.company_id, cycle_id, for_share=True)
+    require_status(cycle, "planned", "open", doing="change the supply")
+    old = dict(session.execute(select(Supply.brand_code, Supply.quantity).where(Supply.cycle_id == cycle.id)).all())
+    new = dict(lines)
+    session.execute(delete(Supply).where(Supply.cycle_id == cycle.id))
+    if lines:
+        session.execute(insert(Supply), [{"cycle_id": cycle.id, "brand_code": c, "company_id": principal.company_id,
+                                          "quantity": q} for c, q in lines])
+    session.flush()
+    changed = sorted(c for c in old.keys() | new.keys() if old.get(c) != new.get(c))
+    if changed:
+        audit.record(session, principal, "supply.replace", "cycle", cycle.id,
+                     {"total": sum(old.values()), "specs": {c: old[c] for c in changed if c in old}},
+                     {"total": sum(new.values()), "specs": {c: new[c] for c in changed if c in new}})
+    return {"cycle_id": str(cycle.id), "specs": len(new), "total": sum(new.values())}
+
+
+def list_supply(session: Session, company_id: int, cycle_id: int | str, cursor: str | None, limit: int):
+    """The cycle's supply by spec code; a page of 1000 holds a city's few hundred specs at once."""
+    cycle = get_cycle(session, company_id, cycle_id)
+    stmt = select(Supply.brand_code, Supply.quantity).where(Supply.cycle_id == cycle.id)
+    return page(session, stmt, [Supply.brand_code], cursor, limit)

@@ -16,8 +16,6 @@ from models.errors import Invalid
 from models.tables import MAX_LINE_QUANTITY, SIZE_CLASSES, Brand, History, Manager, Retailer
 
 MAX_ERRORS = 20
-# Tier -> size class when a retailer's data does not give it (documented in the README).
-SMALL_MAX_TIER, MEDIUM_MAX_TIER = 10, 22
 
 SPECS = {
     "managers": (["manager_id", "name", "market_manager_id"], []),
@@ -37,11 +35,6 @@ class LoadError(Invalid):
         more = f"\n... and {len(problems) - MAX_ERRORS} more" if len(problems) > MAX_ERRORS else ""
         super().__init__("\n".join(shown) + more, "invalid_file")
         self.problems = problems
-
-
-def size_class_for_tier(tier: pd.Series) -> pd.Series:
-    return pd.Series(np.where(tier <= SMALL_MAX_TIER, "small", np.where(tier <= MEDIUM_MAX_TIER, "medium", "large")),
-                     index=tier.index)
 
 
 class _Checker:
@@ -120,7 +113,7 @@ def _retailers(df: pd.DataFrame, known_managers: set[str]) -> tuple[list[dict], 
     status = c.choice("status", ("active", "suspended"), default="active")
     given = df.size_class.fillna("").str.strip()
     c.flag((given != "") & ~given.isin(SIZE_CLASSES), "size_class", f"must be one of {', '.join(SIZE_CLASSES)}")
-    size = given.where(given != "", size_class_for_tier(tier))
+    size = pd.Series(np.where(given.to_numpy() == "", None, given.to_numpy()), index=given.index, dtype=object)
     manager = df.manager_id.str.strip()
     c.flag((manager != "") & ~manager.isin(known_managers), "manager_id", "names no known account manager")
     out = pd.DataFrame({

@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import tuple_
 from sqlalchemy.sql import Select
 
 from models.errors import Invalid
@@ -33,12 +33,10 @@ def decode_cursor(cursor: str | None, n: int) -> list[Any] | None:
 
 
 def after(columns: Sequence[Any], values: Sequence[Any]):
-    """Row-value comparison (a, b) > (x, y), spelled out so it works on every database."""
-    clauses = []
-    for i, col in enumerate(columns):
-        eq = [columns[j] == values[j] for j in range(i)]
-        clauses.append(and_(*eq, col > values[i]))
-    return or_(*clauses)
+    """Row-value comparison (a, b) > (x, y): both databases can then seek straight into a composite index."""
+    if len(columns) == 1:
+        return columns[0] > values[0]
+    return tuple_(*columns) > tuple_(*values)
 
 
 def page(session, stmt: Select, key_columns: Sequence[Any], cursor: str | None, limit: int,

@@ -111,7 +111,8 @@ class Retailer(SQLModel, table=True):
     business_format: str = Field(sa_type=String(64))
     route_id: str = Field(sa_type=String(64))
     delivery_weekday: int
-    size_class: str = Field(sa_type=String(16))
+    # None: the cap policy derives the size class from the tier (its mapping is configurable)
+    size_class: Optional[str] = Field(default=None, sa_type=String(16))
     status: str = Field(default="active", sa_type=String(16))
     order_every_weeks: int = Field(default=1)
 

@@ -1,7 +1,74 @@
-"""Routes for cycles (see CONTRACT.md)."""
+"""Cycles and their supply: create, read, close (freeze supply and caps) and reopen until published."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, Depends
+
+from api.deps import ALL_ROLES, PageDep, SessionDep, require
+from api.idempotency import IdempotencyDep
+from api.schemas import Page
+from api.schemas_caps import CycleIn, CycleOut, SupplyLineIn, SupplyLineOut, SupplySummary
+from models import cycles
+from models.users import Principal
+
+router = APIRouter(tags=["cycles"])
+Admin = Annotated[Principal, Depends(require("admin"))]
+AnyRole = Annotated[Principal, Depends(require(*ALL_ROLES))]
+SupplyReader = Annotated[Principal, Depends(require("admin", "auditor", "distribution_center"))]
+
+
+def shown(cycle) -> dict:
+    """The cycle serialized exactly as the GET routes do, so a replayed POST answers the same bytes."""
+    return CycleOut.model_validate(cycles.cycle_out(cycle)).model_dump(mode="json")
+
+
+@router.post("/v1/cycles", status_code=201, response_model=CycleOut,
+             responses={409: {"description": "a cycle of that name exists (code cycle_name_taken)"}})
+def create_cycle(body: CycleIn, session: SessionDep, principal: Admin, idem: IdempotencyDep):
+    """Start a cycle; it is `planned` until `opens_at` (default now), then `open` for orders."""
+    cycle = cycles.create_cycle(session, principal, body.name, body.start_date, body.end_date, body.opens_at)
+    return idem.respond(shown(cycle), 201)
+
+
+@router.get("/v1/cycles", response_model=Page[CycleOut])
+def get_cycles(session: SessionDep, principal: AnyRole, paging: PageDep):
+    """Every cycle of the company, oldest first (by id), each with the status it has now."""
+    items, nxt = cycles.list_cycles(session, principal.company_id, paging.cursor, paging.limit)
+    return {"items": [cycles.cycle_out(c) for c in items], "next_cursor": nxt}
+
+
+@router.get("/v1/cycles/{cycle_id}", response_model=CycleOut)
+def get_cycle(cycle_id: str, session: SessionDep, principal: AnyRole):
+    """One cycle with its status."""
+    return cycles.cycle_out(cycles.get_cycle(session, principal.company_id, cycle_id))
+
+
+@router.post("/v1/cycles/{cycle_id}/close", response_model=CycleOut,
+             responses={409: {"description": "not open (cycle_state), or retailers with an order but no cap "
+                                             "(retailers_without_cap, listed in `retailer_ids`)"}})
+def close_cycle(cycle_id: str, session: SessionDep, principal: Admin, idem: IdempotencyDep):
+    """No more orders; supply and caps freeze so the allocation runs on a fixed snapshot."""
+    return idem.respond(shown(cycles.close_cycle(session, principal, cycle_id)))
+
+
+@router.post("/v1/cycles/{cycle_id}/reopen", response_model=CycleOut,
+             responses={409: {"description": "not closed (cycle_state) or already published (cycle_published)"}})
+def reopen_cycle(cycle_id: str, session: SessionDep, principal: Admin, idem: IdempotencyDep):
+    """Back to `open`, only while nothing is published."""
+    return idem.respond(shown(cycles.reopen_cycle(session, principal, cycle_id)))
+
+
+@router.put("/v1/cycles/{cycle_id}/supply", response_model=SupplySummary,
+            responses={409: {"description": "the cycle is closed or published (cycle_state)"}})
+def put_supply(cycle_id: str, body: list[SupplyLineIn], session: SessionDep, principal: Admin):
+    """Replace the cycle's supply by spec (a spec left out has supply 0); allowed while planned or open."""
+    return cycles.replace_supply(session, principal, cycle_id, [(x.brand_code, x.quantity) for x in body])
+
+
+@router.get("/v1/cycles/{cycle_id}/supply", response_model=Page[SupplyLineOut])
+def get_supply(cycle_id: str, session: SessionDep, principal: SupplyReader, paging: PageDep):
+    """The cycle's supply by spec code (one page of up to 1000 specs holds a city's whole range)."""
+    rows, nxt = cycles.list_supply(session, principal.company_id, cycle_id, paging.cursor, paging.limit)
+    return {"items": [{"brand_code": r.brand_code, "quantity": r.quantity} for r in rows], "next_cursor": nxt}

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 13:53:23.803830
+Create Date: 2026-11-22 13:59:59.515628
 """
 from __future__ import annotations
 
@@ -263,7 +263,7 @@ def upgrade() -> None:
     sa.Column('business_format', sa.String(length=64), nullable=False),
     sa.Column('route_id', sa.String(length=64), nullable=False),
     sa.Column('delivery_weekday', sa.Integer(), nullable=False),
-    sa.Column('size_class', sa.String(length=16), nullable=False),
+    sa.Column('size_class', sa.String(length=16), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('order_every_weeks', sa.Integer(), nullable=False),
     sa.CheckConstraint("market_type IN ('urban', 'rural')", name=op.f('ck_retailer_market_type')),

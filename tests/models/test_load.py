@@ -46,7 +46,7 @@ def test_leading_zeros_are_kept(session, company, tmp_path):
         "0430102100001,店,007,12,urban,convenience,R01,2\n")
     load_dir(session, company.id, tmp_path)
     r = session.get(Retailer, (company.id, "0430102100001"))
-    assert r is not None and r.manager_id == "007" and r.size_class == "medium" and r.status == "active"
+    assert r is not None and r.manager_id == "007" and r.size_class is None and r.status == "active"
 
 
 @pytest.mark.parametrize("name,header,row,expect", [

@@ -1,0 +1,136 @@
+"""Times computing a 30,000-retailer city's caps on PostgreSQL (query + policy + write) against the pure policy alone.
+
+Run: python -m bench.bench_caps_db [--retailers N] [--url URL]. Creates a fresh database beside the one the URL
+names, loads a generated city with 12 weeks of history, times the compute request's work, drops the database.
+Prints seconds, the ratio to the pure computation and the core count; asserts no time, only that the caps the
+database path stores equal the pure policy's on the generator's own frames.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from datetime import date, timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, select, text
+
+from allocation.caps import CapPolicy, compute_caps
+from api.app import create_app
+from api.settings import Settings
+from fixtures.city import generate_city, write_csvs
+from models.caps import cap_inputs, compute_cycle_caps
+from models.cycles import create_cycle
+from models.db import bulk_insert, make_engine, session_scope
+from models.load import load_dir
+from models.migrate import upgrade
+from models.tables import Cap, Cycle, History
+from models.users import Principal, create_user, get_or_create_company
+
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+CYCLE_PERIOD = "2026-W50"  # Monday 7 December 2026, the month's first cycle: all 12 weeks of history count
+CYCLE_START = date(2026, 12, 7)
+
+
+@contextmanager
+def fresh_database(url: str):
+    """A new empty database next to the one url names, dropped afterwards whatever happens."""
+    name = f"bench_caps_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(url.rsplit("/", 1)[0] + "/" + name)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+def analyze(engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(text("ANALYZE"))
+        conn.commit()
+
+
+def timed(fn, *args):
+    t = time.perf_counter()
+    result = fn(*args)
+    return time.perf_counter() - t, result
+
+
+def main() -> None:
+    """Prints the figures the README quotes for computing caps through the database."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--retailers", type=int, default=None, help="retailers (default: the city scale, 30,000)")
+    parser.add_argument("--url", default=os.environ.get("BENCH_PG_URL", DEFAULT_URL))
+    args = parser.parse_args()
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    city = generate_city(scale="city", seed=7, retailers=args.retailers, cycle_period=CYCLE_PERIOD)
+    end = CYCLE_START + timedelta(days=6)
+
+    with fresh_database(args.url) as engine, tempfile.TemporaryDirectory() as tmp:
+        upgrade(engine)
+        t = time.perf_counter()
+        write_csvs(city, tmp)
+        os.remove(os.path.join(tmp, "history.csv"))
+        with session_scope(engine) as s:
+            company = get_or_create_company(s)
+            load_dir(s, company.id, tmp)
+            user, token = create_user(s, company.id, "admin", name="bench-admin")
+            who = Principal(user.id, company.id, "admin", user.name)
+            cycle_id = create_cycle(s, who, "bench", CYCLE_START, end).id
+        analyze(engine)  # without statistics each history row's foreign-key check scans the retailers
+        with session_scope(engine) as s:
+            h = city.history
+            lines = bulk_insert(s, History.__table__, ["company_id", "retailer_id", "period", "brand_code", "quantity"],
+                                zip([company.id] * len(h), h["retailer_id"].astype(str).tolist(),
+                                    h["period"].astype(str).tolist(), h["brand_code"].astype(str).tolist(),
+                                    h["quantity"].tolist()))
+        analyze(engine)  # as autovacuum would after a load
+        load_s = time.perf_counter() - t
+
+        with session_scope(engine) as s:
+            cycle = s.get(Cycle, cycle_id)
+            inputs_s, (retailers, history, allocated) = timed(cap_inputs, s, company.id, cycle)
+        policy = CapPolicy()
+        pure_s, _ = timed(compute_caps, retailers, history, policy, CYCLE_START, end, allocated)
+        pure_city_s, expected = timed(compute_caps, city.retailers, city.history, policy, CYCLE_START, end)
+
+        def request_work(overwrite: bool) -> dict:
+            with session_scope(engine) as s:
+                return compute_cycle_caps(s, who, cycle_id, overwrite)
+
+        first_s, summary = timed(request_work, False)
+        again_s, _ = timed(request_work, True)
+        client = TestClient(create_app(Settings(database_url=str(engine.url)), engine=engine))
+        http_s, response = timed(lambda: client.post(f"/v1/cycles/{cycle_id}/caps/compute",
+                                                     headers={"Authorization": f"Bearer {token}"}))
+        with engine.connect() as conn:
+            stored = dict(conn.execute(select(Cap.retailer_id, Cap.cap).where(Cap.cycle_id == cycle_id)).all())
+        same = stored == dict(zip(expected["retailer_id"], expected["cap"].tolist()))
+
+    print(f"city: {len(city.retailers):,} retailers ({summary['computed']:,} capped), {len(city.periods)} weeks, "
+          f"{lines:,} history lines loaded in {load_s:.1f} s (setup, not timed below)")
+    print(f"cores available: {cores} (machine: {os.cpu_count()}); database: PostgreSQL")
+    print(f"inputs query (retailers, weekly history, allocations): {inputs_s:7.3f} s "
+          f"({len(history):,} retailer-weeks)")
+    print(f"pure policy on the queried frames:                     {pure_s:7.3f} s")
+    print(f"pure policy on the generator's spec lines (baseline):  {pure_city_s:7.3f} s")
+    print(f"compute request work, first (query + policy + write):  {first_s:7.3f} s "
+          f"= {first_s / pure_city_s:.1f}x the pure baseline")
+    print(f"compute request work, overwrite (delete + rewrite):    {again_s:7.3f} s")
+    print(f"POST .../caps/compute through the app:                 {http_s:7.3f} s (status {response.status_code})")
+    print(f"stored caps equal the pure policy's:                   {same}")
+    print(f"total cap {summary['computed_total']:,} cartons; methods {summary['by_method']}")
+
+
+if __name__ == "__main__":
+    main()
