@@ -114,10 +114,12 @@ def serve(host: Annotated[Optional[str], typer.Option(help="default HOST or 127.
 def _register() -> None:
     """Commands that live in their own modules."""
     from api.commands.accuracy import accuracy
+    from api.commands.allocate import allocate
     from api.commands.demo import demo
 
     app.command("demo")(demo)
     app.command("accuracy")(accuracy)
+    app.command("allocate")(allocate)
 
 
 _register()

@@ -56,6 +56,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException):
+        if exc.status_code == 400:  # FastAPI's "error parsing the body" (e.g. JSON that is not UTF-8): malformed
+            return JSONResponse(error_body("the body could not be read; send UTF-8 JSON", "invalid_request"), 422)
         code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}.get(
             exc.status_code, "error")
         detail = exc.detail if isinstance(exc.detail, str) else "request refused"

@@ -1,7 +1,30 @@
-"""Routes for audit (see CONTRACT.md)."""
+"""The audit log for auditors: who did what, when, to which object, old -> new; read-only."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Query
+
+from api.deps import PageDep, SessionDep, require
+from api.schemas import Page
+from api.schemas_orders import AuditEventOut
+from models.audit import list_events
+from models.users import Principal
+
+router = APIRouter(tags=["audit"])
+Auditor = Annotated[Principal, Depends(require("auditor", "admin"))]
+
+
+@router.get("/v1/audit-events", response_model=Page[AuditEventOut])
+def get_audit_events(session: SessionDep, principal: Auditor, paging: PageDep,
+                     object_type: Annotated[str | None, Query(max_length=64)] = None,
+                     object_id: Annotated[str | None, Query(max_length=200)] = None,
+                     action: Annotated[str | None, Query(max_length=64)] = None):
+    """Events in the order they happened, so an auditor can resume from a cursor and miss nothing."""
+    events, nxt = list_events(session, principal.company_id, paging.cursor, paging.limit, object_type, object_id,
+                              action)
+    items = [{"id": str(e.id), "at": e.at, "actor_user_id": None if e.actor_user_id is None else str(e.actor_user_id),
+              "actor_role": e.actor_role, "action": e.action, "object_type": e.object_type, "object_id": e.object_id,
+              "old": e.old, "new": e.new, "reason": e.reason} for e in events]
+    return {"items": items, "next_cursor": nxt}

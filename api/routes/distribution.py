@@ -1,7 +1,72 @@
-"""Routes for distribution (see CONTRACT.md)."""
+"""The distribution center's pull: the published allocation per route and day, the feed of publications, the pick list."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response, StreamingResponse
+
+from api.deps import PageDep, SessionDep, require
+from api.schemas import Page
+from api.schemas_runs import PickLineOut, PublicationOut, PublicationsPage, PublishedOut
+from models import distribution
+from models.users import Principal
+
+router = APIRouter(tags=["distribution"])
+Puller = Annotated[Principal, Depends(require("distribution_center", "admin", "auditor", "account_manager"))]
+Warehouse = Annotated[Principal, Depends(require("distribution_center", "admin", "auditor"))]
+NOT_PUBLISHED = {404: {"description": "no such cycle"},
+                 409: {"description": "the cycle is not published yet (not_published)"}}
+RouteId = Annotated[str | None, Query(min_length=1, max_length=64, description="only this delivery route")]
+Weekday = Annotated[int | None, Query(ge=1, le=7, description="only this delivery weekday (1 = Monday)")]
+
+PULL_RULES = """The published allocation, one row per demand line (as in the allocations file) plus the
+retailer's `route_id` and `delivery_weekday` and `value` = wholesale price × allocated, an exact decimal
+string in yuan with 2 places (route, weekday and price as in the master data now). Ordered by
+(retailer_id, brand_code); `next_cursor` continues after the last row, and as published rows never change,
+paging never skips or repeats a row. An account manager sees his own retailers' rows only.
+409 `not_published` before the cycle is published."""
+
+
+@router.get("/v1/cycles/{cycle_id}/allocations", response_model=Page[PublishedOut], description=PULL_RULES,
+            responses=NOT_PUBLISHED)
+def get_allocations(cycle_id: str, session: SessionDep, principal: Puller, paging: PageDep,
+                    route_id: RouteId = None, delivery_weekday: Weekday = None):
+    """One page of the cycle's published allocation, encoded directly: plain strings and ints need no model pass."""
+    items, nxt = distribution.published_rows(session, principal, cycle_id, paging.cursor, paging.limit,
+                                             route_id, delivery_weekday)
+    body = json.dumps({"items": items, "next_cursor": nxt}, ensure_ascii=False, separators=(",", ":"))
+    return Response(body, media_type="application/json")
+
+
+@router.get("/v1/cycles/{cycle_id}/allocations.csv", response_class=StreamingResponse,
+            responses={200: {"content": {"text/csv": {}}}, **NOT_PUBLISHED},
+            description="Every row of `GET /v1/cycles/{cycle_id}/allocations` as one CSV file, streamed; "
+                        "same filters and visibility; 409 `not_published` before publishing.")
+def get_allocations_csv(cycle_id: str, session: SessionDep, principal: Puller,
+                        route_id: RouteId = None, delivery_weekday: Weekday = None):
+    """The published allocation as a file, without paging."""
+    cycle = distribution.published_cycle(session, principal, cycle_id)
+    body = distribution.published_csv(session, principal, cycle, route_id, delivery_weekday)
+    return StreamingResponse(body, media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="cycle-{cycle.id}-allocations.csv"'})
+
+
+@router.get("/v1/publications", response_model=PublicationsPage)
+def get_publications(session: SessionDep, principal: Warehouse, paging: PageDep):
+    """Published cycles in publish order; keep `resume_cursor` to ask later for only what is new."""
+    rows, nxt, resume = distribution.list_publications(session, principal, paging.cursor, paging.limit)
+    items = [PublicationOut(publication_id=str(r.id), cycle_id=str(r.cycle_id), cycle_name=r.cycle_name,
+                            run_id=str(r.run_id), published_at=r.published_at) for r in rows]
+    return {"items": items, "next_cursor": nxt, "resume_cursor": resume}
+
+
+@router.get("/v1/cycles/{cycle_id}/pick-list", response_model=Page[PickLineOut], responses=NOT_PUBLISHED)
+def get_pick_list(cycle_id: str, session: SessionDep, principal: Warehouse, paging: PageDep,
+                  route_id: RouteId = None, delivery_weekday: Weekday = None):
+    """Cartons to pick per spec, also as whole 大箱 (250 条) and loose 条; 409 `not_published` before publishing."""
+    items, nxt = distribution.pick_list(session, principal, cycle_id, paging.cursor, paging.limit,
+                                        route_id, delivery_weekday)
+    return {"items": items, "next_cursor": nxt}

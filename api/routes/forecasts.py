@@ -67,7 +67,7 @@ def get_cycle_forecasts(cycle_id: str, session: SessionDep, principal: Reader, p
 @router.get("/v1/cycles/{cycle_id}/forecasts/{manager_id}", response_model=ForecastOut, tags=["forecasts"],
             description=FORECAST_RULES + "\n\n`?version=` returns an earlier version.")
 def get_forecast(cycle_id: str, manager_id: str, session: SessionDep, principal: Reader,
-                 version: Annotated[int | None, Query(ge=1)] = None):
+                 version: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None):
     """The manager's current forecast for the cycle, or one version of its history."""
     return forecasts.get_forecast(session, principal, cycle_id, manager_id, version)
 

@@ -1,0 +1,188 @@
+"""Checks of an allocation that share nothing with the solver, so a published run carries its own proof.
+
+- feasible: whole cartons, 0 <= x <= d, each retailer within its cap, each spec within its supply;
+- max_volume: the capacity of the cut left by the allocation's residual graph. Any cut bounds every
+  allocation, so volume == cut proves the volume maximal; when they differ a maximum flow is computed
+  from scratch (OR-Tools max flow on the whole network) and reported instead;
+- fairness_violations: lines holding a carton that one of the two local rules would move, counted once
+  per rule: between retailers of one spec (weighted ratios) and within one retailer across specs
+  (unweighted). Ratios are compared exactly by integer cross-multiplication;
+- short_lines, short_lines_at_zero, largest_shortfall: how the cut fell; the largest shortfall (cartons)
+  counts only lines someone could have served (spec supply and retailer cap both above zero).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from ortools.graph.python import max_flow
+
+from allocation.problem import Problem
+
+FULL, NO_SUPPLY, CAP, SUPPLY = 0, 1, 2, 3
+
+
+def _totals(problem: Problem, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cartons per retailer and per spec; lines are sorted by retailer, so retailer sums are running sums."""
+    r = problem.line_retailer
+    by_r = np.zeros(len(problem.cap), np.int64)
+    if len(x) and bool(np.all(r[1:] >= r[:-1])):
+        starts = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
+        by_r[r[starts]] = np.add.reduceat(x, starts)
+    elif len(x):
+        by_r = np.bincount(r, weights=x, minlength=len(problem.cap)).astype(np.int64)
+    by_b = np.bincount(problem.line_spec, weights=x, minlength=len(problem.supply)).astype(np.int64)
+    return by_r, by_b
+
+
+def reasons(problem: Problem, x: np.ndarray, totals: tuple | None = None) -> np.ndarray:
+    """Why each line got less than asked, by the contract's precedence: full, no_supply, cap, supply."""
+    by_r, _ = totals or _totals(problem, x)
+    r, b, d = problem.line_retailer, problem.line_spec, problem.line_demand
+    code = np.full(len(d), SUPPLY, np.int8)
+    code[by_r[r] == problem.cap[r]] = CAP
+    code[problem.supply[b] == 0] = NO_SUPPLY
+    code[x == d] = FULL
+    return code
+
+
+def _exact_group_min(group: np.ndarray, num: np.ndarray, den: np.ndarray, n_groups: int) -> np.ndarray:
+    """Per group, the member with the least num/den (exactly), or -1 for an empty group."""
+    best = np.full(n_groups, -1, np.int64)
+    if len(group) == 0:
+        return best
+    order = np.lexsort((num / den, group))
+    gs = group[order]
+    first = np.r_[True, gs[1:] != gs[:-1]]
+    best[gs[first]] = order[first]
+    while True:
+        c = best[group]
+        smaller = num * den[c] < num[c] * den
+        if not smaller.any():
+            return best
+        idx = np.flatnonzero(smaller)
+        sub = idx[np.lexsort((num[idx] / den[idx], group[idx]))]
+        gsub = group[sub]
+        head = np.r_[True, gsub[1:] != gsub[:-1]]
+        best[gsub[head]] = sub[head]
+
+
+def _violations(group: np.ndarray, num: np.ndarray, den_of, taker: np.ndarray, giver: np.ndarray,
+                n_groups: int) -> int:
+    """Givers whose fill after giving one carton, (x-1)/den, is still above the least taker's x/den in the group."""
+    t = np.flatnonzero(taker)
+    num_t, den_t = num[t], den_of(t)
+    best = _exact_group_min(group[t], num_t, den_t, n_groups)
+    # (x-1)/den > min >= 0 needs x >= 2, and only groups with a taker can complain
+    g = np.flatnonzero(giver & (num >= 2) & (best >= 0)[group])
+    lo = best[group[g]]
+    return int(np.count_nonzero((num[g] - 1) * den_t[lo] > num_t[lo] * den_of(g)))
+
+
+def fairness_violations(problem: Problem, x: np.ndarray, totals: tuple | None = None) -> dict:
+    """Both local fairness rules of the domain, vectorised over all lines."""
+    r, b, d = problem.line_retailer, problem.line_spec, problem.line_demand
+    by_r, by_b = totals or _totals(problem, x)
+    wants = x < d
+    room = (by_r < problem.cap)[r]
+    left = (by_b < problem.supply)[b]
+    w = problem.weight_cents
+    between = _violations(b, x, lambda i: w[r[i]] * d[i], wants & room, x >= 1, len(problem.supply))
+    within = _violations(r, x, lambda i: d[i], wants & left, x >= 1, len(problem.cap))
+    return {"between_retailers": between, "within_retailer": within}
+
+
+def _residual_cut(problem: Problem, x: np.ndarray, by_r: np.ndarray, by_b: np.ndarray) -> tuple[int, bool]:
+    """Capacity of the cut around what the source reaches in the residual graph, and whether the sink is reached."""
+    r, b, d = problem.line_retailer, problem.line_spec, problem.line_demand
+    n_r, n_b = len(problem.cap), len(problem.supply)
+    spec_in = by_b < problem.supply
+    ret_in = np.zeros(n_r, bool)
+    fwd = np.flatnonzero(x < d)
+    fwd = fwd[np.argsort(b[fwd], kind="stable")]
+    f_start = np.searchsorted(b[fwd], np.arange(n_b + 1))
+    by_ret = np.arange(len(r)) if bool(np.all(r[1:] >= r[:-1])) else np.argsort(r, kind="stable")
+    r_start = np.searchsorted(r[by_ret], np.arange(n_r + 1))
+    frontier = np.flatnonzero(spec_in)
+    while len(frontier):
+        lens = f_start[frontier + 1] - f_start[frontier]
+        pos = np.repeat(f_start[frontier] - np.cumsum(lens) + lens, lens) + np.arange(int(lens.sum()))
+        hit = np.zeros(n_r, bool)
+        hit[r[fwd[pos]]] = True
+        new_r = np.flatnonzero(hit & ~ret_in)
+        ret_in[new_r] = True
+        lens = r_start[new_r + 1] - r_start[new_r]
+        pos = by_ret[np.repeat(r_start[new_r] - np.cumsum(lens) + lens, lens) + np.arange(int(lens.sum()))]
+        pos = pos[x[pos] > 0]
+        hit = np.zeros(n_b, bool)
+        hit[b[pos]] = True
+        frontier = np.flatnonzero(hit & ~spec_in)
+        spec_in[frontier] = True
+    sink = bool((by_r[ret_in] < problem.cap[ret_in]).any())
+    crossing = spec_in[b] & ~ret_in[r]
+    cut = int(problem.supply[~spec_in].sum() + problem.cap[ret_in].sum() + d[crossing].sum())
+    return cut, sink
+
+
+def max_flow_volume(problem: Problem) -> int:
+    """The largest volume any allocation can reach, by a maximum flow on the whole network."""
+    n_r, n_b = len(problem.cap), len(problem.supply)
+    if problem.n_lines == 0:
+        return 0
+    src, sink = 0, 1
+    spec = 2 + np.arange(n_b)
+    ret = 2 + n_b + np.arange(n_r)
+    tails = np.concatenate([np.full(n_b, src), spec[problem.line_spec], ret])
+    heads = np.concatenate([spec, ret[problem.line_retailer], np.full(n_r, sink)])
+    caps = np.concatenate([problem.supply, problem.line_demand, problem.cap])
+    mf = max_flow.SimpleMaxFlow()
+    mf.add_arcs_with_capacity(tails.astype(np.int32), heads.astype(np.int32), caps.astype(np.int64))
+    status = mf.solve(src, sink)
+    if status != mf.OPTIMAL:
+        raise RuntimeError(f"max flow ended with status {status}")
+    return int(mf.optimal_flow())
+
+
+def feasibility(problem: Problem, x: np.ndarray, totals: tuple | None = None) -> dict:
+    """Each hard limit, counted: lines out of 0..d, retailers over cap, specs over supply."""
+    by_r, by_b = totals or _totals(problem, x)
+    return {
+        "lines_out_of_bounds": int(np.count_nonzero((x < 0) | (x > problem.line_demand))),
+        "retailers_over_cap": int(np.count_nonzero(by_r > problem.cap)),
+        "specs_over_supply": int(np.count_nonzero(by_b > problem.supply)),
+    }
+
+
+def certify(problem: Problem, x: np.ndarray) -> dict:
+    """The figures a published run must carry: volume against the maximum, feasibility, fairness, shortfalls."""
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.integer):
+        raise TypeError("allocated quantities must be whole cartons")
+    x = x.astype(np.int64)
+    d = problem.line_demand
+    totals = _totals(problem, x)
+    by_r, by_b = totals
+    feas = feasibility(problem, x, totals)
+    feasible = not any(feas.values())
+    volume = int(x.sum())
+    cut, sink = _residual_cut(problem, x, by_r, by_b)
+    if feasible and not sink and cut == volume:
+        max_volume, proof = cut, "cut"
+    else:
+        max_volume, proof = max_flow_volume(problem), "max_flow"
+    fair = fairness_violations(problem, x, totals)
+    short = x < d
+    servable = (problem.supply[problem.line_spec] > 0) & (problem.cap[problem.line_retailer] > 0)
+    return {
+        "volume": volume,
+        "max_volume": max_volume,
+        "fairness_violations": int(sum(fair.values())),
+        "feasible": feasible,
+        "short_lines": int(np.count_nonzero(short)),
+        "short_lines_at_zero": int(np.count_nonzero(x == 0)),
+        "largest_shortfall": int((d - x)[servable].max()) if servable.any() else 0,
+        "demanded": int(d.sum()),
+        "lines": len(d),
+        "max_volume_proof": proof,
+        **{f"violations_{k}": v for k, v in fair.items()},
+        **feas,
+    }

@@ -1,0 +1,264 @@
+"""The validated inputs of one cycle, so the solver and the checks never see a row they would have to doubt."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+LINE_MAX = 10_000
+CAP_MAX = 1_000_000
+SUPPLY_MAX = 1_000_000_000
+WEIGHT_MAX = 10_000
+MAX_ERRORS = 50
+INPUTS = ("demand", "supply", "caps")
+FLOOR_COLUMNS = ("floor", "min_quantity", "minimum", "brand_code")
+CHANNELS = ("retailer_stated", "collected", "")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class ProblemError(Exception):
+    """Every fault found in one cycle's inputs at once, so a user fixes a file in one pass, not fifty."""
+
+    def __init__(self, errors: list[dict], total: int | None = None):
+        self.errors = errors[:MAX_ERRORS]
+        self.total = max(total or 0, len(errors))
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        lines = []
+        for e in self.errors:
+            where = e.get("input", "input")
+            if e.get("line") is not None:
+                where += f" line {e['line']}"
+            if e.get("column"):
+                where += f", column {e['column']}"
+            lines.append(f"{where}: {e['message']}")
+        if self.total > len(self.errors):
+            lines.append(f"... and {self.total - len(self.errors)} more")
+        return "\n".join(lines)
+
+
+def _err(source: str, line: int | None, column: str | None, message: str) -> dict:
+    return {"input": source, "line": line, "column": column, "message": message}
+
+
+class _Collector:
+    """Keeps the first errors of each check and a count of all, so a broken 8-million-row file stays cheap."""
+
+    def __init__(self) -> None:
+        self.errors: list[dict] = []
+        self.total = 0
+
+    def add(self, source: str, line: int | None, column: str | None, message: str) -> None:
+        self.total += 1
+        self.errors.append(_err(source, line, column, message))
+
+    def rows(self, source: str, column: str | None, positions: np.ndarray, message) -> None:
+        """Record one error per bad row; `message(i)` words it for row position i."""
+        positions = np.asarray(positions)
+        self.total += len(positions)
+        for i in positions[:MAX_ERRORS].tolist():
+            self.errors.append(_err(source, i + 2, column, message(i)))
+
+    def raise_if_any(self) -> None:
+        if self.total:
+            order = {name: k for k, name in enumerate(INPUTS)}
+            self.errors.sort(key=lambda e: (order.get(e["input"], 9), e["line"] or 0))
+            raise ProblemError(self.errors, self.total)
+
+
+def _columns(frame: pd.DataFrame, source: str, required: tuple[str, ...], bad: _Collector) -> bool:
+    missing = [c for c in required if c not in frame.columns]
+    for c in missing:
+        bad.add(source, 1, c, f"required column '{c}' is missing (expected columns: {', '.join(required)})")
+    return not missing
+
+
+def _ids(frame: pd.DataFrame, source: str, column: str, bad: _Collector) -> tuple[np.ndarray, np.ndarray]:
+    """Codes and sorted unique identifiers of one id column; ids stay strings so leading zeros survive."""
+    s = frame[column]
+    missing = s.isna().to_numpy()
+    if not (isinstance(s.dtype, pd.StringDtype) or s.dtype == object):
+        s = s.astype(str)
+    codes, uniques = pd.factorize(s, sort=True)
+    uniques = np.asarray(uniques, dtype=object)
+    blank = missing | (codes < 0)
+    empty_at = np.flatnonzero(uniques == "")
+    if len(empty_at):
+        blank |= codes == empty_at[0]
+    bad.rows(source, column, np.flatnonzero(blank), lambda i: f"{column} is empty")
+    codes = np.where(blank, -1, codes)
+    if len(uniques) and _CONTROL.search("".join(uniques.tolist())):
+        ctrl = [k for k, u in enumerate(uniques.tolist()) if _CONTROL.search(u)]
+        bad.rows(source, column, np.flatnonzero(np.isin(codes, ctrl)),
+                 lambda i: f"{column} contains a control character")
+    return codes, uniques
+
+
+def _whole(frame: pd.DataFrame, source: str, column: str, hi: int, bad: _Collector,
+           what: str = "quantity") -> np.ndarray:
+    """Whole numbers in 0..hi; wrong values are reported and read as 0 so the other checks can go on."""
+    s = frame[column]
+    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        num = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        empty = np.isnan(num)
+    else:
+        text = s.astype("string").str.strip()
+        empty = (text.isna() | (text == "")).to_numpy(dtype=bool, na_value=True)
+        num = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    notnum = np.isnan(num) & ~empty
+    finite = np.isfinite(num)
+    frac = finite & (np.floor(num) != num)
+    neg = finite & ~frac & (num < 0)
+    big = (np.isinf(num) & (num > 0)) | (finite & ~frac & (num > hi))
+    neg |= np.isinf(num) & (num < 0)
+    raw = s.to_numpy()
+    bad.rows(source, column, np.flatnonzero(empty), lambda i: f"{what} is empty")
+    bad.rows(source, column, np.flatnonzero(notnum), lambda i: f"{what} '{raw[i]}' is not a number")
+    bad.rows(source, column, np.flatnonzero(frac), lambda i: f"{what} {raw[i]} is not a whole number of cartons")
+    bad.rows(source, column, np.flatnonzero(neg), lambda i: f"{what} {raw[i]} is negative")
+    bad.rows(source, column, np.flatnonzero(big), lambda i: f"{what} {raw[i]} is above the maximum of {hi:,}")
+    ok = finite & ~frac & ~neg & ~big
+    return np.where(ok, num, 0).astype(np.int64)
+
+
+def _weights(frame: pd.DataFrame, bad: _Collector) -> np.ndarray:
+    """Weights in hundredths, so every fill-ratio comparison is exact integer arithmetic."""
+    if "weight" not in frame.columns:
+        return np.full(len(frame), 100, np.int64)
+    s = frame["weight"]
+    text = s.astype("string").str.strip()
+    empty = (text.isna() | (text == "")).to_numpy(dtype=bool, na_value=True)
+    num = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    num = np.where(empty, 1.0, num)
+    raw = s.to_numpy()
+    cents = np.round(num * 100)
+    notnum = np.isnan(num)
+    finite = np.isfinite(num)
+    nonpos = finite & (num <= 0)
+    decimals = finite & ~nonpos & (np.abs(num * 100 - cents) > 1e-6 * np.maximum(1.0, num))
+    big = (~finite & ~notnum) | (finite & (num > WEIGHT_MAX))
+    bad.rows("caps", "weight", np.flatnonzero(notnum), lambda i: f"weight '{raw[i]}' is not a number")
+    bad.rows("caps", "weight", np.flatnonzero(nonpos), lambda i: f"weight {raw[i]} must be above 0")
+    bad.rows("caps", "weight", np.flatnonzero(decimals), lambda i: f"weight {raw[i]} has more than 2 decimals")
+    bad.rows("caps", "weight", np.flatnonzero(big & ~decimals),
+             lambda i: f"weight {raw[i]} is above the maximum of {WEIGHT_MAX:,}")
+    ok = finite & ~nonpos & ~decimals & ~big
+    return np.where(ok, cents, 100).astype(np.int64)
+
+
+def _duplicates(key: np.ndarray, source: str, what, bad: _Collector) -> np.ndarray:
+    """Sort order of the keys, reporting each repeated key at its later line with the first line named."""
+    if len(key) < 2 or bool(np.all(key[1:] > key[:-1])):
+        return np.arange(len(key))
+    order = np.argsort(key, kind="stable")
+    sk = key[order]
+    rep = np.flatnonzero(sk[1:] == sk[:-1]) + 1
+    if len(rep):
+        run_start = np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]])
+        first = order[run_start[np.searchsorted(run_start, rep, side="right") - 1]]
+        later = order[rep]
+        pick = np.argsort(later, kind="stable")
+        firsts = dict(zip(later[pick].tolist(), first[pick].tolist()))
+        bad.rows(source, None, later[pick],
+                 lambda i: f"duplicate {what(i)} (first at line {firsts[i] + 2})")
+    return order
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One cycle as sorted arrays: retailers, specs and demand lines in canonical (retailer_id, brand_code) order."""
+
+    retailer_ids: np.ndarray
+    cap: np.ndarray
+    weight_cents: np.ndarray
+    brand_codes: np.ndarray
+    supply: np.ndarray
+    line_retailer: np.ndarray
+    line_spec: np.ndarray
+    line_demand: np.ndarray
+    zero_lines: int = 0
+    stats: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def n_lines(self) -> int:
+        return len(self.line_demand)
+
+    @classmethod
+    def from_frames(cls, demand: pd.DataFrame, supply: pd.DataFrame, caps: pd.DataFrame) -> Problem:
+        """Validate the three frames together and report every fault (up to 50) with its file line."""
+        started = time.perf_counter()
+        bad = _Collector()
+        ok_d = _columns(demand, "demand", ("retailer_id", "brand_code", "quantity"), bad)
+        ok_s = _columns(supply, "supply", ("brand_code", "quantity"), bad)
+        ok_c = _columns(caps, "caps", ("retailer_id", "cap"), bad)
+        floors = [c for c in caps.columns if str(c).strip().lower() in FLOOR_COLUMNS]
+        for c in floors:
+            bad.add("caps", 1, str(c), f"column '{c}' would set a floor or a per-spec quantity; caps carry only "
+                    "an upper limit on each retailer's total (total-quantity floating management, 总量浮动管理)")
+        if not (ok_d and ok_s and ok_c):
+            bad.raise_if_any()
+
+        r, rids = _ids(demand, "demand", "retailer_id", bad)
+        b, bcodes = _ids(demand, "demand", "brand_code", bad)
+        d = _whole(demand, "demand", "quantity", LINE_MAX, bad)
+        if "channel" in demand.columns:
+            ch = demand["channel"].astype("string").fillna("")
+            wrong = np.flatnonzero(~ch.isin(CHANNELS).to_numpy(dtype=bool))
+            raw = ch.to_numpy()
+            bad.rows("demand", "channel", wrong,
+                     lambda i: f"channel '{raw[i]}' is neither retailer_stated nor collected")
+        key = r.astype(np.int64) * max(len(bcodes), 1) + b
+        order = _duplicates(key, "demand", lambda i: f"line for retailer {rids[r[i]]!r} and spec {bcodes[b[i]]!r}",
+                            bad)
+
+        sb, scodes = _ids(supply, "supply", "brand_code", bad)
+        sq = _whole(supply, "supply", "quantity", SUPPLY_MAX, bad)
+        _duplicates(sb.astype(np.int64), "supply", lambda i: f"spec {scodes[sb[i]]!r}", bad)
+
+        cr, cids = _ids(caps, "caps", "retailer_id", bad)
+        cq = _whole(caps, "caps", "cap", CAP_MAX, bad, what="cap")
+        cw = _weights(caps, bad)
+        _duplicates(cr.astype(np.int64), "caps", lambda i: f"retailer {cids[cr[i]]!r}", bad)
+
+        live = order[(d[order] > 0) & (r[order] >= 0) & (b[order] >= 0)]
+        lr, lb, ld = r[live], b[live], d[live]
+        used_r = np.unique(lr)
+        used_b = np.unique(lb)
+        cap_pos = pd.Index(cids).get_indexer(rids[used_r]) if len(used_r) else np.empty(0, np.intp)
+        if len(cap_pos) and (cap_pos < 0).any():
+            missing = set(used_r[cap_pos < 0].tolist())
+            first_row = {}
+            for i in np.flatnonzero(np.isin(r, list(missing)) & (d > 0)).tolist():
+                first_row.setdefault(int(r[i]), i)
+            bad.rows("demand", "retailer_id", np.sort(np.fromiter(first_row.values(), np.int64)),
+                     lambda i: f"retailer {rids[r[i]]!r} has demand but no row in the caps file")
+        bad.raise_if_any()
+
+        # caps rows by first occurrence (duplicates were refused above)
+        first_cap = np.full(len(cids), -1, np.int64)
+        first_cap[cr[::-1]] = np.arange(len(cr))[::-1]
+        crow = first_cap[cap_pos]
+        sup = np.zeros(len(used_b), np.int64)
+        spos = pd.Index(bcodes[used_b]).get_indexer(scodes) if len(scodes) else np.empty(0, np.intp)
+        hit = spos >= 0
+        if hit.any():
+            first_sup = np.full(len(scodes), -1, np.int64)
+            first_sup[sb[::-1]] = np.arange(len(sb))[::-1]
+            sup[spos[hit]] = sq[first_sup[np.flatnonzero(hit)]]
+        return cls(
+            retailer_ids=rids[used_r],
+            cap=cq[crow].astype(np.int64),
+            weight_cents=cw[crow].astype(np.int64),
+            brand_codes=bcodes[used_b],
+            supply=sup,
+            line_retailer=np.searchsorted(used_r, lr).astype(np.int32),
+            line_spec=np.searchsorted(used_b, lb).astype(np.int32),
+            line_demand=ld.astype(np.int64),
+            zero_lines=int(len(d) - len(live)),
+            stats={"validate_seconds": time.perf_counter() - started},
+        )

@@ -1,0 +1,89 @@
+"""`tobacco-alloc allocate`: one allocation from files, no database, with its certificate on screen."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from allocation.files import read_inputs, write_allocations
+from allocation.problem import Problem, ProblemError
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILED_CERTIFICATE = 3
+EXIT_CANNOT_WRITE = 1
+
+
+def _bad_input(console: Console, exc: ProblemError, paths: dict[str, Path]) -> None:
+    for e in exc.errors:
+        where = str(paths.get(e.get("input"), e.get("input", "input")))
+        if e.get("line") is not None:
+            where += f", line {e['line']}"
+        if e.get("column"):
+            where += f", column {e['column']}"
+        console.print(f"{where}: {e['message']}", markup=False, highlight=False, soft_wrap=True)
+    if exc.total > len(exc.errors):
+        console.print(f"... and {exc.total - len(exc.errors)} more problems", markup=False, highlight=False)
+    console.print("no allocation written", markup=False, highlight=False)
+
+
+def _summary(result, out: Path, seconds: dict) -> Table:
+    cert = result.certificate
+    counts = result.allocations["reason"].value_counts()
+    table = Table(title=f"allocation written to {out}", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    table.add_row("volume (cartons)", f"{cert['volume']:,} of {cert['demanded']:,} demanded")
+    table.add_row("maximal volume", f"{cert['max_volume']:,} (proved by {cert['max_volume_proof']})")
+    table.add_row("fairness violations", f"{cert['fairness_violations']:,}")
+    table.add_row("lines", f"{cert['lines']:,}")
+    for reason in ("full", "no_supply", "cap", "supply"):
+        table.add_row(f"  {reason}", f"{int(counts.get(reason, 0)):,}")
+    table.add_row("short lines at zero", f"{cert['short_lines_at_zero']:,}")
+    table.add_row("timings (s)", "  ".join(f"{k} {v:.2f}" for k, v in seconds.items()))
+    return table
+
+
+def allocate(
+    demand: Annotated[Path, typer.Option("--demand", help="demand CSV: retailer_id,brand_code,quantity")],
+    supply: Annotated[Path, typer.Option("--supply", help="supply CSV: brand_code,quantity")],
+    caps: Annotated[Path, typer.Option("--caps", help="caps CSV: retailer_id,cap[,weight]")],
+    out: Annotated[Path, typer.Option("--out", help="allocations CSV to write (whole or not at all)")],
+) -> None:
+    """One allocation from files: maximal volume, fair by fill ratio, certified; no database needed."""
+    from allocation.solver import allocate as solve
+
+    err = Console(stderr=True)
+    paths = {"demand": demand, "supply": supply, "caps": caps}
+    if not out.parent.is_dir():
+        err.print(f"{out}: the folder {out.parent} does not exist; no allocation written", markup=False,
+                  highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    t0 = time.perf_counter()
+    try:
+        frames = read_inputs(demand, supply, caps)
+        t1 = time.perf_counter()
+        problem = Problem.from_frames(*frames)
+    except ProblemError as exc:
+        _bad_input(err, exc, paths)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    result = solve(problem)
+    cert = result.certificate
+    if not cert["feasible"] or cert["fairness_violations"] or cert["volume"] != cert["max_volume"]:
+        err.print(f"the allocation failed its own certificate; nothing written: {cert}", markup=False)
+        raise typer.Exit(EXIT_FAILED_CERTIFICATE)
+    t2 = time.perf_counter()
+    try:
+        write_allocations(out, result.allocations)
+    except OSError as exc:
+        err.print(f"{out}: could not write the allocation ({exc.strerror or exc}); nothing written",
+                  markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_CANNOT_WRITE)
+    t3 = time.perf_counter()
+    seconds = {"read": t1 - t0, **{k: v for k, v in result.timings.items() if k != "total"},
+               "write": t3 - t2, "total": t3 - t0}
+    Console().print(_summary(result, out, seconds))

@@ -1,0 +1,109 @@
+"""Order, approval, import and audit bodies: strict on the way in, so a phone's bad request is a 422, never a 500."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from api.schemas import CleanStr, In, Out
+from models.tables import MAX_LINE_QUANTITY
+
+Quantity = Annotated[int, Field(strict=True, ge=0, le=MAX_LINE_QUANTITY,
+                                description=f"whole cartons (条), 0 to {MAX_LINE_QUANTITY}")]
+Channel = Literal["retailer_stated", "collected"]
+
+
+class OrderLineIn(In):
+    brand_code: Annotated[CleanStr, Field(min_length=1, max_length=64, description="a spec from /v1/brands")]
+    quantity: Quantity
+
+
+class OrderIn(In):
+    """A retailer's whole order for the cycle, as the retailer stated it; one line per spec."""
+
+    lines: list[OrderLineIn]
+    channel: Channel = Field("retailer_stated", description="`collected`: gathered by the account manager on the "
+                                                            "retailer's behalf; needs the market manager's sign-off")
+
+
+class ApproveIn(In):
+    version: Annotated[int, Field(strict=True, ge=1, description="the order version being signed off")]
+
+
+class LineOut(Out):
+    brand_code: str
+    quantity: int
+
+
+class OrderWarning(Out):
+    code: str
+    detail: str
+    total: int | None = None
+    cap: int | None = None
+
+
+class OrderOut(Out):
+    cycle_id: str
+    retailer_id: str
+    version: int
+    channel: str
+    lines: list[LineOut]
+    total: int
+    status: Literal["submitted", "pending_approval", "approved"]
+    cap: int | None
+    warnings: list[OrderWarning]
+    submitted_at: datetime
+    submitted_by: str
+    approved_version: int | None
+    approved_by: str | None = None
+    approved_at: datetime | None = None
+
+
+class OrderSummaryOut(Out):
+    cycle_id: str
+    retailer_id: str
+    manager_id: str
+    version: int
+    channel: str
+    total: int
+    line_count: int
+    status: Literal["submitted", "pending_approval", "approved"]
+    cap: int | None
+    above_cap: bool
+    submitted_at: datetime
+    submitted_by: str
+    approved_version: int | None
+
+
+class OrderVersionOut(Out):
+    version: int
+    channel: str
+    lines: list[LineOut]
+    total: int
+    submitted_by: str
+    submitted_at: datetime
+
+
+class ImportOut(Out):
+    cycle_id: str
+    orders: int = Field(description="retailers listed in the file")
+    created: int
+    replaced: int
+    unchanged: int
+    lines: int = Field(description="lines in the file")
+    warnings: int = Field(description="orders above their retailer's cap (kept whole; the allocation applies it)")
+
+
+class AuditEventOut(Out):
+    id: str
+    at: datetime
+    actor_user_id: str | None
+    actor_role: str | None
+    action: str
+    object_type: str
+    object_id: str
+    old: Any | None
+    new: Any | None
+    reason: str | None

@@ -1,0 +1,174 @@
+"""Ours against a spreadsheet's proportional split and a generic LP, side by side, in one run.
+
+    python -m bench.bench_allocation [--scale city|province|both]
+
+Each method runs the whole command (read CSV, validate, allocate, write CSV) in its own process, which
+reports its own peak memory (ru_maxrss) and CPU seconds: on a shared machine wall time also measures the
+neighbours, CPU time measures the method. "process s" adds interpreter start and imports. Naive and ours alternate and repeat so both meet the same
+machine load; the best repetition of each is shown. Fairness figures come from the same certificate for
+every method, computed after the timed command for the baselines. Times are reported, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent / "out"
+LP_LIMIT = {"city": 300.0, "province": 120.0}
+REPEAT = {"city": 5, "province": 1}
+
+
+def run_method(method: str, folder: Path, lp_limit: float) -> dict:
+    """One whole command in this process; returns its times, peak memory and certificate figures."""
+    from allocation.baseline import lp_allocation, proportional_split
+    from allocation.certificate import certify, reasons
+    from allocation.files import read_inputs, write_allocations
+    from allocation.problem import Problem
+    from allocation.solver import allocate, allocation_frame
+
+    out = folder / f"allocations-{method}.csv"
+    t0, c0 = time.perf_counter(), time.process_time()
+    problem = Problem.from_frames(*read_inputs(folder / "demand.csv", folder / "supply.csv", folder / "caps.csv"))
+    t1 = time.perf_counter()
+    facts: dict = {"method": method}
+    if method == "ours":
+        result = allocate(problem)
+        x, frame, cert = result.allocated, result.allocations, result.certificate
+        facts["solve"] = result.timings["build"] + result.timings["solve"]
+        facts["certify"] = result.timings["certify"]
+    else:
+        if method == "naive":
+            x = proportional_split(problem)
+        else:
+            x, lp = lp_allocation(problem, lp_limit)
+            facts["lp_status"] = lp["status"]
+        facts["solve"] = time.perf_counter() - t1
+        frame = allocation_frame(problem, x, reasons(problem, x)) if x is not None else None
+    if frame is not None:
+        write_allocations(out, frame)
+    done = time.perf_counter()
+    facts["whole"] = done - t0
+    facts["cpu"] = time.process_time() - c0
+    facts["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if method != "ours" and x is not None:
+        cert = certify(problem, x)
+    if x is not None:
+        facts.update({k: cert[k] for k in ("volume", "max_volume", "fairness_violations", "feasible",
+                                           "short_lines", "short_lines_at_zero", "largest_shortfall")})
+    facts["after"] = time.perf_counter() - done  # figures for the baselines, not part of their command
+    return facts
+
+
+def measure(method: str, folder: Path, lp_limit: float, lp_memory_gb: float) -> dict:
+    """Run one method in a fresh interpreter so its memory and time are its own."""
+    cmd = [sys.executable, "-m", "bench.bench_allocation", "--child", method, "--dir", str(folder),
+           "--lp-time-limit", str(lp_limit), "--lp-memory-gb", str(lp_memory_gb)]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=lp_limit + 1800, check=False,
+                          cwd=Path(__file__).resolve().parent.parent)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"method": method, "failed": f"exit {proc.returncode}: {tail}", "process": wall}
+    facts = json.loads(proc.stdout.strip().splitlines()[-1])
+    facts["process"] = wall - facts.pop("after", 0.0)
+    return facts
+
+
+def best(runs: list[dict]) -> dict:
+    ok = [r for r in runs if "failed" not in r]
+    return min(ok, key=lambda r: r["whole"]) if ok else runs[-1]
+
+
+def table(scale: str, rows: list[dict], lp_limit: float, repeat: int, shape: str):
+    from rich.table import Table
+
+    naive = next((r for r in rows if r["method"] == "naive" and "failed" not in r), None)
+    t = Table(title=f"{scale}: {shape}; best of {repeat} for naive and ours, LP once "
+                    f"(time limit {lp_limit:.0f} s)", title_justify="left")
+    for col in ("method", "whole s", "cpu s", "process s", "solve s", "certify s", "peak MB", "volume", "of max",
+                "short lines at zero", "largest shortfall", "violations", "whole vs naive", "cpu vs naive"):
+        t.add_column(col, justify="left" if col == "method" else "right")
+    names = {"naive": "naive proportional split", "lp": "generic LP (HiGHS)", "ours": "ours (min-cost flow)"}
+    for r in rows:
+        if "failed" in r:
+            t.add_row(names[r["method"]], "failed", "", f"{r['process']:.2f}", r["failed"][:60], *[""] * 9)
+            continue
+        done = "volume" in r
+        status = r.get("lp_status", "optimal")
+        t.add_row(
+            names[r["method"]], f"{r['whole']:.2f}", f"{r['cpu']:.2f}", f"{r['process']:.2f}",
+            f"{r['solve']:.2f}" + ("" if status == "optimal" else f" ({status})"),
+            f"{r['certify']:.2f}" if "certify" in r else "-", f"{r['peak_mb']:,.0f}",
+            f"{r['volume']:,}" if done else "not finished",
+            f"{r['volume'] / r['max_volume']:.4%}" if done and r["max_volume"] else "-",
+            f"{r['short_lines_at_zero']:,} of {r['short_lines']:,} ({r['short_lines_at_zero'] / max(r['short_lines'], 1):.1%})"
+            if done else "-",
+            f"{r['largest_shortfall']:,}" if done else "-",
+            f"{r['fairness_violations']:,}" if done else "-",
+            f"{r['whole'] / naive['whole']:.2f}x" if naive else "-",
+            f"{r['cpu'] / naive['cpu']:.2f}x" if naive else "-",
+        )
+    return t
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Measure every method at the chosen scales and print one table per scale."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", choices=("city", "province", "both"), default="both")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--methods", default="naive,lp,ours")
+    parser.add_argument("--repeat", type=int, default=None, help="runs of naive and ours (default 3 city, 1 province)")
+    parser.add_argument("--lp-time-limit", type=float, default=None,
+                        help="seconds for the LP (default 300 at city, 120 at province)")
+    parser.add_argument("--lp-memory-gb", type=float, default=10.0,
+                        help="address-space limit of the LP process, so a huge LP fails alone (default 10)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--dir", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        if args.child == "lp" and args.lp_memory_gb:
+            limit = int(args.lp_memory_gb * 2**30)
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        print(json.dumps(run_method(args.child, Path(args.dir), args.lp_time_limit)))
+        return
+
+    from rich.console import Console
+
+    from bench.instances import SCALES, write_instance
+
+    console = Console(width=None if sys.stdout.isatty() else 200)
+    cores = os.cpu_count()
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
+    console.print(f"machine: {cores} cores ({usable} usable), load average "
+                  f"{', '.join(f'{v:.1f}' for v in os.getloadavg())} at start; python {sys.version.split()[0]}")
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    for scale in (("city", "province") if args.scale == "both" else (args.scale,)):
+        folder = OUT / scale
+        t0 = time.perf_counter()
+        write_instance(folder, scale, args.seed)
+        shape = SCALES[scale]
+        lp_limit = args.lp_time_limit or LP_LIMIT[scale]
+        repeat = args.repeat or REPEAT[scale]
+        console.print(f"[{scale}] instance ready in {time.perf_counter() - t0:.1f} s: {folder}")
+        runs: dict[str, list[dict]] = {m: [] for m in methods}
+        for _ in range(repeat):
+            for m in (m for m in methods if m != "lp"):
+                runs[m].append(measure(m, folder, lp_limit, args.lp_memory_gb))
+        if "lp" in methods:
+            runs["lp"].append(measure("lp", folder, lp_limit, args.lp_memory_gb))
+        rows = [best(runs[m]) for m in methods]
+        desc = (f"{shape.retailers:,} retailers, {shape.specs} specs, ~{shape.lines_per_retailer:.0f} lines each, "
+                f"{shape.short_spec_share:.0%} of specs short, caps binding for {shape.capped_share:.0%}")
+        console.print(table(scale, rows, lp_limit, repeat, desc))
+
+
+if __name__ == "__main__":
+    main()

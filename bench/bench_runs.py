@@ -1,0 +1,213 @@
+"""Times a city's allocation run end to end and the distribution center's pull of the published result, over HTTP.
+
+Run: python -m bench.bench_runs [--database postgresql|sqlite] [--retailers N]. On PostgreSQL it creates a fresh
+database (BENCH_PG_URL or TEST_PG_URL names the server's admin database) and drops it at the end. Baselines are
+measured in the same run: the pure solve on in-memory frames for the run, a plain SELECT of the published rows
+for the pull. Prints seconds, ratios and the core count; asserts no time, only that every row arrives once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from datetime import date, timedelta
+from itertools import repeat
+from pathlib import Path
+
+import httpx
+import numpy as np
+from sqlalchemy import create_engine, text
+from sqlmodel import Session
+
+from allocation.problem import Problem
+from allocation.solver import allocate
+from fixtures.city import generate_city, generate_cycle
+from fixtures.writer import frames_for
+from models.db import bulk_insert, make_engine
+from models.load import load_dir
+from models.migrate import upgrade
+from models.tables import Cap, Cycle, Order, OrderLine, Supply
+from models.types import utcnow
+from models.users import create_user, get_or_create_company
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+APPROVED_SHARE = 0.9  # collected orders signed off before close; the rest are left out of the run
+PAGE = 1000
+
+
+@contextmanager
+def database(kind: str):
+    """A fresh database for this run, removed afterwards."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            yield f"sqlite:///{tmp}/bench.db"
+        return
+    admin_url = os.environ.get("BENCH_PG_URL") or os.environ.get("TEST_PG_URL") or DEFAULT_PG
+    name = f"bench_runs_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+def load_city(engine, city, cycle) -> tuple[int, dict[str, str]]:
+    """Master data through the loader, the closed cycle's supply, caps and orders in bulk; returns cycle id, tokens."""
+    with Session(engine, expire_on_commit=False) as session:
+        company = get_or_create_company(session, "bench", "Bench city")
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, frame in frames_for(city).items():
+                if name != "history":
+                    frame.to_csv(Path(tmp) / f"{name}.csv", index=False)
+            load_dir(session, company.id, Path(tmp))
+        admin, admin_token = create_user(session, company.id, "admin", name="bench-admin")
+        _, dc_token = create_user(session, company.id, "distribution_center", name="bench-dc")
+        now = utcnow()
+        row = Cycle(company_id=company.id, name=cycle.period, start_date=date(2026, 11, 16),
+                    end_date=date(2026, 11, 22), opens_at=now - timedelta(days=2), status="closed", closed_at=now)
+        session.add(row)
+        session.flush()
+        cid, co = row.id, company.id
+        bulk_insert(session, Supply.__table__, ["cycle_id", "brand_code", "company_id", "quantity"],
+                    zip(repeat(cid), cycle.supply.brand_code.tolist(), repeat(co), cycle.supply.quantity.tolist()))
+        basis = "{}" if engine.dialect.name == "postgresql" else {}  # COPY takes JSON as text
+        bulk_insert(session, Cap.__table__,
+                    ["cycle_id", "retailer_id", "company_id", "cap", "weight", "source", "basis", "updated_at"],
+                    zip(repeat(cid), cycle.caps.retailer_id.tolist(), repeat(co), cycle.caps.cap.tolist(),
+                        repeat(1), repeat("computed"), repeat(basis), repeat(now)))
+        demand = cycle.demand[cycle.demand.retailer_id.isin(set(cycle.caps.retailer_id))]
+        orders = demand.groupby("retailer_id", as_index=False).agg(total=("quantity", "sum"), channel=("channel", "first"))
+        rng = np.random.default_rng(11)
+        approved = np.where((orders.channel == "collected") & (rng.random(len(orders)) < APPROVED_SHARE), 1, None)
+        bulk_insert(session, Order.__table__,
+                    ["cycle_id", "retailer_id", "company_id", "version", "channel", "body_sha256", "total",
+                     "submitted_by", "submitted_at", "approved_version"],
+                    zip(repeat(cid), orders.retailer_id.tolist(), repeat(co), repeat(1), orders.channel.tolist(),
+                        repeat("0" * 64), orders.total.astype(int).tolist(), repeat(admin.id), repeat(now),
+                        approved.tolist()))
+        bulk_insert(session, OrderLine.__table__, ["cycle_id", "retailer_id", "brand_code", "company_id", "quantity"],
+                    zip(repeat(cid), demand.retailer_id.tolist(), demand.brand_code.tolist(), repeat(co),
+                        demand.quantity.astype(int).tolist()))
+        session.commit()
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("ANALYZE"))
+    return cid, {"admin": admin_token, "dc": dc_token}
+
+
+def solve_only(city, cycle) -> tuple[float, int]:
+    """The baseline for the run: validate and allocate the same demand from memory, no database at all."""
+    demand = cycle.demand[cycle.demand.retailer_id.isin(set(cycle.caps.retailer_id))]
+    t = time.perf_counter()
+    result = allocate(Problem.from_frames(demand[["retailer_id", "brand_code", "quantity"]], cycle.supply, cycle.caps))
+    return time.perf_counter() - t, len(result.allocations)
+
+
+@contextmanager
+def serve(url: str):
+    """The API under uvicorn in its own process on a free local port, as a warehouse system would reach it."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": url, "RUN_IN_PROCESS": "false"}
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app", "--host", "127.0.0.1",
+                             "--port", str(port), "--log-level", "warning"], env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def pull(client: httpx.Client, path: str) -> tuple[float, list]:
+    """Every item of a paged list, page by page, with the wall time."""
+    t, items, cursor = time.perf_counter(), [], None
+    while True:
+        r = client.get(path, params={"limit": PAGE, **({"cursor": cursor} if cursor else {})})
+        r.raise_for_status()
+        body = r.json()
+        items += body["items"]
+        cursor = body["next_cursor"]
+        if not cursor:
+            return time.perf_counter() - t, items
+
+
+def main() -> None:
+    """Prints the figures the README quotes for runs and the pull."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--database", choices=["postgresql", "sqlite"], default="postgresql")
+    parser.add_argument("--retailers", type=int, default=None, help="retailers (default: the city scale, 30,000)")
+    args = parser.parse_args()
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    t = time.perf_counter()
+    city = generate_city(scale="city", retailers=args.retailers)
+    cycle = generate_cycle(city)
+    print(f"generated {len(city.retailers):,} retailers, {len(cycle.demand):,} demand lines "
+          f"in {time.perf_counter() - t:.1f} s; cores available: {cores} (machine: {os.cpu_count()})")
+    base_solve, lines = solve_only(city, cycle)
+    with database(args.database) as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        t = time.perf_counter()
+        cid, tokens = load_city(engine, city, cycle)
+        print(f"{args.database}: loaded the closed cycle in {time.perf_counter() - t:.1f} s")
+        with serve(url) as base:
+            admin = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {tokens['admin']}"}, timeout=120)
+            dc = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {tokens['dc']}"}, timeout=300)
+            t = time.perf_counter()
+            run_id = admin.post(f"/v1/cycles/{cid}/allocation-runs").raise_for_status().json()["run_id"]
+            while (run := admin.get(f"/v1/allocation-runs/{run_id}").json())["status"] in ("queued", "running"):
+                time.sleep(0.1)
+            wall = time.perf_counter() - t
+            if run["status"] != "succeeded":
+                raise SystemExit(f"run failed: {run['error']}")
+            admin.post(f"/v1/allocation-runs/{run_id}/publish").raise_for_status()
+            with engine.connect() as conn:
+                t = time.perf_counter()
+                plain = conn.execute(text("SELECT * FROM allocation WHERE run_id = :r"), {"r": int(run_id)}).all()
+                select_s = time.perf_counter() - t
+            pull_s, items = pull(dc, f"/v1/cycles/{cid}/allocations")
+            t = time.perf_counter()
+            with dc.stream("GET", f"/v1/cycles/{cid}/allocations.csv") as r:
+                csv_lines = sum(chunk.count("\n") for chunk in r.iter_text()) - 1
+            csv_s = time.perf_counter() - t
+            pick_s, picks = pull(dc, f"/v1/cycles/{cid}/pick-list")
+        engine.dispose()
+    keys = {(x["retailer_id"], x["brand_code"]) for x in items}
+    tm, cert = run["timings"], run["certificate"]
+    print(f"run {run_id}: {run['totals']['lines']:,} lines, {run['totals']['excluded_orders']} collected orders left "
+          f"out; volume {cert['volume']:,} of max {cert['max_volume']:,}, {cert['fairness_violations']} violations")
+    print(f"run, POST to succeeded (worker process): {wall:7.2f} s")
+    print(f"  inside the worker: read {tm['read_s']:.2f} s, solve {tm['solve_s']:.2f} s, write {tm['write_s']:.2f} s, "
+          f"total {tm['total_s']:.2f} s (queued {tm['queued_s']:.2f} s)")
+    print(f"baseline, pure solve from memory:        {base_solve:7.2f} s ({lines:,} lines)")
+    print(f"  ratio run wall / pure solve:           {wall / base_solve:7.2f}x")
+    print(f"pull over HTTP, {len(items):,} rows in pages of {PAGE}: {pull_s:7.2f} s "
+          f"({len(items) / pull_s:,.0f} rows/s); every row once: {len(keys) == len(items) == len(plain)}")
+    print(f"baseline, plain SELECT of the rows:      {select_s:7.2f} s; ratio pull / select {pull_s / select_s:.1f}x")
+    print(f"CSV export over HTTP, {csv_lines:,} rows:    {csv_s:7.2f} s; ratio csv / select {csv_s / select_s:.1f}x")
+    print(f"pick list, {len(picks)} specs:                  {pick_s:7.2f} s; "
+          f"cartons match: {sum(p['cartons'] for p in picks) == run['totals']['allocated']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""The published allocation as the distribution center pulls it: rows per route and day, the feed, the pick list."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from decimal import Decimal
+from functools import lru_cache
+
+from sqlalchemy import Numeric, and_, cast, func, select, tuple_
+from sqlmodel import Session
+
+from models.cycles import get_cycle, status_of
+from models.errors import Conflict
+from models.master import scope_retailers
+from models.pagination import decode_cursor, encode_cursor, page
+from models.tables import Allocation, Brand, Cycle, Publication, Retailer
+from models.users import Principal
+
+CASE_CARTONS = 250  # 1 大箱 = 250 条
+LINE_KEY = (Allocation.retailer_id, Allocation.brand_code)
+CSV_COLUMNS = ["retailer_id", "brand_code", "demanded", "allocated", "reason", "route_id", "delivery_weekday", "value"]
+STREAM_CHUNK = 5_000
+
+
+def line_page(session: Session, stmt, cursor: str | None, limit: int):
+    """A page in (retailer_id, brand_code) order; the row-value comparison lets both databases seek the primary key."""
+    values = decode_cursor(cursor, 2)
+    if values is not None:
+        stmt = stmt.where(tuple_(*LINE_KEY) > tuple_(*values))
+    rows = session.execute(stmt.order_by(*LINE_KEY).limit(limit + 1)).all()
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor([rows[-1].retailer_id, rows[-1].brand_code])
+
+
+def published_cycle(session: Session, principal: Principal, cycle_id: int | str) -> Cycle:
+    """The cycle if its allocation is published; 409 before, since there is nothing final to deliver yet."""
+    cycle = get_cycle(session, principal.company_id, cycle_id)
+    if cycle.status != "published" or cycle.published_run_id is None:
+        raise Conflict(f"cycle {cycle.id} ({cycle.name}) is {status_of(cycle)}; its allocation can be pulled once "
+                       "it is published", "not_published", status=status_of(cycle))
+    return cycle
+
+
+def _rows_stmt(principal: Principal, cycle: Cycle, route_id: str | None, delivery_weekday: int | None):
+    """Published rows with the delivery keys and price; an account manager sees his own retailers only."""
+    stmt = (select(Allocation.retailer_id, Allocation.brand_code, Allocation.demanded, Allocation.allocated,
+                   Allocation.reason, Retailer.route_id, Retailer.delivery_weekday, Brand.wholesale_price)
+            .join(Retailer, and_(Retailer.company_id == cycle.company_id,
+                                 Retailer.retailer_id == Allocation.retailer_id))
+            .join(Brand, and_(Brand.company_id == cycle.company_id, Brand.brand_code == Allocation.brand_code))
+            .where(Allocation.run_id == cycle.published_run_id))
+    if route_id is not None:
+        stmt = stmt.where(Retailer.route_id == route_id)
+    if delivery_weekday is not None:
+        stmt = stmt.where(Retailer.delivery_weekday == delivery_weekday)
+    return scope_retailers(stmt, principal, Retailer.manager_id)
+
+
+@lru_cache(maxsize=4096)
+def _cents(price: Decimal | float | str) -> int:
+    return int((Decimal(str(price)) * 100).to_integral_value())
+
+
+def _money(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+def value_of(price: Decimal | float | str, allocated: int) -> str:
+    """Wholesale price × allocated as an exact decimal string with 2 places (JSON numbers would round money)."""
+    return _money(_cents(price) * allocated)
+
+
+def _as_dicts(rows) -> list[dict]:
+    """Rows as the API's items; unpacked by position because a page is a thousand of them."""
+    return [{"retailer_id": rid, "brand_code": code, "demanded": demanded, "allocated": allocated, "reason": reason,
+             "route_id": route, "delivery_weekday": day, "value": _money(_cents(price) * allocated)}
+            for rid, code, demanded, allocated, reason, route, day, price in rows]
+
+
+def published_rows(session: Session, principal: Principal, cycle_id: int | str, cursor: str | None, limit: int,
+                   route_id: str | None = None, delivery_weekday: int | None = None) -> tuple[list[dict], str | None]:
+    """One page of the published allocation; the rows are final, so the keyset never skips or repeats one."""
+    cycle = published_cycle(session, principal, cycle_id)
+    rows, nxt = line_page(session, _rows_stmt(principal, cycle, route_id, delivery_weekday), cursor, limit)
+    return _as_dicts(rows), nxt
+
+
+def published_csv(session: Session, principal: Principal, cycle: Cycle, route_id: str | None = None,
+                  delivery_weekday: int | None = None) -> Iterator[str | bytes]:
+    """Every published row as CSV in chunks: PostgreSQL writes it itself (COPY), other databases by streaming rows."""
+    stmt = _rows_stmt(principal, cycle, route_id, delivery_weekday).order_by(*LINE_KEY)
+    if session.get_bind().dialect.name == "postgresql":
+        return _copy_csv(session, stmt)
+    return _python_csv(session, stmt)
+
+
+def _copy_csv(session: Session, stmt) -> Iterator[bytes]:
+    """COPY of the same query with the value computed as exact numeric(14,2), handed on in blocks of about 256 kB."""
+    cols = stmt.selected_columns
+    value = cast(cols.wholesale_price * cols.allocated, Numeric(14, 2)).label("value")
+    query = stmt.with_only_columns(*[c for c in cols if c.name != "wholesale_price"], value)
+    sql = str(query.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}))
+    raw = session.connection().connection.driver_connection
+    block: list[bytes] = []
+    size = 0
+    with raw.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT CSV, HEADER)") as copy:
+        for data in copy:
+            block.append(bytes(data))
+            size += len(data)
+            if size >= 1 << 18:
+                yield b"".join(block)
+                block, size = [], 0
+    if block:
+        yield b"".join(block)
+
+
+def _python_csv(session: Session, stmt) -> Iterator[str]:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    result = session.execute(stmt, execution_options={"stream_results": True, "yield_per": STREAM_CHUNK})
+    for part in result.partitions():
+        writer.writerows((rid, code, demanded, allocated, reason, route, day, _money(_cents(price) * allocated))
+                         for rid, code, demanded, allocated, reason, route, day, price in part)
+        yield buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+    if buf.tell():
+        yield buf.getvalue()
+
+
+def list_publications(session: Session, principal: Principal, cursor: str | None, limit: int):
+    """Published cycles in publish order, plus a cursor to resume from after the last one seen."""
+    stmt = (select(Publication.id, Publication.cycle_id, Publication.run_id, Publication.published_at,
+                   Cycle.name.label("cycle_name"))
+            .join(Cycle, Cycle.id == Publication.cycle_id)
+            .where(Publication.company_id == principal.company_id))
+    rows, nxt = page(session, stmt, [Publication.id], cursor, limit, key_of=lambda r: [r.id])
+    resume = encode_cursor([rows[-1].id]) if rows else cursor
+    return rows, nxt, resume
+
+
+def pick_list(session: Session, principal: Principal, cycle_id: int | str, cursor: str | None, limit: int,
+              route_id: str | None = None, delivery_weekday: int | None = None):
+    """Cartons per spec for the published allocation, with 大箱 and loose 条, summed and split in SQL."""
+    cycle = published_cycle(session, principal, cycle_id)
+    cartons = func.sum(Allocation.allocated)
+    stmt = (select(Allocation.brand_code, Brand.name, cartons.label("cartons"),
+                   (cartons // CASE_CARTONS).label("cases"), (cartons % CASE_CARTONS).label("cartons_over"))
+            .join(Brand, and_(Brand.company_id == cycle.company_id, Brand.brand_code == Allocation.brand_code))
+            .where(Allocation.run_id == cycle.published_run_id))
+    if route_id is not None or delivery_weekday is not None:
+        stmt = stmt.join(Retailer, and_(Retailer.company_id == cycle.company_id,
+                                        Retailer.retailer_id == Allocation.retailer_id))
+        if route_id is not None:
+            stmt = stmt.where(Retailer.route_id == route_id)
+        if delivery_weekday is not None:
+            stmt = stmt.where(Retailer.delivery_weekday == delivery_weekday)
+    stmt = stmt.group_by(Allocation.brand_code, Brand.name).having(cartons > 0)
+    rows, nxt = page(session, stmt, [Allocation.brand_code], cursor, limit, key_of=lambda r: [r.brand_code])
+    return [{"brand_code": r.brand_code, "name": r.name, "cartons": int(r.cartons), "cases": int(r.cases),
+             "cartons_over": int(r.cartons_over)} for r in rows], nxt

@@ -1,0 +1,335 @@
+"""Allocation runs: queued by a request, executed outside it on a snapshot of the closed cycle, then published."""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from itertools import repeat
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import event, select, text, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from models import audit
+from models.cycles import get_cycle, require_status, status_of
+from models.db import bulk_insert
+from models.distribution import line_page
+from models.errors import Conflict, DomainError, NotFound
+from models.pagination import page
+from models.tables import Allocation, AllocationRun, Cap, Cycle, Publication, Supply
+from models.types import utcnow
+from models.users import Principal
+
+log = logging.getLogger("runs")
+
+ACTIVE = ("queued", "running")
+ALLOCATION_COLUMNS = ["run_id", "retailer_id", "brand_code", "demanded", "allocated", "reason"]
+SHORT_REASONS = ("no_supply", "cap", "supply")
+ABANDONED = "the service stopped before this run finished; start a new run"
+
+
+# ---- requests (flush, never commit) -------------------------------------------------------------------------
+
+def start_run(session: Session, principal: Principal, cycle_id: int | str) -> AllocationRun:
+    """Queue a run for a closed cycle; the partial unique index keeps it to one active run per cycle."""
+    cycle = get_cycle(session, principal.company_id, cycle_id, for_share=True)
+    require_status(cycle, "closed", doing="start an allocation run")
+    active = session.execute(select(AllocationRun.id).where(AllocationRun.cycle_id == cycle.id,
+                                                            AllocationRun.status.in_(ACTIVE))).scalar()
+    if active is not None:
+        raise _in_progress(cycle, active)
+    run = AllocationRun(company_id=principal.company_id, cycle_id=cycle.id, status="queued",
+                        created_by=principal.user_id, cycle_closed_at=cycle.closed_at)
+    try:
+        with session.begin_nested():
+            session.add(run)
+            session.flush()
+    except IntegrityError:
+        active = session.execute(select(AllocationRun.id).where(AllocationRun.cycle_id == cycle.id,
+                                                                AllocationRun.status.in_(ACTIVE))).scalar()
+        raise _in_progress(cycle, active) from None
+    audit.record(session, principal, "allocation_run.start", "allocation_run", run.id,
+                 new={"cycle_id": str(cycle.id), "status": "queued"})
+    return run
+
+
+def _in_progress(cycle: Cycle, run_id: int | None) -> Conflict:
+    return Conflict(f"cycle {cycle.id} ({cycle.name}) already has run {run_id} queued or running; wait for it to "
+                    "finish, then start another", "run_in_progress", run_id=None if run_id is None else str(run_id))
+
+
+def after_commit(session: Session, fn: Callable[[], None]) -> None:
+    """Call fn once the request's transaction has committed, so a worker never looks for a row not yet visible."""
+    event.listen(session, "after_commit", lambda _s: fn(), once=True)
+
+
+def get_run(session: Session, company_id: int, run_id: int | str, for_update: bool = False) -> AllocationRun:
+    """The company's run or 404."""
+    try:
+        rid = int(run_id)
+    except (TypeError, ValueError):
+        raise NotFound(f"no allocation run {run_id!r}") from None
+    run = session.get(AllocationRun, rid, with_for_update=for_update or None, populate_existing=True)
+    if run is None or run.company_id != company_id:
+        raise NotFound(f"no allocation run {run_id!r}")
+    return run
+
+
+def list_runs(session: Session, principal: Principal, cycle_id: int | str, cursor: str | None, limit: int):
+    """A cycle's runs, oldest first, so a client that pages on sees new runs at the end."""
+    cycle = get_cycle(session, principal.company_id, cycle_id)
+    stmt = select(AllocationRun).where(AllocationRun.cycle_id == cycle.id)
+    rows, nxt = page(session, stmt, [AllocationRun.id], cursor, limit, key_of=lambda r: [r[0].id])
+    return [r[0] for r in rows], nxt
+
+
+def run_allocations(session: Session, principal: Principal, run_id: int | str, cursor: str | None, limit: int):
+    """A run's rows in (retailer_id, brand_code) order, for review before publishing."""
+    run = get_run(session, principal.company_id, run_id)
+    stmt = select(Allocation.retailer_id, Allocation.brand_code, Allocation.demanded, Allocation.allocated,
+                  Allocation.reason).where(Allocation.run_id == run.id)
+    return line_page(session, stmt, cursor, limit)
+
+
+def publish(session: Session, principal: Principal, run_id: int | str) -> Publication:
+    """Make a succeeded run the cycle's final allocation, once; the cycle lock serializes it with close and reopen."""
+    run = get_run(session, principal.company_id, run_id)
+    cycle = get_cycle(session, principal.company_id, run.cycle_id, for_update=True)
+    if cycle.status == "published":
+        raise Conflict(f"cycle {cycle.id} ({cycle.name}) is already published with run {cycle.published_run_id}; "
+                       "a cycle's allocation is published once", "already_published",
+                       published_run_id=str(cycle.published_run_id))
+    require_status(cycle, "closed", doing="publish an allocation")
+    run = get_run(session, principal.company_id, run.id, for_update=True)
+    if run.status != "succeeded":
+        raise Conflict(f"run {run.id} is {run.status}; only a succeeded run can be published", "run_not_succeeded",
+                       status=run.status)
+    if run.cycle_closed_at != cycle.closed_at:
+        raise Conflict(f"run {run.id} was computed before cycle {cycle.id} was reopened and closed again; start a "
+                       "new run and publish that one", "run_stale")
+    pub = Publication(company_id=cycle.company_id, cycle_id=cycle.id, run_id=run.id, published_by=principal.user_id)
+    session.add(pub)
+    session.flush()
+    cycle.status, cycle.published_at, cycle.published_run_id = "published", pub.published_at, run.id
+    session.add(cycle)
+    audit.record(session, principal, "cycle.publish", "cycle", cycle.id, old={"status": "closed"},
+                 new={"status": "published", "run_id": str(run.id)})
+    session.flush()
+    return pub
+
+
+# ---- execution (outside any request; each step its own transaction) ------------------------------------------
+
+@contextmanager
+def _transaction(bind, snapshot: bool = False) -> Any:
+    """A session of its own on an engine, or on a savepoint when bound to a test's connection.
+
+    snapshot: every statement sees the same committed state (REPEATABLE READ on PostgreSQL; SQLite's
+    BEGIN IMMEDIATE already does).
+    """
+    if snapshot and isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+        bind = bind.execution_options(isolation_level="REPEATABLE READ")
+    with Session(bind=bind, expire_on_commit=False, join_transaction_mode="create_savepoint") as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def _require_snapshot_cycle(session: Session, run: AllocationRun, when: str) -> None:
+    """The run is computed from the close it was started on; a reopen since makes its inputs another cycle's."""
+    cycle = get_cycle(session, run.company_id, run.cycle_id, for_share=True)
+    if cycle.status != "closed" or cycle.closed_at != run.cycle_closed_at:
+        raise Conflict(f"cycle {cycle.id} was reopened or changed {when} (now {status_of(cycle)}); nothing was "
+                       "written; start a new run on the closed cycle")
+
+
+@dataclass
+class Snapshot:
+    """What the engine needs from one closed cycle, read in one transaction."""
+
+    demand: pd.DataFrame
+    supply: pd.DataFrame
+    caps: pd.DataFrame
+    excluded: list[dict]
+
+
+def read_frame(session: Session, stmt, dtypes: dict[str, str]) -> pd.DataFrame:
+    """A query's rows as a frame; PostgreSQL sends them as CSV (COPY), several times faster than row objects.
+
+    Identifiers stay strings exactly as stored (no NA guessing), so a licence number keeps its leading zeros.
+    """
+    columns = list(dtypes)
+    if session.get_bind().dialect.name != "postgresql":
+        return pd.DataFrame(session.execute(stmt).all(), columns=columns).astype(dtypes)
+    sql = str(stmt.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}))
+    buf = io.BytesIO()
+    raw = session.connection().connection.driver_connection
+    with raw.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT CSV)") as copy:
+        for data in copy:
+            buf.write(data)
+    if not buf.tell():
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in dtypes.items()})
+    buf.seek(0)
+    return pd.read_csv(buf, names=columns, dtype=dtypes, keep_default_na=False, na_filter=False)
+
+
+def read_snapshot(session: Session, company_id: int, cycle_id: int) -> Snapshot:
+    """Approved demand, supply and caps with weights: everything the run is computed from."""
+    from models.orders import approved_demand
+
+    demand, excluded = approved_demand(session, company_id, cycle_id)
+    supply = read_frame(session, select(Supply.brand_code, Supply.quantity).where(Supply.cycle_id == cycle_id),
+                        {"brand_code": "str", "quantity": "int64"})
+    caps = read_frame(session, select(Cap.retailer_id, Cap.cap, Cap.weight).where(Cap.cycle_id == cycle_id),
+                      {"retailer_id": "str", "cap": "int64", "weight": "float64"})
+    return Snapshot(demand, supply, caps, list(excluded))
+
+
+def _solve(snapshot: Snapshot):
+    """Validate and allocate; split out so its time is measured apart from reading and writing."""
+    from allocation.problem import Problem
+    from allocation.solver import allocate
+
+    return allocate(Problem.from_frames(snapshot.demand, snapshot.supply, snapshot.caps))
+
+
+def jsonable(value: Any) -> Any:
+    """numpy scalars and arrays, Decimals and tuples as plain JSON values, for the run's JSON columns."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return None if not np.isfinite(value) else float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def totals_of(allocations: pd.DataFrame, excluded: list[dict]) -> dict:
+    """The run's summary figures, computed from the rows it writes."""
+    short = allocations.loc[allocations["reason"] != "full", "reason"].value_counts()
+    demanded, allocated = int(allocations["demanded"].sum()), int(allocations["allocated"].sum())
+    return {
+        "lines": len(allocations), "retailers": int(allocations["retailer_id"].nunique()),
+        "specs": int(allocations["brand_code"].nunique()), "demanded": demanded, "allocated": allocated,
+        "short_lines": {r: int(short.get(r, 0)) for r in SHORT_REASONS},
+        "fill_ratio": round(allocated / demanded, 6) if demanded else None,
+        "excluded_orders": len(excluded),
+    }
+
+
+def _short_error(exc: BaseException) -> str:
+    """A sentence for the run's error column: the domain's own words, never a stack trace or SQL."""
+    from allocation.problem import ProblemError
+
+    if isinstance(exc, ProblemError):
+        lines = str(exc).splitlines()
+        more = f" (and {len(lines) - 5} more)" if len(lines) > 5 else ""
+        return ("the cycle's inputs are not a valid allocation problem: " + "; ".join(lines[:5]) + more)[:1000]
+    if isinstance(exc, DomainError):
+        return exc.detail[:1000]
+    return f"the run failed ({type(exc).__name__}); the service log has the details; start a new run"
+
+
+def _claim(bind, run_id: int) -> AllocationRun | None:
+    """Mark the run running (committed), unless it is no longer queued."""
+    with _transaction(bind) as session:
+        claimed = session.execute(update(AllocationRun).where(AllocationRun.id == run_id,
+                                                              AllocationRun.status == "queued")
+                                  .values(status="running", started_at=utcnow())).rowcount
+        return session.get(AllocationRun, run_id, populate_existing=True) if claimed else None
+
+
+def _write(bind, run: AllocationRun, result, snapshot: Snapshot, timings: dict, t0: float) -> None:
+    """All rows, totals, timings and the certificate in one transaction, or nothing."""
+    with _transaction(bind) as session:
+        t = time.perf_counter()
+        _require_snapshot_cycle(session, run, "during the run")
+        locked = session.get(AllocationRun, run.id, with_for_update=True, populate_existing=True)
+        if locked.status != "running":
+            raise Conflict(f"run {run.id} was marked {locked.status} while it ran; nothing was written")
+        a = result.allocations
+        rows = zip(repeat(run.id), a["retailer_id"].astype(str).tolist(), a["brand_code"].astype(str).tolist(),
+                   a["demanded"].astype("int64").tolist(), a["allocated"].astype("int64").tolist(),
+                   a["reason"].astype(str).tolist())
+        bulk_insert(session, Allocation.__table__, ALLOCATION_COLUMNS, rows)
+        timings["write_s"] = round(time.perf_counter() - t, 3)
+        timings["total_s"] = round(time.perf_counter() - t0, 3)
+        if getattr(result, "timings", None):
+            timings["engine"] = jsonable(result.timings)
+        locked.status, locked.finished_at = "succeeded", utcnow()
+        locked.totals = totals_of(a, snapshot.excluded)
+        locked.timings = timings
+        locked.certificate = jsonable(dict(result.certificate))
+        locked.excluded_orders = jsonable(snapshot.excluded)
+        session.add(locked)
+
+
+def fail_run(bind, run_id: int, error: str) -> None:
+    """Mark a queued or running run failed with its reason, in a transaction of its own."""
+    with _transaction(bind) as session:
+        session.execute(update(AllocationRun).where(AllocationRun.id == run_id, AllocationRun.status.in_(ACTIVE))
+                        .values(status="failed", error=error[:2000], finished_at=utcnow()))
+
+
+def execute_run(bind, run_id: int, solve: Callable[[Snapshot], Any] = _solve) -> str:
+    """Run one queued allocation to its end and return its final status; a failure leaves no rows, only the reason."""
+    t0 = time.perf_counter()
+    run = _claim(bind, run_id)
+    if run is None:
+        with _transaction(bind) as session:
+            found = session.get(AllocationRun, run_id)
+            return found.status if found else "missing"
+    try:
+        timings = {"queued_s": round((run.started_at - run.created_at).total_seconds(), 3)}
+        t = time.perf_counter()
+        with _transaction(bind, snapshot=True) as session:
+            _require_snapshot_cycle(session, run, "before the run started")
+            snapshot = read_snapshot(session, run.company_id, run.cycle_id)
+        timings["read_s"] = round(time.perf_counter() - t, 3)
+        t = time.perf_counter()
+        result = solve(snapshot)
+        timings["solve_s"] = round(time.perf_counter() - t, 3)
+        _write(bind, run, result, snapshot, timings, t0)
+    except Exception as exc:  # the run records why it failed; the service keeps going
+        log.exception("allocation run %s failed", run_id)
+        fail_run(bind, run_id, _short_error(exc))
+        return "failed"
+    _refresh_statistics(bind)
+    return "succeeded"
+
+
+def _refresh_statistics(bind) -> None:
+    """Tell PostgreSQL's planner about the rows just written, so the pull seeks the key instead of sorting a run."""
+    if bind.dialect.name != "postgresql":
+        return
+    try:
+        with _transaction(bind) as session:
+            session.execute(text("ANALYZE allocation"))
+    except Exception:  # statistics are an optimisation; autovacuum catches up anyway
+        log.warning("could not analyze the allocation table", exc_info=True)
+
+
+def fail_abandoned(bind) -> int:
+    """At service start, mark runs a stopped service left queued or running as failed, freeing their cycles."""
+    with _transaction(bind) as session:
+        return session.execute(update(AllocationRun).where(AllocationRun.status.in_(ACTIVE))
+                               .values(status="failed", error=ABANDONED, finished_at=utcnow())).rowcount
+

@@ -1,0 +1,82 @@
+"""`allocate` as a user meets it: a file written and a summary shown, or a precise complaint and no file."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from api.commands.allocate import allocate
+
+app = typer.Typer()
+app.command("allocate")(allocate)
+app.command("noop")(lambda: None)  # two commands keep "allocate" a named sub-command, as in the real CLI
+runner = CliRunner()
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    (tmp_path / "demand.csv").write_text("retailer_id,brand_code,quantity\n002,x,4\n001,x,6\n001,y,3\n")
+    (tmp_path / "supply.csv").write_text("brand_code,quantity\nx,5\ny,9\n")
+    (tmp_path / "caps.csv").write_text("retailer_id,cap\n001,100\n002,100\n")
+    return tmp_path
+
+
+def invoke(folder, out="alloc.csv", **override):
+    paths = {k: str(folder / f"{k}.csv") for k in ("demand", "supply", "caps")}
+    paths.update(override)
+    return runner.invoke(app, ["allocate", "--demand", paths["demand"], "--supply", paths["supply"],
+                               "--caps", paths["caps"], "--out", str(folder / out)])
+
+
+def test_writes_the_allocation_and_a_summary(inputs):
+    result = invoke(inputs)
+    assert result.exit_code == 0, result.output
+    back = pd.read_csv(inputs / "alloc.csv", dtype={"retailer_id": str})
+    assert back.values.tolist() == [["001", "x", 6, 3, "supply"], ["001", "y", 3, 3, "full"],
+                                    ["002", "x", 4, 2, "supply"]]
+    for words in ("volume", "8 of 13", "maximal volume", "fairness violations", "supply", "timings"):
+        assert words in result.stdout
+
+
+def test_bad_input_names_file_and_line_and_writes_nothing(inputs):
+    (inputs / "demand.csv").write_text("retailer_id,brand_code,quantity\n002,x,4\n001,x,-6\n003,y,2\n")
+    result = invoke(inputs)
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert f"{inputs / 'demand.csv'}, line 3, column quantity: quantity -6 is negative" in lines
+    assert f"{inputs / 'demand.csv'}, line 4, column retailer_id: retailer '003' has demand but no row in the " \
+           "caps file" in lines
+    assert not (inputs / "alloc.csv").exists()
+
+
+def test_floor_column_in_caps_is_refused(inputs):
+    (inputs / "caps.csv").write_text("retailer_id,cap,minimum\n001,100,2\n002,100,1\n")
+    result = invoke(inputs)
+    assert result.exit_code == 2
+    assert f"{inputs / 'caps.csv'}, line 1, column minimum:" in result.stderr
+    assert "总量浮动管理" in result.stderr
+    assert not (inputs / "alloc.csv").exists()
+
+
+def test_missing_file(inputs):
+    result = invoke(inputs, supply=str(inputs / "nope.csv"))
+    assert result.exit_code == 2
+    assert "nope.csv: file not found" in result.stderr
+    assert not (inputs / "alloc.csv").exists()
+
+
+def test_bad_input_keeps_an_earlier_output(inputs):
+    assert invoke(inputs).exit_code == 0
+    before = (inputs / "alloc.csv").read_bytes()
+    (inputs / "supply.csv").write_text("brand_code,quantity\nx,five\n")
+    result = invoke(inputs)
+    assert result.exit_code == 2 and "line 2, column quantity: quantity 'five' is not a number" in result.stderr
+    assert (inputs / "alloc.csv").read_bytes() == before
+
+
+def test_output_folder_must_exist(inputs):
+    result = invoke(inputs, out="no/such/folder/alloc.csv")
+    assert result.exit_code == 2 and "does not exist" in result.stderr
+    assert not (inputs / "no").exists()

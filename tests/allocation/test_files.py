@@ -1,0 +1,117 @@
+"""Files in and out: identifiers survive, the writer agrees with the csv module, output appears whole or not at all."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from allocation import files
+from allocation.files import read_frame, read_inputs, write_allocations, write_csv_atomic
+from allocation.problem import Problem, ProblemError
+from allocation.solver import allocate
+
+
+def write(path, text: str, encoding="utf-8"):
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_ids_are_text_and_keep_leading_zeros(tmp_path):
+    f = read_frame(write(tmp_path / "d.csv", "retailer_id,brand_code,quantity\n000123,0042,5\n"), "demand")
+    assert f.loc[0, "retailer_id"] == "000123" and f.loc[0, "brand_code"] == "0042"
+    assert int(f.loc[0, "quantity"]) == 5
+
+
+def test_byte_order_mark_and_padded_header(tmp_path):
+    f = read_frame(write(tmp_path / "c.csv", "\ufeffretailer_id , cap\n01,3\n"), "caps")
+    assert list(f.columns) == ["retailer_id", "cap"] and f.loc[0, "retailer_id"] == "01"
+
+
+@pytest.mark.parametrize("text, line, words", [
+    ("", 1, "the file is empty"),
+    ("retailer_id,brand_code,quantity\nA,x,1\nA,y,1,9\n", 3, "not a well-formed CSV row"),
+])
+def test_unreadable_files_cite_the_line(tmp_path, text, line, words):
+    with pytest.raises(ProblemError) as info:
+        read_frame(write(tmp_path / "d.csv", text), "demand")
+    e = info.value.errors[0]
+    assert (e["input"], e["line"]) == ("demand", line) and words in e["message"]
+
+
+def test_not_utf8(tmp_path):
+    with pytest.raises(ProblemError) as info:
+        read_frame(write(tmp_path / "d.csv", "retailer_id,brand_code,quantity\n零售,x,1\n", "gbk"), "demand")
+    assert "not UTF-8" in info.value.errors[0]["message"]
+
+
+def test_missing_files_are_all_reported(tmp_path):
+    s = write(tmp_path / "s.csv", "brand_code,quantity\nx,1\n")
+    with pytest.raises(ProblemError) as info:
+        read_inputs(tmp_path / "nope.csv", s, tmp_path / "gone.csv")
+    assert [e["input"] for e in info.value.errors] == ["demand", "caps"]
+    assert all("file not found" in e["message"] for e in info.value.errors)
+
+
+texts = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=8)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(texts, texts, st.integers(0, 10_000), st.integers(-5, 2_000_000)), max_size=30))
+def test_writer_agrees_with_the_csv_module(tmp_path_factory, rows):
+    path = tmp_path_factory.mktemp("w") / "out.csv"
+    frame = pd.DataFrame(rows, columns=["a", "b", "n", "m"]).astype({"n": np.int64, "m": np.int64})
+    write_csv_atomic(path, frame, durable=False)
+    expected = io.StringIO()
+    w = csv.writer(expected, lineterminator="\n")
+    w.writerow(frame.columns)
+    w.writerows(frame.itertuples(index=False))
+    assert path.read_bytes().decode("utf-8") == expected.getvalue()
+
+
+def test_writer_over_many_chunks_and_categoricals(tmp_path, monkeypatch):
+    monkeypatch.setattr(files, "_CHUNK_ROWS", 7)
+    ids = pd.Categorical.from_codes(np.arange(50) % 3, categories=["0001", "a,b", "中华(硬)"])
+    frame = pd.DataFrame({"retailer_id": ids, "allocated": np.arange(50)})
+    write_csv_atomic(tmp_path / "o.csv", frame)
+    back = pd.read_csv(tmp_path / "o.csv", dtype={"retailer_id": str})
+    assert back.retailer_id.tolist() == [str(v) for v in ids] and back.allocated.tolist() == list(range(50))
+
+
+def test_output_appears_whole_or_not_at_all(tmp_path, monkeypatch):
+    target = tmp_path / "alloc.csv"
+
+    def broken(fh, frame):
+        fh.write(b"half a row")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(files, "_write_rows", broken)
+    with pytest.raises(OSError):
+        write_csv_atomic(target, pd.DataFrame({"a": [1]}))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_old_output_stays_until_the_new_one_is_complete(tmp_path, monkeypatch):
+    target = write(tmp_path / "alloc.csv", "old\n")
+    monkeypatch.setattr(files, "_write_rows", lambda fh, frame: (_ for _ in ()).throw(OSError("disk full")))
+    with pytest.raises(OSError):
+        write_csv_atomic(target, pd.DataFrame({"a": [1]}))
+    assert target.read_text() == "old\n" and [p.name for p in tmp_path.iterdir()] == ["alloc.csv"]
+
+
+def test_allocations_round_trip(tmp_path):
+    d = write(tmp_path / "d.csv", "retailer_id,brand_code,quantity\n002,x,4\n001,x,6\n001,\"y,1\",2\n")
+    s = write(tmp_path / "s.csv", "brand_code,quantity\nx,5\n\"y,1\",9\n")
+    c = write(tmp_path / "c.csv", "retailer_id,cap,weight\n001,100,\n002,100,1.5\n")
+    result = allocate(Problem.from_frames(*read_inputs(d, s, c)))
+    out = tmp_path / "a.csv"
+    write_allocations(out, result.allocations)
+    back = pd.read_csv(out, dtype={"retailer_id": str, "brand_code": str})
+    assert list(back.columns) == ["retailer_id", "brand_code", "demanded", "allocated", "reason"]
+    assert back.values.tolist() == [["001", "x", 6, 3, "supply"], ["001", "y,1", 2, 2, "full"],
+                                    ["002", "x", 4, 2, "supply"]]
