@@ -13,7 +13,7 @@ from rich.table import Table
 
 from models.db import make_engine, session_scope
 from models.migrate import upgrade
-from models.users import company_by_code, create_user
+from models.users import Principal, company_by_code, create_user
 
 out = Console()
 
@@ -46,7 +46,8 @@ def demo(retailers: Annotated[int, typer.Option(help="retailers in the generated
                           ("auditor", None)):
             _, tokens[role] = create_user(session, comp.id, role, name=f"demo-{role}-{int(time.time())}",
                                           manager_id=mid)
-    extra = _demo_cycle(engine, company, out_dir, tokens)
+    with out.status("running a whole cycle: forecasts, supply, caps, orders, sign-offs, close, run, publish"):
+        extra = _demo_cycle(engine, company, out_dir, city, cycle)
     env_file = out_dir / "tokens.env"
     env_file.write_text("".join(f"{role.upper()}_TOKEN={tok}\n" for role, tok in tokens.items()))
     table = Table(title=f"demo city ready in {time.perf_counter() - t0:.1f} s")
@@ -56,7 +57,7 @@ def demo(retailers: Annotated[int, typer.Option(help="retailers in the generated
         table.add_row(role, tok)
     out.print(table)
     base = f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
-    out.print(f"tokens also in {env_file}; try:")
+    out.print(f"tokens also in {env_file} (`set -a; . {env_file}; set +a` exports them); try:")
     out.print(f'  curl -s {base}/health\n'
               f'  curl -s -H "Authorization: Bearer $ADMIN_TOKEN" "{base}/v1/brands?limit=5"\n'
               f'  curl -s -H "Authorization: Bearer $ACCOUNT_MANAGER_TOKEN" "{base}/v1/retailers?limit=5"',
@@ -65,12 +66,68 @@ def demo(retailers: Annotated[int, typer.Option(help="retailers in the generated
         out.print("  " + line.replace("BASE", base), highlight=False, soft_wrap=True)
 
 
-def _demo_cycle(engine, company, out_dir: Path, tokens: dict) -> list[str]:
-    """A cycle with orders, caps, a run and a publication, where those services exist."""
-    try:
-        from models.demo_cycle import build_demo_cycle
-    except ImportError:
-        return []
+def _demo_cycle(engine, company, out_dir: Path, city, cycle) -> list[str]:
+    """A whole cycle as the roles would run it: forecasts, supply, caps, orders, sign-offs, close, run, publish."""
+    from datetime import timedelta
+
+    from fixtures.orders import period_monday
+    from models.accuracy import refresh_snapshots
+    from models.caps import compute_cycle_caps
+    from models.cycles import close_cycle, create_cycle, replace_supply
+    from models.forecasts import replace_forecast
+    from models.orders import approve_order
+    from models.orders_import import import_orders
+    from models.runs import execute_run, publish, start_run
+    from models.tables import Cycle, User
+    from models.types import utcnow
+
+    start = period_monday(cycle.period)
     with session_scope(engine) as session:
         comp = company_by_code(session, company)
-        return build_demo_cycle(session, comp.id, out_dir)
+        if session.query(Cycle).filter_by(company_id=comp.id, name=cycle.period).first() is not None:
+            return [f"# cycle {cycle.period} exists already; its allocation is published"]
+
+        def as_user(role: str, manager_id: str | None = None) -> Principal:
+            name = f"demo-{role}-{manager_id or 'company'}"
+            user = session.query(User).filter_by(company_id=comp.id, name=name).first()
+            if user is None:
+                user, _ = create_user(session, comp.id, role, name=name, manager_id=manager_id)
+            return Principal(user.id, comp.id, role, name, manager_id)
+
+        admin = as_user("admin")
+        row = create_cycle(session, admin, cycle.period, start, start + timedelta(days=6),
+                           opens_at=utcnow() + timedelta(hours=1))
+        for manager_id, lines in cycle.forecasts.groupby("manager_id", sort=True):
+            replace_forecast(session, as_user("account_manager", str(manager_id)), str(row.id), str(manager_id),
+                             lines[["brand_code", "quantity"]].to_dict("records"))
+        row.opens_at = utcnow()  # the demo opens the cycle at once, after the forecasts
+        session.flush()
+        replace_supply(session, admin, row.id, list(cycle.supply.itertuples(index=False, name=None)))
+        compute_cycle_caps(session, admin, row.id)
+        body = cycle.demand[["retailer_id", "brand_code", "quantity", "channel"]].to_csv(index=False).encode()
+        import_orders(session, admin, str(row.id), body, max_lines=10_000)
+        collected = cycle.demand[cycle.demand.channel == "collected"].retailer_id.drop_duplicates()
+        managers = city.retailers.set_index("retailer_id").manager_id
+        bosses = city.managers.set_index("manager_id").market_manager_id
+        for i, rid in enumerate(collected):
+            if i % 5 == 4:
+                continue  # left unsigned: the run lists it and leaves its demand out (rule 4)
+            boss = str(bosses[managers[rid]])
+            approve_order(session, as_user("market_manager", boss), str(row.id), str(rid), 1)
+        close_cycle(session, admin, row.id)
+        run = start_run(session, admin, row.id)
+        cycle_id, run_id = row.id, run.id
+    execute_run(engine, run_id)
+    with session_scope(engine) as session:
+        comp = company_by_code(session, company)
+        publish(session, Principal(admin.user_id, comp.id, "admin", admin.name), run_id)
+    with session_scope(engine) as session:
+        refresh_snapshots(session, comp.id, [cycle_id])
+    return [
+        f"# cycle {cycle.period} is published (id {cycle_id}, run {run_id}):",
+        f'curl -s -H "Authorization: Bearer $ADMIN_TOKEN" BASE/v1/allocation-runs/{run_id}',
+        f'curl -s -H "Authorization: Bearer $DISTRIBUTION_CENTER_TOKEN" "BASE/v1/cycles/{cycle_id}/pick-list?limit=5"',
+        f'curl -s -H "Authorization: Bearer $DISTRIBUTION_CENTER_TOKEN" "BASE/v1/cycles/{cycle_id}/allocations?limit=3"',
+        f'curl -s -H "Authorization: Bearer $AUDITOR_TOKEN" "BASE/v1/accuracy?cycle_id={cycle_id}&limit=5"',
+        'curl -s -H "Authorization: Bearer $AUDITOR_TOKEN" "BASE/v1/audit-events?limit=5"',
+    ]
