@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlmodel import select
 
 from models.db import make_engine, session_scope
 from models.migrate import upgrade
@@ -84,12 +85,12 @@ def _demo_cycle(engine, company, out_dir: Path, city, cycle) -> list[str]:
     start = period_monday(cycle.period)
     with session_scope(engine) as session:
         comp = company_by_code(session, company)
-        if session.query(Cycle).filter_by(company_id=comp.id, name=cycle.period).first() is not None:
+        if session.exec(select(Cycle).where(Cycle.company_id == comp.id, Cycle.name == cycle.period)).first():
             return [f"# cycle {cycle.period} exists already; its allocation is published"]
 
         def as_user(role: str, manager_id: str | None = None) -> Principal:
             name = f"demo-{role}-{manager_id or 'company'}"
-            user = session.query(User).filter_by(company_id=comp.id, name=name).first()
+            user = session.exec(select(User).where(User.company_id == comp.id, User.name == name)).first()
             if user is None:
                 user, _ = create_user(session, comp.id, role, name=name, manager_id=manager_id)
             return Principal(user.id, comp.id, role, name, manager_id)
