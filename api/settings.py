@@ -17,7 +17,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     timezone: str = Field("Asia/Shanghai", description="the company's time zone for dates and deadlines")
-    max_body_bytes: int = Field(20_000_000, description="largest request body accepted (an order import)")
+    max_body_bytes: int = Field(64_000_000, description="largest request body accepted (an order import)")
     max_order_lines: int = Field(500, description="most lines one order may carry")
     run_in_process: bool = Field(False, description="run allocations inline (tests) instead of a worker process")
 

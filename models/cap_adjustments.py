@@ -84,7 +84,8 @@ def visible_adjustment(session: Session, principal: Principal, adjustment_id: in
                        for_update: bool = False) -> CapAdjustment:
     """The adjustment if the caller may see it (his own, his team's, or any for admin/auditor); else 404."""
     try:
-        aid = int(adjustment_id)
+        if not 0 < (aid := int(adjustment_id)) < 2**31:  # beyond any id: 404, not a database overflow
+            raise ValueError(adjustment_id)
     except (TypeError, ValueError):
         raise NotFound(f"no cap adjustment {adjustment_id!r}") from None
     adj = session.get(CapAdjustment, aid, with_for_update=for_update or None, populate_existing=for_update)

@@ -35,7 +35,8 @@ def get_cycle(session: Session, company_id: int, cycle_id: int | str, for_update
     after a close; SQLite serializes every writer anyway.
     """
     try:
-        cid = int(cycle_id)
+        if not 0 < (cid := int(cycle_id)) < 2**31:  # beyond any id: 404, not a database overflow
+            raise ValueError(cycle_id)
     except (TypeError, ValueError):
         raise NotFound(f"no cycle {cycle_id!r}") from None
     lock = {"read": True} if for_share and not for_update else for_update

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -87,6 +87,7 @@ def _refuse_unknown(session: Session, company_id: int, first: dict[str, int]) ->
 
 
 def cap_of(session: Session, cycle_id: int, retailer_id: str) -> int | None:
+    """The retailer's cap for the cycle, shown beside its order so the account manager sees the limit."""
     return session.execute(select(Cap.cap).where(Cap.cycle_id == cycle_id, Cap.retailer_id == retailer_id)).scalar()
 
 
@@ -128,10 +129,14 @@ def _lock(session: Session, cycle_id: int, retailer_id: str) -> Order | None:
                            .with_for_update().execution_options(populate_existing=True)).scalar_one_or_none()
 
 
+# built once: the PUT path runs these on every request, and building a statement costs more than running it
+_LOCK_STATE = (select(*_STATE).where(Order.cycle_id == bindparam("c"), Order.retailer_id == bindparam("r"))
+               .with_for_update())
+
+
 def _lock_state(session: Session, cycle_id: int, retailer_id: str):
     """The order's current state under a row lock held to the end of the transaction (None if no order)."""
-    return session.execute(select(*_STATE).where(Order.cycle_id == cycle_id, Order.retailer_id == retailer_id)
-                           .with_for_update()).first()
+    return session.execute(_LOCK_STATE, {"c": cycle_id, "r": retailer_id}).first()
 
 
 def _insert_first(session: Session, values: dict) -> bool:
@@ -151,15 +156,21 @@ def _matches(if_match: str | None, version: int | None) -> bool:
     return version is not None and str(version) in tags
 
 
+_WHO = (Retailer.company_id == bindparam("co")) & (Retailer.retailer_id == bindparam("r"))
+_FACTS = select(
+    select(func.count()).where(Brand.company_id == bindparam("co"),
+                               Brand.brand_code.in_(bindparam("codes", expanding=True)))
+    .scalar_subquery().label("known"),
+    select(Cap.cap).where(Cap.cycle_id == bindparam("c"), Cap.retailer_id == bindparam("r"))
+    .scalar_subquery().label("cap"),
+    select(Retailer.manager_id).where(_WHO).scalar_subquery().label("manager_id"),
+    select(Retailer.status).where(_WHO).scalar_subquery().label("status"))
+
+
 def _facts(session: Session, company_id: int, cycle_id: str, retailer_id: str, codes: list[str]):
     """Known-spec count, cap, owner and status in one round trip: the PUT path is latency-bound."""
     cid = int(cycle_id) if str(cycle_id).isdigit() else -1
-    known = select(func.count()).where(Brand.company_id == company_id, Brand.brand_code.in_(codes))
-    cap = select(Cap.cap).where(Cap.cycle_id == cid, Cap.retailer_id == retailer_id)
-    who = (Retailer.company_id == company_id) & (Retailer.retailer_id == retailer_id)
-    return session.execute(select(known.scalar_subquery().label("known"), cap.scalar_subquery().label("cap"),
-                                  select(Retailer.manager_id).where(who).scalar_subquery().label("manager_id"),
-                                  select(Retailer.status).where(who).scalar_subquery().label("status"))).one()
+    return session.execute(_FACTS, {"co": company_id, "c": cid, "r": retailer_id, "codes": codes}).one()
 
 
 # One round trip for the whole replacement on PostgreSQL (the PUT path is latency-bound): the header, the lines

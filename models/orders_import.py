@@ -52,12 +52,12 @@ _IMPORT_LOCK = zlib.crc32(b"order_import") & 0x7FFFFFFF
 class BadRows(Invalid):
     """Every bad row of a file, as {line, column, message} (line 1 is the header)."""
 
-    def __init__(self, problems: list[dict]):
+    def __init__(self, problems: list[dict], total: int | None = None):
         problems = sorted(problems, key=lambda p: (p["line"], p["column"] or ""))
-        first = problems[0]
-        super().__init__(f"{len(problems)} problem(s) in the demand file, nothing was loaded; the first: line "
+        first, total = problems[0], max(total or 0, len(problems))
+        super().__init__(f"{total} problem(s) in the demand file, nothing was loaded; the first: line "
                          f"{first['line']}, column {first['column']}: {first['message']}", "invalid_rows",
-                         errors=problems[:MAX_REPORTED], error_count=len(problems))
+                         errors=problems[:MAX_REPORTED], error_count=total)
 
 
 def read_demand(body: bytes) -> pd.DataFrame:
@@ -84,16 +84,19 @@ def read_demand(body: bytes) -> pd.DataFrame:
 
 
 def decoded_line(body: bytes, offset: int) -> int:
+    """The file line of a byte offset, so an encoding fault is reported where a person can find it."""
     return body[:offset].count(b"\n") + 1
 
 
 class _Problems:
     def __init__(self, df: pd.DataFrame):
-        self.df, self.items = df, []
+        self.df, self.items, self.total = df, [], 0
 
     def flag(self, mask, column: str | None, message) -> None:
-        """Record one problem per flagged row; message may be a function of the row position."""
-        for pos in np.flatnonzero(np.asarray(mask))[:MAX_REPORTED]:
+        """Record one problem per flagged row (the first MAX_REPORTED of each kind, all counted)."""
+        flagged = np.flatnonzero(np.asarray(mask))
+        self.total += len(flagged)
+        for pos in flagged[:MAX_REPORTED]:
             msg = message(int(pos)) if callable(message) else message
             self.items.append({"line": int(pos) + 2, "column": column, "message": msg})
 
@@ -150,8 +153,9 @@ def check_rows(df: pd.DataFrame, retailers: pd.DataFrame, brands: set[str], max_
                                           "are accepted, one per spec")
     if n == 0:
         p.items.append({"line": 2, "column": None, "message": "the file has a header but no rows"})
+        p.total += 1
     if p.items:
-        raise BadRows(p.items)
+        raise BadRows(p.items, p.total)
     return pd.DataFrame({"retailer_id": rid, "brand_code": code, "quantity": qty.astype("int64"),
                          "channel": channel})
 

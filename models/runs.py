@@ -75,7 +75,8 @@ def after_commit(session: Session, fn: Callable[[], None]) -> None:
 def get_run(session: Session, company_id: int, run_id: int | str, for_update: bool = False) -> AllocationRun:
     """The company's run or 404."""
     try:
-        rid = int(run_id)
+        if not 0 < (rid := int(run_id)) < 2**31:  # beyond any id: 404, not a database overflow
+            raise ValueError(run_id)
     except (TypeError, ValueError):
         raise NotFound(f"no allocation run {run_id!r}") from None
     run = session.get(AllocationRun, rid, with_for_update=for_update or None, populate_existing=True)

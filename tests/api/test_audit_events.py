@@ -23,7 +23,8 @@ def test_events_fields_filters_and_pages(client, world, auth, session, company):
         client.put(order_url(c, "R2"), json=body(("B1", q)), headers=am)
     client.put(order_url(c, "R1"), json=body(("B1", 1)), headers=am)
     admin, _ = create_user(session, company.id, "admin", name="cap-admin")
-    audit.record(session, Principal(admin.id, company.id, "admin", "cap-admin"), "cap.set", "cap", f"{c}/R1", {"cap": 1},
+    who = Principal(admin.id, company.id, "admin", "cap-admin")
+    audit.record(session, who, "cap.set", "cap", f"{c}/R1", {"cap": 1},
                  {"cap": 2}, reason="surge")
     session.commit()
     headers = auth("auditor")

@@ -50,7 +50,8 @@ def call(client, route, cycle, rid, headers):
     if route == "put":
         return client.put(order_url(cycle, rid), json=body(("B2", 3), channel="collected"), headers=headers)
     if route == "import":
-        return client.post(f"/v1/cycles/{cycle}/orders/import", content=f"retailer_id,brand_code,quantity\n{rid},B3,1\n",
+        text = f"retailer_id,brand_code,quantity\n{rid},B3,1\n"
+        return client.post(f"/v1/cycles/{cycle}/orders/import", content=text,
                            headers={**headers, "Content-Type": "text/csv"})
     if route == "list":
         return client.get(f"/v1/cycles/{cycle}/orders", params={"retailer_id": rid}, headers=headers)

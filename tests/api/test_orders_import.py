@@ -121,6 +121,16 @@ def test_every_bad_row_reported_and_nothing_loaded(client, world, am, session):
     assert stored(session, c) == [("R1", "B1", 2)]
 
 
+def test_many_bad_rows_are_counted_and_the_first_thousand_listed(client, world, am):
+    text = HEADER + "".join(f"R1,B1,{-i},\n" for i in range(1, 1502))
+    r = post(client, world["open"], text, am)
+    body_ = r.json()
+    # each row negative, 1500 repeats of R1/B1, and R1 with more than 500 lines
+    assert r.status_code == 422 and body_["error_count"] == 1501 + 1500 + 1
+    assert len(body_["errors"]) == 1000 and body_["errors"][0]["line"] == 2
+    assert [e["line"] for e in body_["errors"]] == sorted(e["line"] for e in body_["errors"])
+
+
 def test_file_level_refusals(client, world, am):
     c = world["open"]
     missing = post(client, c, "retailer_id,quantity\nR1,3\n", am)
@@ -139,7 +149,8 @@ def test_too_many_lines_per_order(client, world, am):
     client.app.state.settings = client.app.state.settings.model_copy(update={"max_order_lines": 2})
     r = post(client, world["open"], HEADER + "R1,B1,1,\nR1,B2,1,\nR1,B3,1,\nR2,B1,1,\n", am)
     assert r.status_code == 422 and r.json()["errors"] == [
-        {"line": 2, "column": "retailer_id", "message": "retailer R1 has 3 lines; at most 2 are accepted, one per spec"}]
+        {"line": 2, "column": "retailer_id",
+         "message": "retailer R1 has 3 lines; at most 2 are accepted, one per spec"}]
 
 
 def test_cycle_state_and_existence(client, world, am):
