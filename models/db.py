@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import event, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -125,3 +127,23 @@ def bulk_insert(session: Session, table, columns: Sequence[str], rows: Iterable[
         conn.execute(stmt, chunk)
         n += len(chunk)
     return n
+
+
+def read_frame(session: Session, stmt, dtypes: dict[str, str]) -> pd.DataFrame:
+    """A query's rows as a frame; PostgreSQL sends them as CSV (COPY), several times faster than row objects.
+
+    Identifiers stay strings exactly as stored (no NA guessing), so a licence number keeps its leading zeros.
+    """
+    columns = list(dtypes)
+    if session.get_bind().dialect.name != "postgresql":
+        return pd.DataFrame(session.execute(stmt).all(), columns=columns).astype(dtypes)
+    sql = str(stmt.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}))
+    buf = io.BytesIO()
+    raw = session.connection().connection.driver_connection
+    with raw.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT CSV)") as copy:
+        for data in copy:
+            buf.write(data)
+    if not buf.tell():
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in dtypes.items()})
+    buf.seek(0)
+    return pd.read_csv(buf, names=columns, dtype=dtypes, keep_default_na=False, na_filter=False)

@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from models import audit
 from models.cycles import get_cycle, require_status
+from models.db import read_frame
 from models.errors import Conflict, Invalid, NotFound, PreconditionFailed
 from models.master import may_see_manager, scope_retailers, visible_retailer
 from models.pagination import page
@@ -339,13 +340,12 @@ def approved_demand(session: Session, company_id: int, cycle_id: int) -> tuple[p
     collected orders left out, so the run can list them instead of silently dropping demand."""
     counted = or_(Order.channel == "retailer_stated",
                   and_(Order.approved_version.is_not(None), Order.approved_version == Order.version))
-    rows = session.execute(
-        select(OrderLine.retailer_id, OrderLine.brand_code, OrderLine.quantity)
-        .join(Order, and_(Order.cycle_id == OrderLine.cycle_id, Order.retailer_id == OrderLine.retailer_id))
-        .where(Order.company_id == company_id, Order.cycle_id == cycle_id, counted)
-        .order_by(OrderLine.retailer_id, OrderLine.brand_code)).all()
-    frame = pd.DataFrame(rows, columns=["retailer_id", "brand_code", "quantity"])
-    frame = frame.astype({"retailer_id": str, "brand_code": str, "quantity": "int64"})
+    frame = read_frame(session, select(OrderLine.retailer_id, OrderLine.brand_code, OrderLine.quantity)
+                       .join(Order, and_(Order.cycle_id == OrderLine.cycle_id,
+                                         Order.retailer_id == OrderLine.retailer_id))
+                       .where(Order.company_id == company_id, Order.cycle_id == cycle_id, counted)
+                       .order_by(OrderLine.retailer_id, OrderLine.brand_code),
+                       {"retailer_id": "str", "brand_code": "str", "quantity": "int64"})
     left = session.execute(
         select(Order.retailer_id, Order.version, Retailer.manager_id)
         .join(Retailer, and_(Retailer.company_id == Order.company_id, Retailer.retailer_id == Order.retailer_id))

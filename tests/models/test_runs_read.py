@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from models.distribution import value_of
-from models.runs import read_frame
+from models.db import read_frame
 from models.tables import Brand
 
 TRICKY = ["007", "NA", "null", "", "a,b", 'x"y', "中华(硬)", " padded "]
