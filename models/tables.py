@@ -146,7 +146,7 @@ class History(SQLModel, table=True):
 
     __tablename__ = "history"
     __table_args__ = (CheckConstraint(f"quantity BETWEEN 0 AND {MAX_LINE_QUANTITY}", name="quantity"),)
-    company_id: int = Field(foreign_key="company.id", primary_key=True)
+    company_id: int = Field(primary_key=True)
     period: str = Field(sa_type=String(32), primary_key=True)
     retailer_id: str = Field(sa_type=String(64), primary_key=True)
     brand_code: str = Field(sa_type=String(64), primary_key=True)

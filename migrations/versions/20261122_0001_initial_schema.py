@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 13:59:59.515628
+Create Date: 2026-11-22 14:25:18.951260
 """
 from __future__ import annotations
 
@@ -41,6 +41,15 @@ def upgrade() -> None:
     sa.Column('created_at', models.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_company')),
     sa.UniqueConstraint('code', name=op.f('uq_company_code'))
+    )
+    op.create_table('history',
+    sa.Column('company_id', sa.Integer(), nullable=False),
+    sa.Column('period', sa.String(length=32), nullable=False),
+    sa.Column('retailer_id', sa.String(length=64), nullable=False),
+    sa.Column('brand_code', sa.String(length=64), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.CheckConstraint('quantity BETWEEN 0 AND 10000', name=op.f('ck_history_quantity')),
+    sa.PrimaryKeyConstraint('company_id', 'period', 'retailer_id', 'brand_code', name=op.f('pk_history'))
     )
     op.create_table('app_user',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -92,16 +101,6 @@ def upgrade() -> None:
     with op.batch_alter_table('cycle', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_cycle_company_id'), ['company_id'], unique=False)
 
-    op.create_table('history',
-    sa.Column('company_id', sa.Integer(), nullable=False),
-    sa.Column('period', sa.String(length=32), nullable=False),
-    sa.Column('retailer_id', sa.String(length=64), nullable=False),
-    sa.Column('brand_code', sa.String(length=64), nullable=False),
-    sa.Column('quantity', sa.Integer(), nullable=False),
-    sa.CheckConstraint('quantity BETWEEN 0 AND 10000', name=op.f('ck_history_quantity')),
-    sa.ForeignKeyConstraint(['company_id'], ['company.id'], name=op.f('fk_history_company_id_company')),
-    sa.PrimaryKeyConstraint('company_id', 'period', 'retailer_id', 'brand_code', name=op.f('pk_history'))
-    )
     op.create_table('manager',
     sa.Column('company_id', sa.Integer(), nullable=False),
     sa.Column('manager_id', sa.String(length=64), nullable=False),
@@ -423,7 +422,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_manager_market_manager_id'))
 
     op.drop_table('manager')
-    op.drop_table('history')
     with op.batch_alter_table('cycle', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cycle_company_id'))
 
@@ -433,6 +431,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_app_user_company_id'))
 
     op.drop_table('app_user')
+    op.drop_table('history')
     op.drop_table('company')
     op.drop_table('allocation')
     # ### end Alembic commands ###
