@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -28,7 +29,19 @@ def get_session(request: Request) -> Iterator[Session]:
             raise
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": commit (or roll back) when the route returns, BEFORE the response is sent, so a 2xx
+# always means committed and the next request sees it.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+@contextmanager
+def read_session(app) -> Iterator[Session]:
+    """A read-only session for a body streamed after the request's own session has closed (CSV exports)."""
+    with Session(app.state.engine, expire_on_commit=False, join_transaction_mode="create_savepoint") as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
 
 
 def current_principal(

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
-from api.deps import PageDep, SessionDep, require
+from api.deps import PageDep, SessionDep, read_session, require
 from api.schemas import Page
 from api.schemas_runs import PickLineOut, PublicationOut, PublicationsPage, PublishedOut
 from models import distribution
@@ -45,12 +45,16 @@ def get_allocations(cycle_id: str, session: SessionDep, principal: Puller, pagin
             responses={200: {"content": {"text/csv": {}}}, **NOT_PUBLISHED},
             description="Every row of `GET /v1/cycles/{cycle_id}/allocations` as one CSV file, streamed; "
                         "same filters and visibility; 409 `not_published` before publishing.")
-def get_allocations_csv(cycle_id: str, session: SessionDep, principal: Puller,
+def get_allocations_csv(cycle_id: str, request: Request, session: SessionDep, principal: Puller,
                         route_id: RouteId = None, delivery_weekday: Weekday = None):
-    """The published allocation as a file, without paging."""
+    """The published allocation as a file, without paging; rows are read while they are sent."""
     cycle = distribution.published_cycle(session, principal, cycle_id)
-    body = distribution.published_csv(session, principal, cycle, route_id, delivery_weekday)
-    return StreamingResponse(body, media_type="text/csv; charset=utf-8", headers={
+
+    def body():
+        with read_session(request.app) as reader:
+            yield from distribution.published_csv(reader, principal, cycle, route_id, delivery_weekday)
+
+    return StreamingResponse(body(), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="cycle-{cycle.id}-allocations.csv"'})
 
 
