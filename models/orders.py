@@ -16,7 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from models import audit
-from models.cycles import get_cycle, require_status
+from models.cycles import cycle_state, get_cycle, require_status
 from models.db import read_frame
 from models.errors import Conflict, Invalid, NotFound, PreconditionFailed
 from models.master import may_see_manager, scope_retailers, visible_retailer
@@ -219,7 +219,7 @@ def put_order(session: Session, principal: Principal, cycle_id: str, retailer_id
     facts = _facts(session, principal.company_id, cycle_id, retailer_id, list(first))
     if facts.known != len(first):
         _refuse_unknown(session, principal.company_id, first)
-    cycle = get_cycle(session, principal.company_id, cycle_id, for_share=True)
+    cycle = cycle_state(session, principal.company_id, cycle_id)
     if facts.manager_id is None or not may_see_manager(session, principal, facts.manager_id):
         raise NotFound(f"no retailer {retailer_id!r} among yours")
     if facts.status != "active":

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
 from models.errors import Invalid, NotFound
@@ -90,19 +91,33 @@ def revoke_user(session: Session, company_id: int, name: str) -> int:
     user = session.execute(select(User).where(User.company_id == company_id, User.name == name)).scalar_one_or_none()
     if user is None:
         raise NotFound(f"no user named {name!r}")
+    _token_cache.clear()
     result = session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
                              .values(revoked_at=utcnow()))
     return result.rowcount
 
 
+# digest -> (principal, monotonic expiry): a burst of requests with one token costs one lookup. A revocation
+# in this process clears it at once; one made elsewhere (another process) takes effect within TOKEN_CACHE_SECONDS.
+TOKEN_CACHE_SECONDS = 2.0
+_token_cache: dict[str, tuple[Principal, float]] = {}
+_TOKEN_LOOKUP = (select(ApiToken.token_sha256, User.id, User.company_id, User.role, User.name, User.manager_id)
+                 .join(User, User.id == ApiToken.user_id)
+                 .where(ApiToken.token_sha256 == bindparam("digest"), ApiToken.revoked_at.is_(None)))
+
+
 def principal_for_token(session: Session, token: str) -> Principal | None:
     """The caller behind a bearer token, or None; the digest is compared in constant time."""
     digest = token_digest(token)
-    row = session.execute(
-        select(ApiToken.token_sha256, User.id, User.company_id, User.role, User.name, User.manager_id)
-        .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_sha256 == digest, ApiToken.revoked_at.is_(None))
-    ).first()
+    cached = _token_cache.get(digest)
+    if cached is not None and cached[1] > time.monotonic():
+        return cached[0]
+    row = session.execute(_TOKEN_LOOKUP, {"digest": digest}).first()
     if row is None or not hmac.compare_digest(row[0], digest):
+        _token_cache.pop(digest, None)
         return None
-    return Principal(user_id=row[1], company_id=row[2], role=row[3], name=row[4], manager_id=row[5])
+    principal = Principal(user_id=row[1], company_id=row[2], role=row[3], name=row[4], manager_id=row[5])
+    if len(_token_cache) > 10_000:
+        _token_cache.clear()
+    _token_cache[digest] = (principal, time.monotonic() + TOKEN_CACHE_SECONDS)
+    return principal
