@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
+
+import anyio.to_thread
 
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
@@ -14,6 +17,7 @@ from api.settings import Settings, get_settings
 from models.db import make_engine
 
 log = logging.getLogger("api")
+THREADS = 32  # worker threads for the synchronous routes; the database pool holds more connections than this
 
 DESCRIPTION = """Order allocation for a tobacco commercial company.
 
@@ -47,6 +51,30 @@ class BodyLimit:
         await self.app(scope, receive, send)
 
 
+class ConcurrencyLimit:
+    """At most `limit` requests inside the application at once; the rest wait here, holding nothing.
+
+    Synchronous routes need a worker thread at several steps (dependencies, the route, response validation)
+    and a database connection in between. With no more requests inside than threads, and more connections
+    than threads, a request that holds a connection always finds a thread to finish with, so overload
+    queues requests instead of deadlocking them.
+    """
+
+    def __init__(self, app, limit: int):
+        self.app = app
+        self.limit = limit
+        self.semaphore: asyncio.Semaphore | None = None
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.semaphore is None:
+            self.semaphore = asyncio.Semaphore(self.limit)
+        async with self.semaphore:
+            await self.app(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
     own_engine = engine is None
@@ -54,6 +82,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
         on_start = getattr(runs, "on_startup", None)
         if on_start is not None:
             on_start(app)
@@ -69,4 +98,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     for module in (master, cycles, caps, orders, runs, distribution, forecasts, audit):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ConcurrencyLimit, limit=THREADS)
     return app

@@ -99,7 +99,9 @@ def users_revoke(name: Annotated[str, typer.Option()], company: CompanyOpt = Non
 
 @app.command("serve")
 def serve(host: Annotated[Optional[str], typer.Option(help="default HOST or 127.0.0.1")] = None,
-          port: Annotated[Optional[int], typer.Option(help="default PORT or 8000")] = None) -> None:
+          port: Annotated[Optional[int], typer.Option(help="default PORT or 8000")] = None,
+          access_log: Annotated[bool, typer.Option(help="log every request (costs CPU at high rates)")] = False,
+          ) -> None:
     """Run the HTTP API."""
     import uvicorn
 
@@ -108,7 +110,7 @@ def serve(host: Annotated[Optional[str], typer.Option(help="default HOST or 127.
     settings = get_settings()
     upgrade(make_engine(settings.database_url))
     uvicorn.run("api.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
-                log_level="info")
+                log_level="info", access_log=access_log)
 
 
 def _register() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
@@ -17,8 +17,13 @@ from models.users import Principal, principal_for_token
 bearer = HTTPBearer(auto_error=False, description="an API token from `tobacco-alloc users create`")
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request: commit once on success, roll back on any error."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One session per request: commit once on success, roll back on any error.
+
+    Async on purpose: the commit then runs on the event loop, never waiting for a worker thread. (As a sync
+    dependency its commit needs a free thread, and under load every thread can be busy with requests that
+    wait for row locks held by the very transactions waiting to commit.)
+    """
     with Session(request.app.state.engine, expire_on_commit=False,
                  join_transaction_mode="create_savepoint") as session:
         try:

@@ -53,7 +53,9 @@ def make_engine(url: str | None = None, **kw: Any) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    kw.setdefault("pool_size", 10)
+    # at least as many connections as the API's worker threads (THREADS in api/app.py), so a thread holding
+    # a finished request's session never waits behind threads that wait for a connection
+    kw.setdefault("pool_size", 40)
     kw.setdefault("max_overflow", 20)
     kw.setdefault("pool_pre_ping", True)
     return create_engine(url, **kw)
