@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from contextlib import asynccontextmanager
 
@@ -12,6 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from api import errors, idempotency
+from api.edge import BodyLimit, ConcurrencyLimit, RefuseControlCharacters
 from api.routes import audit, caps, cycles, distribution, forecasts, master, orders, runs
 from api.settings import Settings, get_settings
 from models.db import make_engine
@@ -28,51 +28,6 @@ maximal volume and provably fair sharing of shortages; forecasts are scored per 
 Authenticate with `Authorization: Bearer <token>` (create one with `tobacco-alloc users create`).
 Errors are `{"detail", "code"}`; lists are `{"items", "next_cursor"}` with `cursor` and `limit` (≤ 1000).
 """
-
-
-class BodyLimit:
-    """Refuse a declared body above the limit with 413 before reading it."""
-
-    def __init__(self, app, max_bytes: int):
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "http":
-            for name, value in scope.get("headers", ()):
-                if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                    body = (b'{"detail":"the request body is larger than the %d bytes this service accepts; '
-                            b'split it","code":"too_large"}' % self.max_bytes)
-                    await send({"type": "http.response.start", "status": 413,
-                                "headers": [(b"content-type", b"application/json"),
-                                            (b"content-length", str(len(body)).encode())]})
-                    await send({"type": "http.response.body", "body": body})
-                    return
-        await self.app(scope, receive, send)
-
-
-class ConcurrencyLimit:
-    """At most `limit` requests inside the application at once; the rest wait here, holding nothing.
-
-    Synchronous routes need a worker thread at several steps (dependencies, the route, response validation)
-    and a database connection in between. With no more requests inside than threads, and more connections
-    than threads, a request that holds a connection always finds a thread to finish with, so overload
-    queues requests instead of deadlocking them.
-    """
-
-    def __init__(self, app, limit: int):
-        self.app = app
-        self.limit = limit
-        self.semaphore: asyncio.Semaphore | None = None
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        if self.semaphore is None:
-            self.semaphore = asyncio.Semaphore(self.limit)
-        async with self.semaphore:
-            await self.app(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -98,5 +53,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     for module in (master, cycles, caps, orders, runs, distribution, forecasts, audit):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RefuseControlCharacters)
     app.add_middleware(ConcurrencyLimit, limit=THREADS)
     return app

@@ -74,6 +74,7 @@ def require(*roles: str):
             raise Forbidden(f"the {principal.role} role may not do this; it needs {' or '.join(roles)}")
         return principal
 
+    check.roles = roles  # read by the error handler when a body fails to parse before this check ran
     return check
 
 

@@ -35,6 +35,35 @@ def validation_sentence(errors) -> str:
     return "; ".join(msgs) + more
 
 
+def _caller_error(request: Request) -> JSONResponse | None:
+    """401 or 403 for a request whose body failed to parse before its caller was checked; else None."""
+    from sqlmodel import Session
+
+    from models.users import principal_for_token
+
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    principal = None
+    if scheme.lower() == "bearer" and token.strip():
+        with Session(request.app.state.engine, join_transaction_mode="create_savepoint") as session:
+            try:
+                principal = principal_for_token(session, token.strip())
+            finally:
+                session.rollback()
+    if principal is None:
+        return JSONResponse(error_body("send `Authorization: Bearer <token>` with a valid token", "unauthorized"),
+                            401, headers={"WWW-Authenticate": "Bearer"})
+    route = request.scope.get("route")
+    stack = list(getattr(getattr(route, "dependant", None), "dependencies", []))
+    while stack:
+        dep = stack.pop()
+        roles = getattr(dep.call, "roles", None)
+        if roles and principal.role not in roles:
+            return JSONResponse(error_body(f"the {principal.role} role may not do this; it needs "
+                                           f"{' or '.join(roles)}", "forbidden"), 403)
+        stack.extend(dep.dependencies)
+    return None
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_request: Request, exc: DomainError):
@@ -44,6 +73,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError):
         errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            # a body that is not JSON is parsed before the caller is known; who is asking still comes first
+            refused = _caller_error(_request)
+            if refused is not None:
+                return refused
         floor_words = {"floor", "min_quantity", "minimum", "brand_code", "per_spec"}
         code = "invalid_request"
         detail = validation_sentence(errors)
@@ -58,7 +92,8 @@ def install(app: FastAPI) -> None:
     async def _http(_request: Request, exc: StarletteHTTPException):
         if exc.status_code == 400:  # FastAPI's "error parsing the body" (e.g. JSON that is not UTF-8): malformed
             return JSONResponse(error_body("the body could not be read; send UTF-8 JSON", "invalid_request"), 422)
-        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}.get(
+        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden",
+                413: "too_large"}.get(
             exc.status_code, "error")
         detail = exc.detail if isinstance(exc.detail, str) else "request refused"
         return JSONResponse(error_body(detail, code), exc.status_code, headers=getattr(exc, "headers", None))

@@ -26,6 +26,16 @@ def status_of(cycle: Cycle, now: datetime | None = None) -> str:
     return cycle.status
 
 
+def cycle_pk(cycle_id: int | str) -> int:
+    """The integer key behind a cycle id from a URL; 404 for anything that cannot be one (no database overflow)."""
+    try:
+        if not 0 < (cid := int(cycle_id)) < 2**31:
+            raise ValueError(cycle_id)
+    except (TypeError, ValueError):
+        raise NotFound(f"no cycle {cycle_id!r}") from None
+    return cid
+
+
 def get_cycle(session: Session, company_id: int, cycle_id: int | str, for_update: bool = False,
               for_share: bool = False) -> Cycle:
     """The company's cycle or 404.
@@ -34,11 +44,7 @@ def get_cycle(session: Session, company_id: int, cycle_id: int | str, for_update
     orders, approvals, forecasts) make those two kinds serialize on PostgreSQL, so nothing is acknowledged
     after a close; SQLite serializes every writer anyway.
     """
-    try:
-        if not 0 < (cid := int(cycle_id)) < 2**31:  # beyond any id: 404, not a database overflow
-            raise ValueError(cycle_id)
-    except (TypeError, ValueError):
-        raise NotFound(f"no cycle {cycle_id!r}") from None
+    cid = cycle_pk(cycle_id)
     lock = {"read": True} if for_share and not for_update else for_update
     cycle = session.get(Cycle, cid, with_for_update=lock or None, populate_existing=bool(lock))
     if cycle is None or cycle.company_id != company_id:
@@ -52,11 +58,7 @@ _STATE_FOR_SHARE = (select(Cycle.id, Cycle.company_id, Cycle.name, Cycle.status,
 
 def cycle_state(session: Session, company_id: int, cycle_id: int | str):
     """The few cycle fields a hot write path needs, read FOR SHARE in one prepared statement (404 if not ours)."""
-    try:
-        cid = int(cycle_id)
-    except (TypeError, ValueError):
-        raise NotFound(f"no cycle {cycle_id!r}") from None
-    row = session.execute(_STATE_FOR_SHARE, {"c": cid}).first()
+    row = session.execute(_STATE_FOR_SHARE, {"c": cycle_pk(cycle_id)}).first()
     if row is None or row.company_id != company_id:
         raise NotFound(f"no cycle {cycle_id!r}")
     return row

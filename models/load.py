@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlmodel import Session
 
 from models.db import copy_frame, upsert
@@ -210,4 +210,7 @@ def load_dir(session: Session, company_id: int, directory: Path,
         counts["history"] = copy_frame(session, History.__table__, history)
         say("history", counts["history"])
     session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        # fresh planner statistics: without them the first queries over new rows pick sequential scans
+        session.execute(text("ANALYZE manager, retailer, brand, history"))
     return counts

@@ -170,7 +170,7 @@ _FACTS = select(
 
 def _facts(session: Session, company_id: int, cycle_id: str, retailer_id: str, codes: list[str]):
     """Known-spec count, cap, owner and status in one round trip: the PUT path is latency-bound."""
-    cid = int(cycle_id) if str(cycle_id).isdigit() else -1
+    cid = int(cycle_id) if str(cycle_id).isdigit() and len(str(cycle_id)) < 10 else -1
     return session.execute(_FACTS, {"co": company_id, "c": cid, "r": retailer_id, "codes": codes}).one()
 
 

@@ -151,3 +151,20 @@ def sample(session, company):
 @pytest.fixture
 def auth(session, company) -> Tokens:
     return Tokens(session, company.id)
+
+
+@pytest.fixture(scope="session")
+def pg_engine(pg_url) -> Iterator[Engine]:
+    """The session's PostgreSQL database alone, for tests whose point is PostgreSQL's locking."""
+    eng = make_engine(pg_url)
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def pg_committed_engine(pg_engine: Engine) -> Iterator[Engine]:
+    """Real commits on PostgreSQL, tables emptied before and after."""
+    truncate_all(pg_engine)
+    yield pg_engine
+    truncate_all(pg_engine)

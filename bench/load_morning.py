@@ -1,0 +1,261 @@
+"""An ordering morning replayed at a fixed arrival rate against the API on PostgreSQL, then checked for lost orders.
+
+Every retailer of a generated city that orders this week sends its order once (PUT), in a shuffled order, at
+t0 + i/rate whatever the answers do (open loop: a slow server makes requests pile up instead of slowing the
+sender, so latency is counted from the scheduled time). Afterwards every acknowledged order is looked up in the
+database: it must be there, at the acknowledged version, with exactly the lines sent.
+
+Run: python -m bench.load_morning [--orders 30000] [--rate 200] [--workers 2]
+Needs PostgreSQL (BENCH_PG_URL, an admin URL); creates a fresh database and drops it afterwards. The API runs
+under uvicorn on a free port of 127.0.0.1. Prints a table; asserts no time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+
+import httpx
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+from sqlmodel import Session
+
+from bench.common import console, fresh_pg_database, table
+from fixtures.city import generate_city, generate_cycle
+from fixtures.writer import frames_for
+from models.db import make_engine
+from models.load import load_dir
+from models.migrate import upgrade
+from models.tables import Order, OrderLine
+from models.users import create_user, get_or_create_company
+
+TARGET = {"throughput": 200.0, "p99_ms": 100.0}
+CAPS_CHUNK = 5_000
+
+
+@dataclass
+class Morning:
+    """The requests of one morning, built before the clock starts so the sender only sends."""
+
+    retailers: list[str]
+    payloads: list[bytes]
+    lines: list[list[tuple[str, int]]]
+    headers: list[dict]
+    admin: dict
+    caps: pd.DataFrame
+
+
+def build(url: str, orders: int, seed: int) -> Morning:
+    """Schema, a city with at least `orders` ordering retailers, a token per account manager and the bodies."""
+    city = generate_city(scale="city", seed=seed, retailers=math.ceil(orders / 0.8) + 100, weeks=4)
+    cycle = generate_cycle(city, seed=seed)
+    demand = cycle.demand[cycle.demand["quantity"] > 0]
+    ordering = demand["retailer_id"].drop_duplicates()
+    if len(ordering) < orders:
+        raise SystemExit(f"the generated city has only {len(ordering)} ordering retailers; ask for fewer orders")
+    rng = np.random.default_rng(seed)
+    chosen = list(rng.permutation(ordering.to_numpy())[:orders])
+    engine = make_engine(url)
+    upgrade(engine)
+    frames = frames_for(city)
+    with tempfile.TemporaryDirectory() as tmp, Session(engine) as s:
+        for name in ("managers", "retailers", "brands"):
+            frames[name].to_csv(f"{tmp}/{name}.csv", index=False)
+        company = get_or_create_company(s, "morning", "Morning")
+        load_dir(s, company.id, tmp)
+        admin = create_user(s, company.id, "admin", name="admin")[1]
+        tokens = {m: create_user(s, company.id, "account_manager", name=f"am-{m}", manager_id=m)[1]
+                  for m in city.managers["manager_id"]}
+        s.commit()
+    engine.dispose()
+    owner = city.retailers.set_index("retailer_id")["manager_id"]
+    by_retailer = {rid: g for rid, g in demand.groupby("retailer_id", sort=False)}
+    payloads, lines, headers = [], [], []
+    for rid in chosen:
+        g = by_retailer[rid]
+        pairs = list(zip(g["brand_code"].tolist(), g["quantity"].astype(int).tolist()))
+        lines.append(sorted(pairs))
+        payloads.append(json.dumps({"lines": [{"brand_code": b, "quantity": q} for b, q in pairs],
+                                    "channel": g["channel"].iat[0]}).encode())
+        headers.append({"Authorization": f"Bearer {tokens[owner[rid]]}", "Content-Type": "application/json"})
+    return Morning(chosen, payloads, lines, headers, {"Authorization": f"Bearer {admin}"}, cycle.caps)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
+    """The API as it is deployed: uvicorn workers, no access log."""
+    env = {**os.environ, "DATABASE_URL": url}
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host",
+                             "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level", "warning",
+                             "--no-access-log"], env=env, stdin=subprocess.DEVNULL)
+    for _ in range(300):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    proc.terminate()
+    raise RuntimeError("the API did not start")
+
+
+def open_cycle(base: str, morning: Morning) -> str:
+    """The morning's cycle, open now, with every retailer's cap set (as the marketing department would)."""
+    with httpx.Client(base_url=base, headers=morning.admin, timeout=300) as client:
+        r = client.post("/v1/cycles", json={"name": "morning", "start_date": "2026-11-23", "end_date": "2026-11-29"})
+        r.raise_for_status()
+        cycle = r.json()["id"]
+        caps = morning.caps
+        for start in range(0, len(caps), CAPS_CHUNK):
+            part = caps.iloc[start:start + CAPS_CHUNK]
+            body = [{"retailer_id": rid, "cap": int(cap)} for rid, cap in zip(part["retailer_id"], part["cap"])]
+            client.put(f"/v1/cycles/{cycle}/caps", json=body).raise_for_status()
+        for _ in range(50):  # warm every worker's connection pool outside the timing
+            client.get("/health")
+    return cycle
+
+
+async def replay(base: str, cycle: str, morning: Morning, rate: float, max_in_flight: int) -> dict:
+    """Send request i at t0 + i/rate; a send that would exceed max_in_flight is dropped and counted as an error."""
+    n = len(morning.payloads)
+    latency = np.full(n, np.nan)
+    lag = np.full(n, np.nan)
+    status = np.zeros(n, dtype=np.int32)
+    answers: list[dict | None] = [None] * n
+    done_at = np.full(n, np.nan)
+    in_flight = 0
+    limits = httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=max_in_flight)
+
+    async def one(client: httpx.AsyncClient, i: int, due: float) -> None:
+        nonlocal in_flight
+        lag[i] = time.perf_counter() - due
+        try:
+            r = await client.put(f"/v1/cycles/{cycle}/orders/{morning.retailers[i]}", content=morning.payloads[i],
+                                 headers=morning.headers[i])
+            status[i] = r.status_code
+            if r.status_code in (200, 201):
+                answers[i] = r.json()
+        except httpx.HTTPError:
+            status[i] = 0
+        finally:
+            in_flight -= 1
+            done_at[i] = time.perf_counter()
+            latency[i] = done_at[i] - due
+
+    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
+        tasks = []
+        t0 = time.perf_counter() + 0.5
+        for i in range(n):
+            due = t0 + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if in_flight >= max_in_flight:
+                status[i] = -1
+                continue
+            in_flight += 1
+            tasks.append(asyncio.create_task(one(client, i, due)))
+        await asyncio.gather(*tasks)
+    return {"t0": t0, "latency": latency, "lag": lag, "status": status, "answers": answers, "done_at": done_at}
+
+
+def verify(url: str, cycle: str, morning: Morning, result: dict) -> dict:
+    """Every acknowledged order stored whole at its acknowledged version; nothing refused stored."""
+    engine = make_engine(url)
+    with Session(engine) as s:
+        heads = dict(s.execute(select(Order.retailer_id, Order.version).where(Order.cycle_id == int(cycle))).all())
+        rows = s.execute(select(OrderLine.retailer_id, OrderLine.brand_code, OrderLine.quantity)
+                         .where(OrderLine.cycle_id == int(cycle))).all()
+    engine.dispose()
+    stored: dict[str, list] = {}
+    for rid, code, qty in rows:
+        stored.setdefault(rid, []).append((code, int(qty)))
+    lost = wrong = refused_but_stored = 0
+    for i, rid in enumerate(morning.retailers):
+        answer = result["answers"][i]
+        if answer is not None:
+            if rid not in heads:
+                lost += 1
+            elif heads[rid] != answer["version"] or sorted(stored.get(rid, [])) != morning.lines[i]:
+                wrong += 1
+        elif 400 <= result["status"][i] < 500 and rid in heads:
+            refused_but_stored += 1
+    acked = sum(a is not None for a in result["answers"])
+    return {"acked": acked, "stored": len(heads), "lost": lost, "wrong": wrong, "refused_stored": refused_but_stored}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--orders", type=int, default=30_000, help="orders in the morning (one per retailer)")
+    parser.add_argument("--rate", type=float, default=200.0, help="arrivals per second, fixed")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="uvicorn worker processes")
+    parser.add_argument("--max-in-flight", type=int, default=500, help="client connections at most")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    load_before = os.getloadavg()
+    with fresh_pg_database() as url:
+        t = time.perf_counter()
+        morning = build(url, args.orders, args.seed)
+        port = free_port()
+        server = start_server(url, port, args.workers)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            cycle = open_cycle(base, morning)
+            console.print(f"set-up {time.perf_counter() - t:.1f} s; replaying {args.orders:,} orders at "
+                          f"{args.rate:g}/s ({args.orders / args.rate:.0f} s) with {args.workers} API workers")
+            cpu = time.process_time()
+            result = asyncio.run(replay(base, cycle, morning, args.rate, args.max_in_flight))
+            result["client_cpu_s"] = time.process_time() - cpu
+        finally:
+            server.terminate()
+            server.wait(30)
+        check = verify(url, cycle, morning, result)
+    report(args, result, check, load_before)
+
+
+def report(args, result: dict, check: dict, load_before: tuple[float, float, float]) -> None:
+    """The figures, with the targets beside them; never an assertion on time."""
+    status, latency, lag = result["status"], result["latency"], result["lag"]
+    ok = np.isin(status, (200, 201))
+    span = np.nanmax(result["done_at"]) - result["t0"]
+    ms = latency[ok] * 1000
+    errors = {int(c): int(n) for c, n in zip(*np.unique(status[~ok], return_counts=True))}
+    rows = [
+        ["orders offered", f"{len(status):,}", ""],
+        ["arrival rate (fixed, /s)", f"{args.rate:g}", ""],
+        ["achieved throughput (2xx/s)", f"{ok.sum() / span:.1f}", f">= {TARGET['throughput']:g}"],
+        ["latency p50 (ms)", f"{np.percentile(ms, 50):.1f}" if ok.any() else "-", ""],
+        ["latency p99 (ms)", f"{np.percentile(ms, 99):.1f}" if ok.any() else "-", f"< {TARGET['p99_ms']:g}"],
+        ["latency max (ms)", f"{ms.max():.1f}" if ok.any() else "-", ""],
+        ["client send lag p99 (ms)", f"{np.nanpercentile(lag, 99) * 1000:.1f}", "small: the sender kept time"],
+        ["client CPU (s, same cores as the server)", f"{result['client_cpu_s']:.1f}", f"of {span:.0f} s"],
+        ["errors (status: count; 0 = no answer, -1 = dropped)", str(errors or 0), "0"],
+        ["acknowledged orders", f"{check['acked']:,}", ""],
+        ["stored orders", f"{check['stored']:,}", ""],
+        ["lost (acknowledged, not stored)", str(check["lost"]), "0"],
+        ["stored differently from acknowledged", str(check["wrong"]), "0"],
+        ["refused but stored", str(check["refused_stored"]), "0"],
+        ["API workers", str(args.workers), ""],
+        ["load average before (1/5/15 min)", " / ".join(f"{x:.2f}" for x in load_before), "others on the machine"],
+    ]
+    console.print(table("an ordering morning at a fixed arrival rate (PostgreSQL, uvicorn, httpx)",
+                        ["figure", "value", "target"], rows))
+
+
+if __name__ == "__main__":
+    main()
