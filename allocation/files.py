@@ -35,17 +35,17 @@ def read_frame(path: Path | str, source: str) -> pd.DataFrame:
         frame = pd.read_csv(path, dtype=dtype, keep_default_na=False, na_filter=False,
                             encoding="utf-8-sig", skip_blank_lines=True)
     except FileNotFoundError:
-        raise ProblemError([{"input": source, "line": None, "column": None, "message": f"file not found: {path}"}])
+        raise ProblemError([{"input": source, "line": None, "column": None, "message": f"file not found: {path}"}]) from None
     except pd.errors.EmptyDataError:
         raise ProblemError([{"input": source, "line": 1, "column": None,
-                             "message": "the file is empty; expected a header row"}])
+                             "message": "the file is empty; expected a header row"}]) from None
     except pd.errors.ParserError as exc:
         m = _LINE_IN_PARSER_MESSAGE.search(str(exc))
         raise ProblemError([{"input": source, "line": int(m.group(1)) if m else None, "column": None,
-                             "message": f"not a well-formed CSV row ({str(exc).split(':')[-1].strip()})"}])
+                             "message": f"not a well-formed CSV row ({str(exc).split(':')[-1].strip()})"}]) from exc
     except UnicodeDecodeError as exc:
         raise ProblemError([{"input": source, "line": None, "column": None,
-                             "message": f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})"}])
+                             "message": f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})"}]) from exc
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
 

@@ -57,3 +57,20 @@ class BrandOut(Out):
     wholesale_price: float
     is_key: bool
     is_scarce: bool
+
+
+class ErrorOut(BaseModel):
+    """Every error: a sentence a person can act on, and a code a program can branch on."""
+
+    detail: str
+    code: str
+
+
+ERROR_RESPONSES = {
+    401: {"model": ErrorOut, "description": "no valid bearer token (`unauthorized`)"},
+    403: {"model": ErrorOut, "description": "this role may never do this (`forbidden`)"},
+    404: {"model": ErrorOut, "description": "no such object among those the caller may see (`not_found`, ...)"},
+    409: {"model": ErrorOut, "description": "the object's state does not allow this now; the detail says why"},
+    413: {"model": ErrorOut, "description": "the body is larger than the service accepts (`too_large`)"},
+    422: {"model": ErrorOut, "description": "a malformed request: wrong type, out of range, unknown field, ..."},
+}

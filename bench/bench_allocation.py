@@ -4,7 +4,8 @@
 
 Each method runs the whole command (read CSV, validate, allocate, write CSV) in its own process, which
 reports its own peak memory (ru_maxrss) and CPU seconds: on a shared machine wall time also measures the
-neighbours, CPU time measures the method. "process s" adds interpreter start and imports. Naive and ours alternate and repeat so both meet the same
+neighbours, CPU time measures the method. "process s" adds interpreter start and imports.
+Naive and ours alternate and repeat so both meet the same
 machine load; the best repetition of each is shown. Fairness figures come from the same certificate for
 every method, computed after the timed command for the baselines. Times are reported, never asserted.
 """

@@ -64,7 +64,8 @@ def main() -> None:
     rows.append([f"naive row-by-row ORM history insert (extrapolated from {BASELINE_ROWS:,} rows)", naive_s])
     console.print(table(f"{args.scale}: {counts['retailers']:,} retailers, {counts['history']:,} history lines "
                         "into PostgreSQL", ["step", "seconds"], rows))
-    console.print(f"load speed-up over row-by-row ORM: {naive_s / timer.marks['load (read, validate, upsert, COPY, commit)']:.1f}x")
+    load_s = timer.marks["load (read, validate, upsert, COPY, commit)"]
+    console.print(f"load speed-up over row-by-row ORM: {naive_s / load_s:.1f}x")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Cap moves between one account manager's retailers (rule 5: adjust unreasonable caps, keep the total), signed off by his market manager."""
+"""Cap moves between one account manager's retailers (rule 5: keep the total), signed off by his market manager."""
 
 from __future__ import annotations
 

@@ -70,7 +70,7 @@ def allocate(
         problem = Problem.from_frames(*frames)
     except ProblemError as exc:
         _bad_input(err, exc, paths)
-        raise typer.Exit(EXIT_BAD_INPUT)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     result = solve(problem)
     cert = result.certificate
     if not cert["feasible"] or cert["fairness_violations"] or cert["volume"] != cert["max_volume"]:
@@ -82,7 +82,7 @@ def allocate(
     except OSError as exc:
         err.print(f"{out}: could not write the allocation ({exc.strerror or exc}); nothing written",
                   markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_CANNOT_WRITE)
+        raise typer.Exit(EXIT_CANNOT_WRITE) from None
     t3 = time.perf_counter()
     seconds = {"read": t1 - t0, **{k: v for k, v in result.timings.items() if k != "total"},
                "write": t3 - t2, "total": t3 - t0}

@@ -360,7 +360,7 @@ def test_matches_dense_matrix_formulation(fd, ad, keys):
         else:
             assert math.isnan(row.key_single_brand_accuracy) and math.isnan(row.key_total_accuracy)
     # ranks: scipy's "min" ranking of the negated rounded scores, period by period.
-    for period, group in scores.groupby("period"):
+    for _period, group in scores.groupby("period"):
         expected = rankdata(-group["single_brand_accuracy"].round(6).to_numpy(), method="min")
         assert group["rank"].tolist() == expected.tolist()
     # pooling all periods: cells summed without netting, totals netted only inside a period.
