@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from contextlib import asynccontextmanager
 
@@ -39,6 +40,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
+        gc.collect()
+        gc.freeze()  # start-up objects live forever: keep them out of every later collection's walk
         on_start = getattr(runs, "on_startup", None)
         if on_start is not None:
             on_start(app)

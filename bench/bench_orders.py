@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections import Counter
 import gzip
 import json
 import os
@@ -158,55 +159,41 @@ async def open_loop(bases: list[str], cycle_id: int, rate: float, seconds: float
                     tokens: dict, seed: int = 11) -> dict:
     """Sends at fixed times whatever the answers do (open loop); latency counts from the scheduled send time.
 
-    A request that would be the MAX_IN_FLIGHT-th unanswered one is not sent and counts as an error: the server
-    is then far behind, and piling up more only measures the client.
+    The lean client in bench/rawclient.py sends pre-encoded requests, so the client takes as little as possible
+    of the cores it shares with the server. A request that would be the MAX_IN_FLIGHT-th unanswered one is not
+    sent and counts as an error: the server is then far behind, and piling up more only measures the client.
     """
+    from urllib.parse import urlsplit
+
+    from bench.rawclient import encode
+    from bench.rawclient import open_loop as raw_open_loop
+
     rng = np.random.default_rng(seed)
     rids = list(bodies)
     n = int(rate * seconds)
     picks = rng.integers(0, len(rids), n)
-    requests = []  # built before the clock starts, so the sender spends its time sending
+    per_base: list[list[bytes]] = [[] for _ in bases]
     for i in range(n):
         rid = rids[picks[i]]
         body = {**bodies[rid], "lines": [{**x, "quantity": (x["quantity"] + i) % 50} for x in bodies[rid]["lines"]]}
-        requests.append((rid, json.dumps(body).encode()))
-    results: list[tuple[float, float, int]] = []
-    in_flight = 0
-    limits = httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=100)
-
-    async def one(client: httpx.AsyncClient, i: int, due: float) -> None:
-        nonlocal in_flight
-        rid, payload = requests[i]
-        lag = time.perf_counter() - due
-        try:
-            r = await client.put(f"{bases[i % len(bases)]}/v1/cycles/{cycle_id}/orders/{rid}", content=payload,
-                                 headers={**tokens[owner[rid]], "Content-Type": "application/json"})
-            status = r.status_code
-        except httpx.HTTPError:
-            status = 0
-        finally:
-            in_flight -= 1
-        results.append((time.perf_counter() - due, lag, status))
-
-    async with httpx.AsyncClient(timeout=10, limits=limits) as client:
-        tasks, dropped = [], 0
-        t0 = time.perf_counter() + 0.2
-        for i in range(n):
-            due = t0 + i / rate
-            await asyncio.sleep(max(0.0, due - time.perf_counter()))
-            if in_flight >= MAX_IN_FLIGHT:
-                dropped += 1
-                continue
-            in_flight += 1
-            tasks.append(asyncio.create_task(one(client, i, due)))
-        await asyncio.gather(*tasks)
-        wall = time.perf_counter() - t0
-    lat = np.array([r[0] for r in results] or [0.0]) * 1000
-    ok = [r for r in results if r[2] in (200, 201)]
-    return {"sent": len(results), "wall_s": wall, "achieved_per_s": len(ok) / wall,
+        base = urlsplit(bases[i % len(bases)])
+        per_base[i % len(bases)].append(encode(
+            "PUT", base.hostname, base.port, f"/v1/cycles/{cycle_id}/orders/{rid}", json.dumps(body).encode(),
+            {**tokens[owner[rid]], "Content-Type": "application/json"}))
+    runs = await asyncio.gather(*[
+        raw_open_loop(urlsplit(b).hostname, urlsplit(b).port, reqs, rate / len(bases), MAX_IN_FLIGHT // len(bases))
+        for b, reqs in zip(bases, per_base)])
+    results = [o for outcomes, _ in runs for o in outcomes]
+    wall = max(w for _, w in runs)
+    sent = [o for o in results if o.status != -1]
+    lat = np.array([o.latency_s for o in sent] or [0.0]) * 1000
+    ok = [o for o in sent if o.status in (200, 201)]
+    dropped = len(results) - len(sent)
+    return {"sent": len(sent), "wall_s": wall, "achieved_per_s": len(ok) / wall,
             "p50_ms": float(np.percentile(lat, 50)), "p99_ms": float(np.percentile(lat, 99)),
-            "max_ms": float(lat.max()), "errors": len(results) - len(ok) + dropped, "dropped": dropped,
-            "max_send_lag_ms": 1000 * max((r[1] for r in results), default=0.0)}
+            "max_ms": float(lat.max()), "errors": len(sent) - len(ok) + dropped, "dropped": dropped,
+            "max_send_lag_ms": 1000 * max((o.lag_s for o in sent), default=0.0),
+            "statuses": dict(sorted(Counter(o.status for o in sent if o.status not in (200, 201)).items()))}
 
 
 def main() -> None:
@@ -282,7 +269,8 @@ def main() -> None:
          f"extrapolated from {len(sample)} sequential PUTs at {1000 * per_order:.1f} ms each"),
         ("ratio naive / import", f"{naive_s / first_s:.1f}x", "same run, same server"),
         (f"open loop {args.rate:.0f}/s for {args.seconds:.0f} s", f"{loop['achieved_per_s']:.1f}/s",
-         f"{loop['sent']} sent, {loop['errors']} errors ({loop['dropped']} not sent: {MAX_IN_FLIGHT} unanswered)"),
+         f"{loop['sent']} sent, {loop['errors']} errors ({loop['dropped']} not sent: {MAX_IN_FLIGHT} unanswered)"
+         + (f"; statuses {loop['statuses']} (0: no answer)" if loop["statuses"] else "")),
         ("  latency p50 / p99", lat, f"max {loop['max_ms']:.0f} ms, send lag {loop['max_send_lag_ms']:.0f} ms"),
     ]
     width = max(len(r[0]) for r in rows)
