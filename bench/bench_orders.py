@@ -183,8 +183,8 @@ async def open_loop(bases: list[str], cycle_id: int, rate: float, seconds: float
     runs = await asyncio.gather(*[
         raw_open_loop(urlsplit(b).hostname, urlsplit(b).port, reqs, rate / len(bases), MAX_IN_FLIGHT // len(bases))
         for b, reqs in zip(bases, per_base)])
-    results = [o for outcomes, _ in runs for o in outcomes]
-    wall = max(w for _, w in runs)
+    results = [o for outcomes, _, _ in runs for o in outcomes]
+    wall = max(w for _, w, _ in runs)
     sent = [o for o in results if o.status != -1]
     lat = np.array([o.latency_s for o in sent] or [0.0]) * 1000
     ok = [o for o in sent if o.status in (200, 201)]

@@ -131,46 +131,28 @@ def open_cycle(base: str, morning: Morning) -> str:
 
 
 async def replay(base: str, cycle: str, morning: Morning, rate: float, max_in_flight: int) -> dict:
-    """Send request i at t0 + i/rate; a send that would exceed max_in_flight is dropped and counted as an error."""
-    n = len(morning.payloads)
-    latency = np.full(n, np.nan)
-    lag = np.full(n, np.nan)
-    status = np.zeros(n, dtype=np.int32)
-    answers: list[dict | None] = [None] * n
-    done_at = np.full(n, np.nan)
-    in_flight = 0
-    limits = httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=max_in_flight)
+    """Send request i at t0 + i/rate; a send that would exceed max_in_flight is dropped and counted as an error.
 
-    async def one(client: httpx.AsyncClient, i: int, due: float) -> None:
-        nonlocal in_flight
-        lag[i] = time.perf_counter() - due
-        try:
-            r = await client.put(f"/v1/cycles/{cycle}/orders/{morning.retailers[i]}", content=morning.payloads[i],
-                                 headers=morning.headers[i])
-            status[i] = r.status_code
-            if r.status_code in (200, 201):
-                answers[i] = r.json()
-        except httpx.HTTPError:
-            status[i] = 0
-        finally:
-            in_flight -= 1
-            done_at[i] = time.perf_counter()
-            latency[i] = done_at[i] - due
+    The lean client in bench/rawclient.py sends pre-encoded requests, so it takes as little as it can of the
+    cores it shares with the server and the database.
+    """
+    from urllib.parse import urlsplit
 
-    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
-        tasks = []
-        t0 = time.perf_counter() + 0.5
-        for i in range(n):
-            due = t0 + i / rate
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            if in_flight >= max_in_flight:
-                status[i] = -1
-                continue
-            in_flight += 1
-            tasks.append(asyncio.create_task(one(client, i, due)))
-        await asyncio.gather(*tasks)
+    from bench.rawclient import encode, open_loop
+
+    url = urlsplit(base)
+    requests = [encode("PUT", url.hostname, url.port, f"/v1/cycles/{cycle}/orders/{morning.retailers[i]}",
+                       morning.payloads[i], dict(morning.headers[i])) for i in range(len(morning.payloads))]
+    outcomes, _, t0 = await open_loop(url.hostname, url.port, requests, rate, max_in_flight, keep_bodies=True,
+                                      start_delay=0.5)
+    n = len(requests)
+    status = np.array([o.status for o in outcomes], dtype=np.int32)
+    sent = status != -1
+    latency = np.where(sent, [o.latency_s for o in outcomes], np.nan)
+    lag = np.where(sent, [o.lag_s for o in outcomes], np.nan)
+    done_at = np.where(sent, [o.done_s for o in outcomes], np.nan)
+    answers: list[dict | None] = [json.loads(o.body) if o.status in (200, 201) else None for o in outcomes]
+    assert len(answers) == n
     return {"t0": t0, "latency": latency, "lag": lag, "status": status, "answers": answers, "done_at": done_at}
 
 
@@ -253,7 +235,7 @@ def report(args, result: dict, check: dict, load_before: tuple[float, float, flo
         ["API workers", str(args.workers), ""],
         ["load average before (1/5/15 min)", " / ".join(f"{x:.2f}" for x in load_before), "others on the machine"],
     ]
-    console.print(table("an ordering morning at a fixed arrival rate (PostgreSQL, uvicorn, httpx)",
+    console.print(table("an ordering morning at a fixed arrival rate (PostgreSQL, uvicorn, a lean open-loop client)",
                         ["figure", "value", "target"], rows))
 
 

@@ -19,6 +19,8 @@ class Outcome:
     latency_s: float  # from the scheduled send time to the end of the answer
     lag_s: float  # how late the request left, against its schedule
     status: int  # 0: no answer; -1: not sent (too many unanswered)
+    body: bytes = b""
+    done_s: float = 0.0  # perf_counter at the end of the answer
 
 
 def encode(method: str, host: str, port: int, path: str, body: bytes, headers: dict[str, str]) -> bytes:
@@ -28,7 +30,7 @@ def encode(method: str, host: str, port: int, path: str, body: bytes, headers: d
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-async def _read_answer(reader: asyncio.StreamReader) -> int:
+async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head[9:12])
     length = 0
@@ -36,14 +38,14 @@ async def _read_answer(reader: asyncio.StreamReader) -> int:
         name, _, value = line.partition(b":")
         if name.strip().lower() == b"content-length":
             length = int(value)
-    if length:
-        await reader.readexactly(length)
-    return status
+    body = await reader.readexactly(length) if length else b""
+    return status, body
 
 
 async def open_loop(host: str, port: int, requests: list[bytes], rate: float, max_in_flight: int = 400,
-                    timeout: float = 30.0) -> tuple[list[Outcome], float]:
-    """Send every request at its fixed time; returns one outcome per request and the wall time."""
+                    timeout: float = 30.0, keep_bodies: bool = False, start_delay: float = 0.2,
+                    ) -> tuple[list[Outcome], float, float]:
+    """Send every request at its fixed time; returns one outcome per request (in order) and the wall time."""
     idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
     outcomes: list[Outcome | None] = [None] * len(requests)
     in_flight = 0
@@ -51,14 +53,14 @@ async def open_loop(host: str, port: int, requests: list[bytes], rate: float, ma
     async def one(i: int, due: float) -> None:
         nonlocal in_flight
         lag = time.perf_counter() - due
-        status = 0
+        status, body = 0, b""
         try:
             for attempt in (0, 1):
                 reused = bool(idle) and attempt == 0
                 conn = idle.pop() if reused else await asyncio.open_connection(host, port)
                 try:
                     conn[1].write(requests[i])
-                    status = await asyncio.wait_for(_read_answer(conn[0]), timeout)
+                    status, body = await asyncio.wait_for(_read_answer(conn[0]), timeout)
                     idle.append(conn)
                     break
                 except (ConnectionError, asyncio.IncompleteReadError):
@@ -69,10 +71,11 @@ async def open_loop(host: str, port: int, requests: list[bytes], rate: float, ma
             pass
         finally:
             in_flight -= 1
-        outcomes[i] = Outcome(time.perf_counter() - due, lag, status)
+        done = time.perf_counter()
+        outcomes[i] = Outcome(done - due, lag, status, body if keep_bodies else b"", done)
 
     tasks = []
-    t0 = time.perf_counter() + 0.2
+    t0 = time.perf_counter() + start_delay
     for i in range(len(requests)):
         due = t0 + i / rate
         delay = due - time.perf_counter()
@@ -87,4 +90,4 @@ async def open_loop(host: str, port: int, requests: list[bytes], rate: float, ma
     wall = time.perf_counter() - t0
     for _, writer in idle:
         writer.close()
-    return [o for o in outcomes if o is not None], wall
+    return [o for o in outcomes if o is not None], wall, t0
