@@ -101,6 +101,8 @@ def users_revoke(name: Annotated[str, typer.Option()], company: CompanyOpt = Non
 def serve(host: Annotated[Optional[str], typer.Option(help="default HOST or 127.0.0.1")] = None,
           port: Annotated[Optional[int], typer.Option(help="default PORT or 8000")] = None,
           access_log: Annotated[bool, typer.Option(help="log every request (costs CPU at high rates)")] = False,
+          workers: Annotated[int, typer.Option(min=1, max=64, help="server processes (2 on a 2-core machine "
+                                                                    "serves an ordering morning at 200/s)")] = 1,
           ) -> None:
     """Run the HTTP API."""
     import uvicorn
@@ -110,7 +112,7 @@ def serve(host: Annotated[Optional[str], typer.Option(help="default HOST or 127.
     settings = get_settings()
     upgrade(make_engine(settings.database_url))
     uvicorn.run("api.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
-                log_level="info", access_log=access_log)
+                log_level="info", access_log=access_log, workers=workers)
 
 
 def _register() -> None:
