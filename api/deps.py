@@ -10,6 +10,7 @@ from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
+from models.db import session_scope
 from models.errors import Forbidden, Unauthorized
 from models.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from models.users import Principal, principal_for_token
@@ -24,14 +25,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     dependency its commit needs a free thread, and under load every thread can be busy with requests that
     wait for row locks held by the very transactions waiting to commit.)
     """
-    with Session(request.app.state.engine, expire_on_commit=False,
-                 join_transaction_mode="create_savepoint") as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with session_scope(request.app.state.engine) as session:
+        yield session
 
 
 # scope="function": commit (or roll back) when the route returns, BEFORE the response is sent, so a 2xx

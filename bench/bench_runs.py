@@ -15,7 +15,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from contextlib import contextmanager
 from datetime import date, timedelta
 from itertools import repeat
@@ -23,10 +22,11 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlmodel import Session
 
 from allocation.problem import Problem
+from bench.common import fresh_pg_database
 from allocation.solver import allocate
 from fixtures.city import generate_city, generate_cycle
 from fixtures.writer import frames_for
@@ -37,7 +37,6 @@ from models.tables import Cap, Cycle, Order, OrderLine, Supply
 from models.types import utcnow
 from models.users import create_user, get_or_create_company
 
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 APPROVED_SHARE = 0.9  # collected orders signed off before close; the rest are left out of the run
 PAGE = 1000
 
@@ -49,18 +48,8 @@ def database(kind: str):
         with tempfile.TemporaryDirectory() as tmp:
             yield f"sqlite:///{tmp}/bench.db"
         return
-    admin_url = os.environ.get("BENCH_PG_URL") or os.environ.get("TEST_PG_URL") or DEFAULT_PG
-    name = f"bench_runs_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with fresh_pg_database() as url:
+        yield url
 
 
 def load_city(engine, city, cycle) -> tuple[int, dict[str, str]]:

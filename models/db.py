@@ -62,9 +62,13 @@ def make_engine(url: str | None = None, **kw: Any) -> Engine:
 
 
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """The one commit point for work outside a request (CLI, workers): commit on success, roll back on error."""
-    with Session(engine, expire_on_commit=False) as session:
+def session_scope(bind) -> Iterator[Session]:
+    """One commit point: commit on success, roll back on error (a request, a CLI command, a run's step).
+
+    `bind` is an engine, or a connection already in a transaction (tests), which the session then joins
+    through a savepoint.
+    """
+    with Session(bind, expire_on_commit=False, join_transaction_mode="create_savepoint") as session:
         try:
             yield session
             session.commit()

@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from models import audit
 from models.cycles import get_cycle, require_status, status_of
-from models.db import bulk_insert, read_frame
+from models.db import bulk_insert, read_frame, session_scope
 from models.distribution import line_page
 from models.errors import Conflict, DomainError, NotFound
 from models.pagination import page
@@ -138,13 +138,8 @@ def _transaction(bind, snapshot: bool = False) -> Any:
     """
     if snapshot and isinstance(bind, Engine) and bind.dialect.name == "postgresql":
         bind = bind.execution_options(isolation_level="REPEATABLE READ")
-    with Session(bind=bind, expire_on_commit=False, join_transaction_mode="create_savepoint") as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with session_scope(bind) as session:
+        yield session
 
 
 def _require_snapshot_cycle(session: Session, run: AllocationRun, when: str) -> None:
