@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections import Counter
 import gzip
 import json
 import os
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from datetime import date, timedelta
 
 import httpx
@@ -27,6 +25,7 @@ import pandas as pd
 from sqlalchemy import create_engine, text
 from sqlmodel import Session
 
+from bench.common import free_port, start_server
 from fixtures.city import generate_city, generate_cycle
 from fixtures.writer import frames_for
 from models.db import bulk_insert, make_engine
@@ -39,12 +38,6 @@ from models.users import create_user, get_or_create_company
 MAX_IN_FLIGHT = 400
 ADMIN_URL = os.environ.get("BENCH_PG_URL") or os.environ.get("TEST_PG_URL") or \
     "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def fresh_database() -> tuple[str, callable]:
@@ -91,22 +84,6 @@ def prepare(url: str, city, cycle) -> dict:
         s.commit()
     engine.dispose()
     return {"cycles": ids, "tokens": {k: {"Authorization": f"Bearer {v}"} for k, v in tokens.items()}}
-
-
-def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": url}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host",
-                             "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level", "warning",
-                             "--no-access-log"], env=env)
-    for _ in range(200):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    proc.terminate()
-    raise RuntimeError("the API did not start")
 
 
 def timed_import(base: str, cycle_id: int, csv: bytes, headers: dict) -> tuple[float, dict]:

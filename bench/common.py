@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import resource
+import socket
+import subprocess
+import sys
 import time
 import uuid
 from contextlib import contextmanager
@@ -54,3 +57,29 @@ def table(title: str, columns: list[str], rows: list[list]) -> Table:
     for r in rows:
         t.add_row(*[f"{v:,.2f}" if isinstance(v, float) else str(v) for v in r])
     return t
+
+
+def free_port() -> int:
+    """A free local TCP port for a server under test."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
+    """The API as it is deployed (uvicorn workers, no access log), answering /health before it returns."""
+    import httpx
+
+    env = {**os.environ, "DATABASE_URL": url}
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host",
+                             "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level", "warning",
+                             "--no-access-log"], env=env, stdin=subprocess.DEVNULL)
+    for _ in range(300):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    proc.terminate()
+    raise RuntimeError("the API did not start")

@@ -17,9 +17,6 @@ import asyncio
 import json
 import math
 import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -30,7 +27,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlmodel import Session
 
-from bench.common import console, fresh_pg_database, table
+from bench.common import console, free_port, fresh_pg_database, start_server, table
 from fixtures.city import generate_city, generate_cycle
 from fixtures.writer import frames_for
 from models.db import make_engine
@@ -89,29 +86,6 @@ def build(url: str, orders: int, seed: int) -> Morning:
                                     "channel": g["channel"].iat[0]}).encode())
         headers.append({"Authorization": f"Bearer {tokens[owner[rid]]}", "Content-Type": "application/json"})
     return Morning(chosen, payloads, lines, headers, {"Authorization": f"Bearer {admin}"}, cycle.caps)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
-    """The API as it is deployed: uvicorn workers, no access log."""
-    env = {**os.environ, "DATABASE_URL": url}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host",
-                             "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level", "warning",
-                             "--no-access-log"], env=env, stdin=subprocess.DEVNULL)
-    for _ in range(300):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    proc.terminate()
-    raise RuntimeError("the API did not start")
 
 
 def open_cycle(base: str, morning: Morning) -> str:
