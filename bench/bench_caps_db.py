@@ -12,12 +12,10 @@ import argparse
 import os
 import tempfile
 import time
-import uuid
-from contextlib import contextmanager
 from datetime import date, timedelta
 
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 from allocation.caps import CapPolicy, compute_caps
 from api.app import create_app
@@ -25,39 +23,16 @@ from api.settings import Settings
 from fixtures.city import generate_city, write_csvs
 from models.caps import cap_inputs, compute_cycle_caps
 from models.cycles import create_cycle
-from models.db import bulk_insert, make_engine, session_scope
+from models.db import make_engine, session_scope
+from bench.common import fresh_pg_database
 from models.load import load_dir
 from models.migrate import upgrade
-from models.tables import Cap, Cycle, History
+from models.tables import Cap, Cycle
 from models.users import Principal, create_user, get_or_create_company
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CYCLE_PERIOD = "2026-W50"  # Monday 7 December 2026, the month's first cycle: all 12 weeks of history count
 CYCLE_START = date(2026, 12, 7)
-
-
-@contextmanager
-def fresh_database(url: str):
-    """A new empty database next to the one url names, dropped afterwards whatever happens."""
-    name = f"bench_caps_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(url.rsplit("/", 1)[0] + "/" + name)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
-
-
-def analyze(engine) -> None:
-    with engine.connect() as conn:
-        conn.execute(text("ANALYZE"))
-        conn.commit()
 
 
 def timed(fn, *args):
@@ -76,25 +51,17 @@ def main() -> None:
     city = generate_city(scale="city", seed=7, retailers=args.retailers, cycle_period=CYCLE_PERIOD)
     end = CYCLE_START + timedelta(days=6)
 
-    with fresh_database(args.url) as engine, tempfile.TemporaryDirectory() as tmp:
+    with fresh_pg_database(args.url) as url, tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(url)
         upgrade(engine)
         t = time.perf_counter()
         write_csvs(city, tmp)
-        os.remove(os.path.join(tmp, "history.csv"))
         with session_scope(engine) as s:
             company = get_or_create_company(s)
-            load_dir(s, company.id, tmp)
+            lines = load_dir(s, company.id, tmp)["history"]
             user, token = create_user(s, company.id, "admin", name="bench-admin")
             who = Principal(user.id, company.id, "admin", user.name)
             cycle_id = create_cycle(s, who, "bench", CYCLE_START, end).id
-        analyze(engine)  # without statistics each history row's foreign-key check scans the retailers
-        with session_scope(engine) as s:
-            h = city.history
-            lines = bulk_insert(s, History.__table__, ["company_id", "retailer_id", "period", "brand_code", "quantity"],
-                                zip([company.id] * len(h), h["retailer_id"].astype(str).tolist(),
-                                    h["period"].astype(str).tolist(), h["brand_code"].astype(str).tolist(),
-                                    h["quantity"].tolist()))
-        analyze(engine)  # as autovacuum would after a load
         load_s = time.perf_counter() - t
 
         with session_scope(engine) as s:

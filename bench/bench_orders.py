@@ -13,10 +13,9 @@ import gzip
 import json
 import os
 import subprocess
-import tempfile
 import time
-import uuid
 from collections import Counter
+from contextlib import ExitStack
 from datetime import date, timedelta
 
 import httpx
@@ -25,47 +24,23 @@ import pandas as pd
 from sqlalchemy import create_engine, text
 from sqlmodel import Session
 
-from bench.common import free_port, start_server
+from bench.common import free_port, fresh_pg_database, load_master, start_server
 from fixtures.city import generate_city, generate_cycle
-from fixtures.writer import frames_for
 from models.db import bulk_insert, make_engine
-from models.load import load_dir
 from models.migrate import upgrade
 from models.tables import Cap, Cycle
 from models.types import utcnow
 from models.users import create_user, get_or_create_company
 
 MAX_IN_FLIGHT = 400
-ADMIN_URL = os.environ.get("BENCH_PG_URL") or os.environ.get("TEST_PG_URL") or \
-    "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def fresh_database() -> tuple[str, callable]:
-    """A new empty database and the function that drops it."""
-    name = f"bench_orders_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
-
-    return ADMIN_URL.rsplit("/", 1)[0] + "/" + name, drop
-
 
 def prepare(url: str, city, cycle) -> dict:
     """Schema, master data, two open cycles (import, baseline), caps, and a token per role and manager."""
     engine = make_engine(url)
     upgrade(engine)
-    frames = frames_for(city)
-    with tempfile.TemporaryDirectory() as tmp, Session(engine) as s:
-        for name in ("managers", "retailers", "brands"):
-            frames[name].to_csv(f"{tmp}/{name}.csv", index=False)
+    with Session(engine) as s:
         company = get_or_create_company(s, "bench", "Bench")
-        load_dir(s, company.id, tmp)
+        load_master(s, company.id, city)
         ids = {}
         for name in ("import", "baseline"):
             c = Cycle(company_id=company.id, name=name, start_date=date(2026, 11, 23),
@@ -195,7 +170,8 @@ def main() -> None:
     print(f"generated {demand.retailer_id.nunique():,} orders, {len(demand):,} lines, {len(csv) / 1e6:.1f} MB "
           f"of CSV ({len(gzip.compress(csv)) / 1e6:.1f} MB gzipped) in {time.perf_counter() - t:.1f} s; "
           f"{os.cpu_count()} cores")
-    url, drop = fresh_database()
+    databases = ExitStack()
+    url = databases.enter_context(fresh_pg_database())
     servers: list[subprocess.Popen] = []
     try:
         t = time.perf_counter()
@@ -234,7 +210,7 @@ def main() -> None:
                 except subprocess.TimeoutExpired:
                     server.kill()
         finally:
-            drop()
+            databases.close()
 
     lat = f"{loop['p50_ms']:.0f} / {loop['p99_ms']:.0f} ms"
     rows = [

@@ -7,6 +7,7 @@ import resource
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from contextlib import contextmanager
@@ -20,14 +21,14 @@ console = Console()
 
 
 @contextmanager
-def fresh_pg_database():
-    """A new PostgreSQL database for one benchmark, dropped afterwards."""
+def fresh_pg_database(admin_url: str = PG_ADMIN_URL):
+    """A new PostgreSQL database beside the one admin_url names, for one benchmark, dropped afterwards."""
     name = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+        yield admin_url.rsplit("/", 1)[0] + "/" + name
     finally:
         with admin.connect() as conn:
             conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
@@ -83,3 +84,15 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
         time.sleep(0.1)
     proc.terminate()
     raise RuntimeError("the API did not start")
+
+
+def load_master(session, company_id: int, city) -> None:
+    """A generated city's managers, retailers and specs, through the real loader, as an operator loads them."""
+    from fixtures.writer import frames_for
+    from models.load import load_dir
+
+    frames = frames_for(city)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in ("managers", "retailers", "brands"):
+            frames[name].to_csv(f"{tmp}/{name}.csv", index=False)
+        load_dir(session, company_id, tmp)

@@ -17,7 +17,6 @@ import asyncio
 import json
 import math
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 
@@ -27,11 +26,9 @@ import pandas as pd
 from sqlalchemy import select
 from sqlmodel import Session
 
-from bench.common import console, free_port, fresh_pg_database, start_server, table
+from bench.common import console, free_port, fresh_pg_database, load_master, start_server, table
 from fixtures.city import generate_city, generate_cycle
-from fixtures.writer import frames_for
 from models.db import make_engine
-from models.load import load_dir
 from models.migrate import upgrade
 from models.tables import Order, OrderLine
 from models.users import create_user, get_or_create_company
@@ -64,12 +61,9 @@ def build(url: str, orders: int, seed: int) -> Morning:
     chosen = list(rng.permutation(ordering.to_numpy())[:orders])
     engine = make_engine(url)
     upgrade(engine)
-    frames = frames_for(city)
-    with tempfile.TemporaryDirectory() as tmp, Session(engine) as s:
-        for name in ("managers", "retailers", "brands"):
-            frames[name].to_csv(f"{tmp}/{name}.csv", index=False)
+    with Session(engine) as s:
         company = get_or_create_company(s, "morning", "Morning")
-        load_dir(s, company.id, tmp)
+        load_master(s, company.id, city)
         admin = create_user(s, company.id, "admin", name="admin")[1]
         tokens = {m: create_user(s, company.id, "account_manager", name=f"am-{m}", manager_id=m)[1]
                   for m in city.managers["manager_id"]}

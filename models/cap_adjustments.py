@@ -11,7 +11,7 @@ from sqlmodel import Session
 from models import audit
 from models.caps import WRITABLE
 from models.cycles import SHOWN, get_cycle, require_status
-from models.errors import Conflict, NotFound
+from models.errors import Conflict, NotFound, row_id
 from models.master import may_see_manager, team_subquery
 from models.pagination import page
 from models.tables import MAX_CAP, Cap, CapAdjustment, Retailer
@@ -83,12 +83,8 @@ def create_adjustment(session: Session, principal: Principal, cycle_id: int | st
 def visible_adjustment(session: Session, principal: Principal, adjustment_id: int | str,
                        for_update: bool = False) -> CapAdjustment:
     """The adjustment if the caller may see it (his own, his team's, or any for admin/auditor); else 404."""
-    try:
-        if not 0 < (aid := int(adjustment_id)) < 2**31:  # beyond any id: 404, not a database overflow
-            raise ValueError(adjustment_id)
-    except (TypeError, ValueError):
-        raise NotFound(f"no cap adjustment {adjustment_id!r}") from None
-    adj = session.get(CapAdjustment, aid, with_for_update=for_update or None, populate_existing=for_update)
+    adj = session.get(CapAdjustment, row_id(adjustment_id, "cap adjustment"), with_for_update=for_update or None,
+                      populate_existing=for_update)
     if adj is None or adj.company_id != principal.company_id or not may_see_manager(session, principal, adj.manager_id):
         raise NotFound(f"no cap adjustment {adjustment_id!r} among yours")
     return adj

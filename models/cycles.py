@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from models import audit
-from models.errors import Conflict, Invalid, NotFound
+from models.errors import Conflict, Invalid, NotFound, row_id
 from models.master import brand_codes
 from models.pagination import page
 from models.tables import Cap, Cycle, Order, Publication, Supply
@@ -26,16 +26,6 @@ def status_of(cycle: Cycle, now: datetime | None = None) -> str:
     return cycle.status
 
 
-def cycle_pk(cycle_id: int | str) -> int:
-    """The integer key behind a cycle id from a URL; 404 for anything that cannot be one (no database overflow)."""
-    try:
-        if not 0 < (cid := int(cycle_id)) < 2**31:
-            raise ValueError(cycle_id)
-    except (TypeError, ValueError):
-        raise NotFound(f"no cycle {cycle_id!r}") from None
-    return cid
-
-
 def get_cycle(session: Session, company_id: int, cycle_id: int | str, for_update: bool = False,
               for_share: bool = False) -> Cycle:
     """The company's cycle or 404.
@@ -44,7 +34,7 @@ def get_cycle(session: Session, company_id: int, cycle_id: int | str, for_update
     orders, approvals, forecasts) make those two kinds serialize on PostgreSQL, so nothing is acknowledged
     after a close; SQLite serializes every writer anyway.
     """
-    cid = cycle_pk(cycle_id)
+    cid = row_id(cycle_id, "cycle")
     lock = {"read": True} if for_share and not for_update else for_update
     cycle = session.get(Cycle, cid, with_for_update=lock or None, populate_existing=bool(lock))
     if cycle is None or cycle.company_id != company_id:
@@ -58,7 +48,7 @@ _STATE_FOR_SHARE = (select(Cycle.id, Cycle.company_id, Cycle.name, Cycle.status,
 
 def cycle_state(session: Session, company_id: int, cycle_id: int | str):
     """The few cycle fields a hot write path needs, read FOR SHARE in one prepared statement (404 if not ours)."""
-    row = session.execute(_STATE_FOR_SHARE, {"c": cycle_pk(cycle_id)}).first()
+    row = session.execute(_STATE_FOR_SHARE, {"c": row_id(cycle_id, "cycle")}).first()
     if row is None or row.company_id != company_id:
         raise NotFound(f"no cycle {cycle_id!r}")
     return row

@@ -15,6 +15,16 @@ class DomainError(Exception):
         self.extra = extra
 
 
+def row_id(value, noun: str) -> int:
+    """The integer key behind an id from a URL; 404 for anything that cannot be one (no database overflow)."""
+    try:
+        if not 0 < (key := int(value)) < 2**31:
+            raise ValueError(value)
+    except (TypeError, ValueError):
+        raise NotFound(f"no {noun} {value!r}") from None
+    return key
+
+
 class Unauthorized(DomainError):
     status_code, code = 401, "unauthorized"
 

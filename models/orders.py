@@ -18,7 +18,7 @@ from sqlmodel import Session
 from models import audit
 from models.cycles import cycle_state, get_cycle, require_status
 from models.db import read_frame
-from models.errors import Conflict, Invalid, NotFound, PreconditionFailed
+from models.errors import Conflict, Invalid, NotFound, PreconditionFailed, row_id
 from models.master import may_see_manager, scope_retailers, visible_retailer
 from models.pagination import page
 from models.tables import CHANNELS, MAX_LINE_QUANTITY, Brand, Cap, Order, OrderLine, OrderVersion, Retailer
@@ -170,7 +170,10 @@ _FACTS = select(
 
 def _facts(session: Session, company_id: int, cycle_id: str, retailer_id: str, codes: list[str]):
     """Known-spec count, cap, owner and status in one round trip: the PUT path is latency-bound."""
-    cid = int(cycle_id) if str(cycle_id).isdigit() and len(str(cycle_id)) < 10 else -1
+    try:  # the 404 for a bad cycle comes later, after the 422 checks this feeds
+        cid = row_id(cycle_id, "cycle")
+    except NotFound:
+        cid = -1
     return session.execute(_FACTS, {"co": company_id, "c": cid, "r": retailer_id, "codes": codes}).one()
 
 

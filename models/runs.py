@@ -22,7 +22,7 @@ from models import audit
 from models.cycles import get_cycle, require_status, status_of
 from models.db import bulk_insert, read_frame, session_scope
 from models.distribution import line_page
-from models.errors import Conflict, DomainError, NotFound
+from models.errors import Conflict, DomainError, NotFound, row_id
 from models.pagination import page
 from models.tables import Allocation, AllocationRun, Cap, Cycle, Publication, Supply
 from models.types import utcnow
@@ -73,12 +73,7 @@ def after_commit(session: Session, fn: Callable[[], None]) -> None:
 
 def get_run(session: Session, company_id: int, run_id: int | str, for_update: bool = False) -> AllocationRun:
     """The company's run or 404."""
-    try:
-        if not 0 < (rid := int(run_id)) < 2**31:  # beyond any id: 404, not a database overflow
-            raise ValueError(run_id)
-    except (TypeError, ValueError):
-        raise NotFound(f"no allocation run {run_id!r}") from None
-    run = session.get(AllocationRun, rid, with_for_update=for_update or None, populate_existing=True)
+    run = session.get(AllocationRun, row_id(run_id, "allocation run"), with_for_update=for_update or None, populate_existing=True)
     if run is None or run.company_id != company_id:
         raise NotFound(f"no allocation run {run_id!r}")
     return run

@@ -14,22 +14,15 @@ from tests.api.test_runs_world import (
     PRICES,
     ROUTE,
     add_cycle,
-    add_master,
     csv_rows,
     expected_rows,
     pull_all,
     queue_run,
+    world,  # noqa: F401 - the fixture
 )
 
 PULL = "/v1/cycles/{}/allocations"
 
-
-@pytest.fixture
-def world(session, company):
-    add_master(session, company.id)
-    cycle = add_cycle(session, company.id)
-    session.commit()
-    return cycle
 
 
 def run_and_publish(client, auth, cycle_id) -> str:

@@ -2,60 +2,33 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 
 import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
-from models.db import make_engine
-from models.migrate import upgrade
 from models.tables import AuditEvent, Order, OrderLine, OrderVersion
 from models.users import create_user, get_or_create_company
 from tests.api.test_orders_world import add_world, order_url
-from tests.conftest import make_client, truncate_all
+from tests.conftest import make_client
+from tests.threads import run_threads
 
 pytestmark = pytest.mark.pg_only
 THREADS = 6
 
 
 @pytest.fixture
-def pg(pg_url):
-    """A migrated PostgreSQL database with the small world committed, emptied afterwards."""
-    engine = make_engine(pg_url)
-    upgrade(engine)
-    truncate_all(engine)
+def pg(pg_committed_engine):
+    """The small world committed on PostgreSQL (tables emptied afterwards by the engine fixture)."""
+    engine = pg_committed_engine
     with Session(engine) as s:
         company = get_or_create_company(s, "concurrent", "Concurrent")
         cycles = add_world(s, company.id)
         tokens = {role: create_user(s, company.id, role, name=role, manager_id=mid)[1]
                   for role, mid in (("account_manager", "M1"), ("market_manager", "MM1"), ("admin", None))}
         s.commit()
-    yield engine, cycles["open"], {k: {"Authorization": f"Bearer {v}"} for k, v in tokens.items()}
-    truncate_all(engine)
-    engine.dispose()
-
-
-def run_threads(engine, n, work):
-    """Start n clients at the same instant, each on its own connections; return what each work(i, client) gave."""
-    barrier, results, errors = threading.Barrier(n), [None] * n, []
-
-    def target(i):
-        try:
-            client = make_client(engine)
-            barrier.wait()
-            results[i] = work(i, client)
-        except Exception as exc:  # noqa: BLE001 - collected and asserted on below, never swallowed
-            errors.append(exc)
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert errors == []
-    return results
+    return engine, cycles["open"], {k: {"Authorization": f"Bearer {v}"} for k, v in tokens.items()}
 
 
 def test_concurrent_puts_never_mix_bodies(pg):
@@ -71,7 +44,7 @@ def test_concurrent_puts_never_mix_bodies(pg):
         return [client.put(order_url(cycle, "R1"), json={"lines": lines_of(i, k)},
                            headers=tokens["account_manager"]).status_code for k in range(per_thread)]
 
-    statuses = [s for r in run_threads(engine, THREADS, work) for s in r]
+    statuses = [s for r in run_threads(THREADS, work, setup=lambda _i: make_client(engine)) for s in r]
     assert Counter(statuses) == Counter({201: 1, 200: THREADS * per_thread - 1})
     sent = [sorted((x["brand_code"], x["quantity"]) for x in lines_of(i, k))
             for i in range(THREADS) for k in range(per_thread)]
@@ -100,7 +73,7 @@ def test_concurrent_posts_with_one_key_have_one_effect(pg):
                         headers={**tokens["admin"], "Content-Type": "text/csv", "Idempotency-Key": "same"})
         return r.status_code, r.text
 
-    results = run_threads(engine, THREADS, work)
+    results = run_threads(THREADS, work, setup=lambda _i: make_client(engine))
     codes = Counter(c for c, _ in results)
     assert set(codes) <= {200, 409} and codes[200] >= 1
     assert len({t for c, t in results if c == 200}) == 1
@@ -121,7 +94,7 @@ def test_concurrent_imports_and_puts_stay_consistent(pg):
         return client.post(f"/v1/cycles/{cycle}/orders/import", content=text,
                            headers={**tokens["account_manager"], "Content-Type": "text/csv"}).status_code
 
-    assert set(run_threads(engine, THREADS, work)) <= {200, 201}
+    assert set(run_threads(THREADS, work, setup=lambda _i: make_client(engine))) <= {200, 201}
     with Session(engine) as s:
         for rid in ("R1", "R2"):
             order = s.get(Order, (cycle, rid))

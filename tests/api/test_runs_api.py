@@ -10,15 +10,8 @@ from api.app import create_app
 from api.settings import Settings
 from models.tables import AllocationRun, AuditEvent, Cycle, Publication
 from models.types import utcnow
-from tests.api.test_runs_world import EXPECTED, add_cycle, add_master, pull_all, queue_run
+from tests.api.test_runs_world import EXPECTED, add_cycle, add_master, pull_all, queue_run, world  # noqa: F401 - the fixture
 
-
-@pytest.fixture
-def world(session, company):
-    add_master(session, company.id)
-    cycle = add_cycle(session, company.id)
-    session.commit()
-    return cycle
 
 
 def start(client, auth, cycle_id, **headers):

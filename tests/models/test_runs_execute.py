@@ -9,15 +9,8 @@ from models import runs
 from models.errors import Conflict
 from models.tables import Allocation, AllocationRun, Cap, Cycle
 from models.types import utcnow
-from tests.api.test_runs_world import EXPECTED, add_cycle, add_master, admin_principal, queue_run
+from tests.api.test_runs_world import EXPECTED, add_cycle, add_master, admin_principal, queue_run, world  # noqa: F401 - the fixture
 
-
-@pytest.fixture
-def world(session, company):
-    add_master(session, company.id)
-    cycle = add_cycle(session, company.id)
-    session.commit()
-    return cycle
 
 
 def rows_of(session, run_id: int) -> dict:

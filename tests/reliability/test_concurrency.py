@@ -17,33 +17,12 @@ from sqlmodel import Session
 
 from models.tables import AuditEvent, Cycle, Order, OrderLine, OrderVersion
 from tests.conftest import make_client
+from tests.threads import run_threads
 from tests.reliability.world import committed_city, sample_rows
 
 WRITERS = 6
 CLOSE_AFTER_S = 1.2
 KEEP_GOING_S = 0.4
-
-
-def run_threads(n: int, work) -> list:
-    """Start n workers at one instant, each with its own client and connections; re-raise any worker's error."""
-    barrier, results, errors = threading.Barrier(n), [None] * n, []
-
-    def target(i):
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the test thread below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert not any(t.is_alive() for t in threads), "a client hung"
-    if errors:
-        raise errors[0]
-    return results
 
 
 @pytest.fixture
