@@ -8,7 +8,7 @@ import pytest
 
 from models import audit
 from models.users import Principal, create_user
-from tests.api.test_orders_world import body, make_world, order_url
+from tests.api.orders_world import body, make_world, order_url
 
 
 @pytest.fixture

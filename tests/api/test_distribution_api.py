@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from models.tables import Allocation
-from tests.api.test_runs_world import (
+from tests.api.runs_world import (
     EXPECTED,
     OWNER,
     PRICES,

@@ -7,7 +7,7 @@ import pytest
 
 from models.orders import approved_demand
 from models.tables import Cycle, Order
-from tests.api.test_orders_world import body, make_world, order_url
+from tests.api.orders_world import body, make_world, order_url
 
 
 @pytest.fixture

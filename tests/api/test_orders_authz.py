@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.test_orders_world import body, make_world, order_url
+from tests.api.orders_world import body, make_world, order_url
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from api.app import create_app
 from api.settings import Settings
 from models.tables import AuditEvent, Order, OrderLine, OrderVersion
-from tests.api.test_orders_world import body, make_world, order_url
+from tests.api.orders_world import body, make_world, order_url
 
 
 @pytest.fixture

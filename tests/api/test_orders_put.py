@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models.tables import AuditEvent, Order, OrderLine, OrderVersion
-from tests.api.test_orders_world import CAP_R1, body, make_world, order_url
+from tests.api.orders_world import CAP_R1, body, make_world, order_url
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from api.app import create_app
 from api.settings import Settings
 from models.tables import AllocationRun, AuditEvent, Cycle, Publication
 from models.types import utcnow
-from tests.api.test_runs_world import EXPECTED, add_cycle, add_master, pull_all, queue_run, world  # noqa: F401 - the fixture
+from tests.api.runs_world import EXPECTED, add_cycle, add_master, pull_all, queue_run, world  # noqa: F401 - the fixture
 
 
 

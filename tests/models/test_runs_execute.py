@@ -9,7 +9,7 @@ from models import runs
 from models.errors import Conflict
 from models.tables import Allocation, AllocationRun, Cap, Cycle
 from models.types import utcnow
-from tests.api.test_runs_world import EXPECTED, add_cycle, add_master, admin_principal, queue_run, world  # noqa: F401 - the fixture
+from tests.api.runs_world import EXPECTED, add_cycle, add_master, admin_principal, queue_run, world  # noqa: F401 - the fixture
 
 
 
