@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from models.tables import Allocation, Cycle
 from tests.conftest import SAMPLE, make_client
+from tests.api.runs_world import pull_all
 from tests.reliability.world import committed_city, fill_cycle, sample_rows
 
 PAGE = 13
@@ -18,16 +19,7 @@ PAGE = 13
 
 def pull(client, url: str, headers: dict, limit: int = PAGE, **params) -> list[dict]:
     """Every item of a list route, one small page at a time."""
-    items, cursor = [], None
-    while True:
-        r = client.get(url, params={**params, "limit": limit, **({"cursor": cursor} if cursor else {})},
-                       headers=headers)
-        assert r.status_code == 200, r.text
-        body = r.json()
-        items += body["items"]
-        cursor = body["next_cursor"]
-        if not cursor:
-            return items
+    return pull_all(client, url, headers, limit, **params)
 
 
 @pytest.fixture
