@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from allocation.caps import floor_like
+
 LINE_MAX = 10_000
 CAP_MAX = 1_000_000
 SUPPLY_MAX = 1_000_000_000
 WEIGHT_MAX = 10_000
 MAX_ERRORS = 50
 INPUTS = ("demand", "supply", "caps")
-FLOOR_COLUMNS = ("floor", "min_quantity", "minimum", "brand_code")
 CHANNELS = ("retailer_stated", "collected", "")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -196,7 +197,7 @@ class Problem:
         ok_d = _columns(demand, "demand", ("retailer_id", "brand_code", "quantity"), bad)
         ok_s = _columns(supply, "supply", ("brand_code", "quantity"), bad)
         ok_c = _columns(caps, "caps", ("retailer_id", "cap"), bad)
-        floors = [c for c in caps.columns if str(c).strip().lower() in FLOOR_COLUMNS]
+        floors = [c for c in caps.columns if floor_like(str(c).strip())]
         for c in floors:
             bad.add("caps", 1, str(c), f"column '{c}' would set a floor or a per-spec quantity; caps carry only "
                     "an upper limit on each retailer's total (total-quantity floating management, 总量浮动管理)")

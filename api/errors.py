@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from allocation.caps import floor_like
 from models.errors import DomainError
 
 log = logging.getLogger("api")
@@ -78,11 +79,10 @@ def install(app: FastAPI) -> None:
             refused = _caller_error(_request)
             if refused is not None:
                 return refused
-        floor_words = {"floor", "min_quantity", "minimum", "brand_code", "per_spec"}
         code = "invalid_request"
         detail = validation_sentence(errors)
-        if any(e.get("type") == "extra_forbidden" and str(e.get("loc", ("",))[-1]) in floor_words
-               and "caps" in str(_request.url.path) for e in errors):
+        if any(e.get("type") == "extra_forbidden" and floor_like(str(e.get("loc", ("",))[-1]))
+               and "/cap" in str(_request.url.path) for e in errors):
             code = "floor_or_quota_refused"
             detail = ("caps set an upper limit on a retailer's total only: total-quantity floating management "
                       "(总量浮动管理) forbids a floor, a minimum purchase or a per-spec quantity; " + detail)

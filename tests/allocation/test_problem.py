@@ -91,7 +91,7 @@ def test_retailer_with_demand_but_no_cap():
     assert "retailer 'C' has demand but no row in the caps file" in e["message"]
 
 
-@pytest.mark.parametrize("column", ["floor", "min_quantity", "minimum", "brand_code"])
+@pytest.mark.parametrize("column", ["floor", "min_quantity", "minimum", "brand_code", "min_cap", "spec_quota", "Floor"])
 def test_caps_refuse_floors_and_per_spec_quantities(column):
     e = one(c=CAPS.assign(**{column: [1, 1]}))
     assert (e["input"], e["line"], e["column"]) == ("caps", 1, column)

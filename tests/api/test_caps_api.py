@@ -271,3 +271,12 @@ def test_sample_city_caps_equal_the_policy_applied_to_the_files(client, auth, sa
     assert {k: c["cap"] for k, c in got.items()} == dict(zip(expected.retailer_id, expected.cap.tolist()))
     assert {k: c["basis"]["method"] for k, c in got.items()} == dict(zip(expected.retailer_id, expected.method))
     assert s["computed"] == len(active) and s["computed_total"] == int(expected.cap.sum())
+
+
+def test_any_floor_like_field_on_a_cap_cites_the_rule(client, sample, auth):
+    """The same test of a field's meaning as the policy's: not only the four names CONTRACT lists."""
+    cycle = client.post("/v1/cycles", json={"name": "floor-like", "start_date": "2026-11-23",
+                                            "end_date": "2026-11-29"}, headers=auth("admin")).json()["id"]
+    r = client.put(f"/v1/cycles/{cycle}/caps", json=[{"retailer_id": "x", "cap": 5, "min_cap": 1}],
+                   headers=auth("admin"))
+    assert r.status_code == 422 and r.json()["code"] == "floor_or_quota_refused" and "总量浮动管理" in r.json()["detail"]
