@@ -16,7 +16,7 @@ BENCHES = [
     ("bench.bench_load", [], "generating and loading a 30,000-retailer city into PostgreSQL"),
     ("bench.bench_caps", [], "cap policy, pure, 30,000 retailers"),
     ("bench.bench_caps_db", [], "caps compute through the database, 30,000 retailers"),
-    ("bench.bench_orders", [], "order import and single-order PUTs at a fixed rate (PostgreSQL)"),
+    ("bench.bench_orders", ["--workers", "2"], "order import and single-order PUTs at a fixed rate (PostgreSQL)"),
     ("bench.bench_runs", [], "a city allocation run end to end, and the distribution center's pull"),
     ("bench.bench_accuracy", [], "forecast accuracy for a quarter, 100 managers x 300 specs"),
     ("bench.bench_accuracy_db", [], "the same through the database"),
