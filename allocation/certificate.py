@@ -186,3 +186,8 @@ def certify(problem: Problem, x: np.ndarray) -> dict:
         **{f"violations_{k}": v for k, v in fair.items()},
         **feas,
     }
+
+
+def passes(cert: dict) -> bool:
+    """Whether a certificate allows publishing: feasible, volume proved maximal, no fairness violation."""
+    return bool(cert["feasible"]) and not cert["fairness_violations"] and cert["volume"] == cert["max_volume"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import mmap
 import os
 import re
 import tempfile
@@ -88,48 +89,134 @@ def _fixed_width(texts: list[str], suffix: bytes) -> np.ndarray:
     return np.array(enc, dtype=f"S{width}").view(np.uint8).reshape(len(enc), width)
 
 
+class RowLayout:
+    """Rows as padded fixed-width byte blocks, one span per column, squeezed of padding when written:
+    a vectorised CSV writer whose columns can be rendered at different times."""
+
+    def __init__(self, n_rows: int, tables: list[list[str]]):
+        self.n_rows = n_rows
+        last = len(tables) - 1
+        self.tables = [_fixed_width(t, b"\n" if k == last else b",") for k, t in enumerate(tables)]
+        ends = np.cumsum([t.shape[1] for t in self.tables])
+        self.spans = list(zip((ends - [t.shape[1] for t in self.tables]).tolist(), ends.tolist()))
+        self.width = int(ends[-1]) if len(ends) else 0
+        self.chunks = [(start, min(n_rows, start + _CHUNK_ROWS)) for start in range(0, n_rows, _CHUNK_ROWS)]
+
+    def block(self, start: int, stop: int) -> np.ndarray:
+        return np.empty((stop - start, self.width), np.uint8)
+
+    def render(self, block: np.ndarray, start: int, columns: dict[int, np.ndarray]) -> None:
+        """Fill the spans of the given columns (index -> codes into that column's texts) for one chunk."""
+        stop = start + len(block)
+        for k, codes in columns.items():
+            a, b = self.spans[k]
+            cell = np.dtype((np.void, b - a))  # one whole field per element: a gather of items, not of bytes
+            block[:, a:b].view(cell)[:, 0] = self.tables[k].view(cell)[:, 0][codes[start:stop]]
+
+    @staticmethod
+    def squeezed(block: np.ndarray) -> bytes:
+        flat = block.reshape(-1)
+        return flat[flat != 0].tobytes()
+
+
 def _write_rows(fh, frame: pd.DataFrame) -> None:
-    """Rows as padded fixed-width byte blocks with the padding squeezed out: a vectorised CSV writer."""
+    """The frame's rows in chunks through a RowLayout; pandas writes the rare frame whose texts hold a NUL."""
     fields = [_tokens(frame[c]) for c in frame.columns]
     if any("\x00" in t for _, table in fields for t in table):
         frame.to_csv(fh, index=False, header=False, lineterminator="\n")
         return
-    tables = [_fixed_width(table, b"\n" if k == len(fields) - 1 else b",")
-              for k, (_, table) in enumerate(fields)]
-    width = sum(t.shape[1] for t in tables)
-    n = len(frame)
-    for start in range(0, n, _CHUNK_ROWS):
-        stop = min(n, start + _CHUNK_ROWS)
-        block = np.empty((stop - start, width), np.uint8)
-        at = 0
-        for table, (codes, _) in zip(tables, fields):
-            w = table.shape[1]
-            block[:, at:at + w] = table[codes[start:stop]]
-            at += w
-        flat = block.reshape(-1)
-        fh.write(flat[flat != 0].tobytes())
+    layout = RowLayout(len(frame), [table for _, table in fields])
+    columns = {k: codes for k, (codes, _) in enumerate(fields)}
+    for start, stop in layout.chunks:
+        block = layout.block(start, stop)
+        layout.render(block, start, columns)
+        fh.write(layout.squeezed(block))
 
 
-def write_csv_atomic(path: Path | str, frame: pd.DataFrame, durable: bool = True) -> None:
-    """Write to a temporary file beside the target and rename it, so the file appears whole or not at all."""
+def _header(columns) -> bytes:
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow([str(c) for c in columns])
+    return header.getvalue().encode("utf-8")
+
+
+def write_temp_beside(path: Path | str, write, durable: bool = True) -> Path:
+    """Run write(fh) into a new temporary file beside path and return it, unpublished; removed if write fails."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            header = io.StringIO()
-            csv.writer(header, lineterminator="\n").writerow([str(c) for c in frame.columns])
-            fh.write(header.getvalue().encode("utf-8"))
-            _write_rows(fh, frame)
+            write(fh)
             fh.flush()
             if durable:
                 os.fsync(fh.fileno())
+    except BaseException:
+        discard(tmp)
+        raise
+    return Path(tmp)
+
+
+def discard(tmp: Path | str) -> None:
+    try:
+        os.unlink(tmp)
+    except FileNotFoundError:
+        pass
+
+
+def publish(tmp: Path | str, path: Path | str) -> None:
+    """Rename the finished temporary file onto its target, so the file appears whole or not at all."""
+    try:
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        discard(tmp)
         raise
+
+
+def write_csv_atomic(path: Path | str, frame: pd.DataFrame, durable: bool = True) -> None:
+    """Write to a temporary file beside the target and rename it, so the file appears whole or not at all."""
+
+    def write(fh) -> None:
+        fh.write(_header(frame.columns))
+        _write_rows(fh, frame)
+
+    publish(write_temp_beside(path, write, durable), path)
+
+
+def _populated(size: int) -> np.ndarray:
+    """A zeroed byte buffer whose pages the kernel maps in one call (Linux), not one fault per page while rendering."""
+    populate = getattr(mmap, "MAP_POPULATE", 0)
+    if size == 0 or not populate:
+        return np.empty(size, np.uint8)
+    return np.frombuffer(mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | populate), np.uint8)
+
+
+class AllocationsFile:
+    """The allocations file in two halves: the three columns the input fixes render while the solve runs,
+    the two it decides (allocated, reason) once it is done."""
+
+    def __init__(self, line_retailer: np.ndarray, retailer_ids, line_spec: np.ndarray, brand_codes,
+                 demand: np.ndarray, reasons: tuple[str, ...]):
+        top = int(demand.max()) if len(demand) else 0
+        numbers = [str(i) for i in range(top + 1)]
+        self.layout = RowLayout(len(demand), [[_quote(str(v)) for v in retailer_ids],
+                                              [_quote(str(v)) for v in brand_codes],
+                                              numbers, numbers, list(reasons)])
+        fixed = {0: line_retailer, 1: line_spec, 2: demand}
+        rows = _populated(self.layout.n_rows * self.layout.width).reshape(self.layout.n_rows, self.layout.width)
+        self.blocks = [rows[start:stop] for start, stop in self.layout.chunks]
+        for block, (start, _) in zip(self.blocks, self.layout.chunks):
+            self.layout.render(block, start, fixed)
+
+    def write_temp(self, path: Path | str, allocated: np.ndarray, reason_codes: np.ndarray,
+                   durable: bool = True) -> Path:
+        """Complete every row and write them to an unpublished temporary file beside path."""
+
+        def write(fh) -> None:
+            fh.write(_header(OUTPUT_COLUMNS))
+            for block, (start, _) in zip(self.blocks, self.layout.chunks):
+                self.layout.render(block, start, {3: allocated, 4: reason_codes})
+                fh.write(self.layout.squeezed(block))
+
+        return write_temp_beside(path, write, durable)
 
 
 def write_allocations(path: Path | str, allocations: pd.DataFrame) -> None:

@@ -6,11 +6,12 @@ import time
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from allocation.files import read_inputs, write_allocations
+from allocation.files import read_inputs
 from allocation.problem import Problem, ProblemError
 
 EXIT_BAD_INPUT = 2
@@ -31,9 +32,11 @@ def _bad_input(console: Console, exc: ProblemError, paths: dict[str, Path]) -> N
     console.print("no allocation written", markup=False, highlight=False)
 
 
-def _summary(result, out: Path, seconds: dict) -> Table:
-    cert = result.certificate
-    counts = result.allocations["reason"].value_counts()
+def _summary(run, out: Path, seconds: dict) -> Table:
+    from allocation.solver import REASONS
+
+    cert = run.certificate
+    counts = dict(zip(REASONS, np.bincount(run.reasons, minlength=len(REASONS)).tolist()))
     table = Table(title=f"allocation written to {out}", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column(justify="right")
@@ -55,7 +58,7 @@ def allocate(
     out: Annotated[Path, typer.Option("--out", help="allocations CSV to write (whole or not at all)")],
 ) -> None:
     """One allocation from files: maximal volume, fair by fill ratio, certified; no database needed."""
-    from allocation.solver import allocate as solve
+    from allocation.pipeline import CertificateFailed, allocate_to_file
 
     err = Console(stderr=True)
     paths = {"demand": demand, "supply": supply, "caps": caps}
@@ -71,19 +74,15 @@ def allocate(
     except ProblemError as exc:
         _bad_input(err, exc, paths)
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    result = solve(problem)
-    cert = result.certificate
-    if not cert["feasible"] or cert["fairness_violations"] or cert["volume"] != cert["max_volume"]:
-        err.print(f"the allocation failed its own certificate; nothing written: {cert}", markup=False)
-        raise typer.Exit(EXIT_FAILED_CERTIFICATE)
-    t2 = time.perf_counter()
     try:
-        write_allocations(out, result.allocations)
+        run = allocate_to_file(problem, out)
+    except CertificateFailed as exc:
+        err.print(f"the allocation failed its own certificate; nothing written: {exc.certificate}", markup=False)
+        raise typer.Exit(EXIT_FAILED_CERTIFICATE) from None
     except OSError as exc:
         err.print(f"{out}: could not write the allocation ({exc.strerror or exc}); nothing written",
                   markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_CANNOT_WRITE) from None
-    t3 = time.perf_counter()
-    seconds = {"read": t1 - t0, **{k: v for k, v in result.timings.items() if k != "total"},
-               "write": t3 - t2, "total": t3 - t0}
-    Console().print(_summary(result, out, seconds))
+    seconds = {"read": t1 - t0, **{k: v for k, v in run.timings.items() if k != "total"},
+               "total": time.perf_counter() - t0}
+    Console().print(_summary(run, out, seconds))
