@@ -45,15 +45,26 @@ def reasons(problem: Problem, x: np.ndarray, totals: tuple | None = None) -> np.
     return code
 
 
+def _group_order(group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Stable order by group; a radix sort when group numbers fit in 16 bits."""
+    if n_groups <= 1 << 16:
+        return np.argsort(group.astype(np.uint16), kind="stable")
+    return np.argsort(group, kind="stable")
+
+
 def _exact_group_min(group: np.ndarray, num: np.ndarray, den: np.ndarray, n_groups: int) -> np.ndarray:
     """Per group, the member with the least num/den (exactly), or -1 for an empty group."""
     best = np.full(n_groups, -1, np.int64)
     if len(group) == 0:
         return best
-    order = np.lexsort((num / den, group))
-    gs = group[order]
-    first = np.r_[True, gs[1:] != gs[:-1]]
+    order = _group_order(group, n_groups)
+    gs, rs = group[order], (num / den)[order]
+    head = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1]])
+    seg = np.repeat(np.arange(len(head)), np.diff(np.r_[head, len(gs)]))
+    at_min = np.flatnonzero(rs == np.minimum.reduceat(rs, head)[seg])
+    first = at_min[np.r_[True, seg[at_min][1:] != seg[at_min][:-1]]]
     best[gs[first]] = order[first]
+    # floats may misorder ratios closer than their precision: correct with exact cross-multiplication
     while True:
         c = best[group]
         smaller = num * den[c] < num[c] * den
@@ -66,14 +77,13 @@ def _exact_group_min(group: np.ndarray, num: np.ndarray, den: np.ndarray, n_grou
         best[gsub[head]] = sub[head]
 
 
-def _violations(group: np.ndarray, num: np.ndarray, den_of, taker: np.ndarray, giver: np.ndarray,
-                n_groups: int) -> int:
-    """Givers whose fill after giving one carton, (x-1)/den, is still above the least taker's x/den in the group."""
+def _violations(group: np.ndarray, num: np.ndarray, den_of, taker: np.ndarray, n_groups: int) -> int:
+    """Lines whose fill after giving one carton, (x-1)/den, is still above the least taker's x/den in the group."""
     t = np.flatnonzero(taker)
     num_t, den_t = num[t], den_of(t)
     best = _exact_group_min(group[t], num_t, den_t, n_groups)
     # (x-1)/den > min >= 0 needs x >= 2, and only groups with a taker can complain
-    g = np.flatnonzero(giver & (num >= 2) & (best >= 0)[group])
+    g = np.flatnonzero((num >= 2) & (best >= 0)[group])
     lo = best[group[g]]
     return int(np.count_nonzero((num[g] - 1) * den_t[lo] > num_t[lo] * den_of(g)))
 
@@ -86,8 +96,8 @@ def fairness_violations(problem: Problem, x: np.ndarray, totals: tuple | None = 
     room = (by_r < problem.cap)[r]
     left = (by_b < problem.supply)[b]
     w = problem.weight_cents
-    between = _violations(b, x, lambda i: w[r[i]] * d[i], wants & room, x >= 1, len(problem.supply))
-    within = _violations(r, x, lambda i: d[i], wants & left, x >= 1, len(problem.cap))
+    between = _violations(b, x, lambda i: w[r[i]] * d[i], wants & room, len(problem.supply))
+    within = _violations(r, x, lambda i: d[i], wants & left, len(problem.cap))
     return {"between_retailers": between, "within_retailer": within}
 
 
@@ -98,7 +108,7 @@ def _residual_cut(problem: Problem, x: np.ndarray, by_r: np.ndarray, by_b: np.nd
     spec_in = by_b < problem.supply
     ret_in = np.zeros(n_r, bool)
     fwd = np.flatnonzero(x < d)
-    fwd = fwd[np.argsort(b[fwd], kind="stable")]
+    fwd = fwd[_group_order(b[fwd], n_b)]
     f_start = np.searchsorted(b[fwd], np.arange(n_b + 1))
     by_ret = np.arange(len(r)) if bool(np.all(r[1:] >= r[:-1])) else np.argsort(r, kind="stable")
     r_start = np.searchsorted(r[by_ret], np.arange(n_r + 1))
