@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import numpy as np
-from ortools.graph.python import max_flow
 
 from allocation.problem import Problem
 
@@ -144,6 +143,8 @@ def max_flow_volume(problem: Problem) -> int:
     tails = np.concatenate([np.full(n_b, src), spec[problem.line_spec], ret])
     heads = np.concatenate([spec, ret[problem.line_retailer], np.full(n_r, sink)])
     caps = np.concatenate([problem.supply, problem.line_demand, problem.cap])
+    from ortools.graph.python import max_flow  # only when the cut does not already prove the volume
+
     mf = max_flow.SimpleMaxFlow()
     mf.add_arcs_with_capacity(tails.astype(np.int32), heads.astype(np.int32), caps.astype(np.int64))
     status = mf.solve(src, sink)

@@ -21,7 +21,8 @@ from tests.threads import run_threads
 from tests.reliability.world import committed_city, sample_rows
 
 WRITERS = 6
-CLOSE_AFTER_S = 1.2
+ACKS_BEFORE_CLOSE = 24  # the close waits for this much acknowledged traffic, however slow the machine
+CLOSE_AFTER_S = 1.2  # ... and at least this long
 KEEP_GOING_S = 0.4
 
 
@@ -53,6 +54,7 @@ def test_orders_and_imports_racing_a_close_lose_nothing(city):
     am, admin = headers["account_manager"], headers["admin"]
     closed = {}
     stop = threading.Event()
+    acks = []  # list.append is atomic: the writers count their acknowledged writes here
 
     def writer(i):
         client, rng, log = make_client(engine), random.Random(i), []
@@ -66,6 +68,8 @@ def test_orders_and_imports_racing_a_close_lose_nothing(city):
                 r = client.put(f"/v1/cycles/{cycle}/orders/{rid}", headers=am,
                                json={"lines": [{"brand_code": b, "quantity": q} for b, q in lines]})
                 log.append(("put", sent, {rid: lines}, r.status_code, r.json()))
+                if r.status_code in (200, 201):
+                    acks.append(1)
             else:
                 bodies = {rid: body_for(brands, rng, i, seq) for rid in rng.sample(retailers, 3)}
                 text = "retailer_id,brand_code,quantity\n" + "".join(
@@ -74,10 +78,15 @@ def test_orders_and_imports_racing_a_close_lose_nothing(city):
                 r = client.post(f"/v1/cycles/{cycle}/orders/import", content=text.encode(),
                                 headers={**(am if rng.random() < 0.5 else admin), "Content-Type": "text/csv"})
                 log.append(("import", sent, bodies, r.status_code, r.json()))
+                if r.status_code in (200, 201):
+                    acks.append(1)
         return log
 
     def closer():
         time.sleep(CLOSE_AFTER_S)
+        deadline = time.monotonic() + 120
+        while len(acks) < ACKS_BEFORE_CLOSE and time.monotonic() < deadline:
+            time.sleep(0.05)
         r = make_client(engine).post(f"/v1/cycles/{cycle}/close", headers=admin)
         closed["at"] = time.monotonic()
         closed["status"] = r.status_code
