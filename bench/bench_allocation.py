@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "out"
-LP_LIMIT = {"city": 300.0, "province": 120.0}
-REPEAT = {"city": 5, "province": 1}
+LP_LIMIT = {"city": 300.0, "province": 300.0}
+REPEAT = {"city": 7, "province": 1}
 
 
 def run_method(method: str, folder: Path, lp_limit: float) -> dict:
@@ -134,9 +134,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scale", choices=("city", "province", "both"), default="both")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--methods", default="naive,lp,ours")
-    parser.add_argument("--repeat", type=int, default=None, help="runs of naive and ours (default 3 city, 1 province)")
+    parser.add_argument("--repeat", type=int, default=None, help="runs of naive and ours (default 7 city, 1 province)")
     parser.add_argument("--lp-time-limit", type=float, default=None,
-                        help="seconds for the LP (default 300 at city, 120 at province)")
+                        help="seconds for the LP (default 300)")
     parser.add_argument("--lp-memory-gb", type=float, default=10.0,
                         help="address-space limit of the LP process, so a huge LP fails alone (default 10)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
