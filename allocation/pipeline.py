@@ -18,10 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from allocation.certificate import certify, passes, reasons
+from allocation.certificate import REASONS, certify, passes, reasons
 from allocation.files import AllocationsFile, discard, publish
 from allocation.problem import Problem
-from allocation.solver import REASONS, solve_lines
 
 
 class CertificateFailed(RuntimeError):
@@ -53,13 +52,15 @@ def _render(problem: Problem) -> AllocationsFile:
 
 
 def allocate_to_file(problem: Problem, out: Path | str,
-                     compute: Callable[[Problem, dict], np.ndarray] = solve_lines,
+                     compute: Callable[[Problem, dict], np.ndarray] | None = None,
                      check: Callable[[Problem, np.ndarray], dict] | None = certify,
                      durable: bool = True) -> FileRun:
     """Compute, certify and publish one allocation; raises CertificateFailed (and writes nothing) if the check fails.
 
-    `compute` is ours by default; a baseline passes its own and `check=None` to run through the same
-    reader, writer and overlap without a certificate."""
+    `compute` is ours (allocation.solver.solve_lines) by default; a baseline passes its own and `check=None`
+    to run through the same reader, writer and overlap without a certificate, and without loading OR-Tools."""
+    if compute is None:
+        from allocation.solver import solve_lines as compute
     started = time.perf_counter()
     stats: dict = {}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="allocate") as helper:

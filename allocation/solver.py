@@ -38,11 +38,11 @@ from functools import cmp_to_key
 
 import numpy as np
 import pandas as pd
+from ortools.graph.python import min_cost_flow
 
-from allocation.certificate import certify, reasons
+from allocation.certificate import REASONS, certify, reasons
 from allocation.problem import LINE_MAX, Problem
 
-REASONS = ("full", "no_supply", "cap", "supply")
 _KEY_BASE = 10**10 + 1  # above any reduced denominator w*d (in hundredths): 1,000,000 * 10,000
 
 
@@ -246,8 +246,6 @@ def solve_lines(problem: Problem, stats: dict) -> np.ndarray:
                  cost_levels=int(levels.n_ranks))
     flows = np.zeros(len(tails), np.int64)
     if len(tails):
-        from ortools.graph.python import min_cost_flow  # here, so a file run that never solves never loads it
-
         t0 = time.perf_counter()
         mcf = min_cost_flow.SimpleMinCostFlow()
         mcf.add_arcs_with_capacity_and_unit_cost(tails.astype(np.int32), heads.astype(np.int32),

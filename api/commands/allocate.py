@@ -33,7 +33,7 @@ def _bad_input(console: Console, exc: ProblemError, paths: dict[str, Path]) -> N
 
 
 def _summary(run, out: Path, seconds: dict) -> Table:
-    from allocation.solver import REASONS
+    from allocation.certificate import REASONS
 
     cert = run.certificate
     counts = dict(zip(REASONS, np.bincount(run.reasons, minlength=len(REASONS)).tolist()))
@@ -58,6 +58,7 @@ def allocate(
     out: Annotated[Path, typer.Option("--out", help="allocations CSV to write (whole or not at all)")],
 ) -> None:
     """One allocation from files: maximal volume, fair by fill ratio, certified; no database needed."""
+    import allocation.solver  # noqa: F401  (the engine and OR-Tools load with the command, not inside the run)
     from allocation.pipeline import CertificateFailed, allocate_to_file
 
     err = Console(stderr=True)
