@@ -44,13 +44,23 @@ def floor_like(name: str) -> bool:
     return bool(FLOOR_LIKE.search(str(name).lower()))
 
 
-def _refuse_floor_like(value: Any, where: str = "") -> None:
-    """Walks a raw policy body so a forbidden name is refused by the rule, not by a generic 'extra field'."""
+def floor_like_field(value: Any, where: str = "") -> tuple[str, str] | None:
+    """The first floor-like field of a raw body, depth first, as (path of its parent with a dot, name); else None."""
     if isinstance(value, dict):
         for key, inner in value.items():
             if floor_like(key):
-                raise ValueError(f"field {where}{key!r} {RULE}")
-            _refuse_floor_like(inner, f"{where}{key}.")
+                return where, key
+            found = floor_like_field(inner, f"{where}{key}.")
+            if found:
+                return found
+    return None
+
+
+def _refuse_floor_like(value: Any) -> None:
+    """Refuses a raw policy body's forbidden name by the rule, not by a generic 'extra field'."""
+    found = floor_like_field(value)
+    if found:
+        raise ValueError(f"field {found[0]}{found[1]!r} {RULE}")
 
 
 def _decimals_at_most(value: float, places: int, what: str) -> float:

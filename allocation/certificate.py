@@ -200,6 +200,21 @@ def certify(problem: Problem, x: np.ndarray) -> dict:
     }
 
 
+class CertificateFailed(RuntimeError):
+    """An allocation failed its own certificate: a defect of the engine, and nothing may be published from it."""
+
+    def __init__(self, certificate: dict):
+        self.certificate = certificate
+        super().__init__(f"the allocation failed its own certificate: {certificate}")
+
+
 def passes(cert: dict) -> bool:
     """Whether a certificate allows publishing: feasible, volume proved maximal, no fairness violation."""
     return bool(cert["feasible"]) and not cert["fairness_violations"] and cert["volume"] == cert["max_volume"]
+
+
+def require_passing(cert: dict) -> dict:
+    """The certificate, or CertificateFailed: the one gate before any allocation is written anywhere."""
+    if not passes(cert):
+        raise CertificateFailed(cert)
+    return cert

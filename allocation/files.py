@@ -97,13 +97,11 @@ class RowLayout:
         self.n_rows = n_rows
         last = len(tables) - 1
         self.tables = [_fixed_width(t, b"\n" if k == last else b",") for k, t in enumerate(tables)]
-        ends = np.cumsum([t.shape[1] for t in self.tables])
-        self.spans = list(zip((ends - [t.shape[1] for t in self.tables]).tolist(), ends.tolist()))
-        self.width = int(ends[-1]) if len(ends) else 0
+        self.spans, self.width = [], 0
+        for table in self.tables:
+            self.spans.append((self.width, self.width + table.shape[1]))
+            self.width += table.shape[1]
         self.chunks = [(start, min(n_rows, start + _CHUNK_ROWS)) for start in range(0, n_rows, _CHUNK_ROWS)]
-
-    def block(self, start: int, stop: int) -> np.ndarray:
-        return np.empty((stop - start, self.width), np.uint8)
 
     def render(self, block: np.ndarray, start: int, columns: dict[int, np.ndarray]) -> None:
         """Fill the spans of the given columns (index -> codes into that column's texts) for one chunk."""
@@ -128,7 +126,7 @@ def _write_rows(fh, frame: pd.DataFrame) -> None:
     layout = RowLayout(len(frame), [table for _, table in fields])
     columns = {k: codes for k, (codes, _) in enumerate(fields)}
     for start, stop in layout.chunks:
-        block = layout.block(start, stop)
+        block = np.empty((stop - start, layout.width), np.uint8)
         layout.render(block, start, columns)
         fh.write(layout.squeezed(block))
 

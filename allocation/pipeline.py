@@ -18,17 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from allocation.certificate import REASONS, certify, passes, reasons
+from allocation.certificate import REASONS, CertificateFailed, certify, reasons, require_passing
 from allocation.files import AllocationsFile, discard, publish
 from allocation.problem import Problem
-
-
-class CertificateFailed(RuntimeError):
-    """The allocation failed its own certificate; nothing was published."""
-
-    def __init__(self, certificate: dict):
-        self.certificate = certificate
-        super().__init__(f"the allocation failed its own certificate: {certificate}")
 
 
 @dataclass(frozen=True)
@@ -79,9 +71,11 @@ def allocate_to_file(problem: Problem, out: Path | str,
             raise
     if cert is not None:
         cert.update({k: v for k, v in stats.items() if k != "flow_seconds"})
-        if not passes(cert):
+        try:
+            require_passing(cert)
+        except CertificateFailed:
             discard(tmp)
-            raise CertificateFailed(cert)
+            raise
     publish(tmp, out)
     flow = stats.get("flow_seconds", 0.0)
     timings = {"validate": problem.stats.get("validate_seconds", 0.0),

@@ -153,12 +153,14 @@ def _weights(frame: pd.DataFrame, bad: _Collector) -> np.ndarray:
 
 
 def _duplicates(key: np.ndarray, source: str, what, bad: _Collector) -> np.ndarray:
-    """Sort order of the keys, reporting each repeated key at its later line with the first line named."""
+    """Sort order of the keys, reporting each repeated key at its later line with the first line named.
+
+    A negative key marks a row whose id is missing: that row is already reported, and is no duplicate."""
     if len(key) < 2 or bool(np.all(key[1:] > key[:-1])):
         return np.arange(len(key))
     order = np.argsort(key, kind="stable")
     sk = key[order]
-    rep = np.flatnonzero(sk[1:] == sk[:-1]) + 1
+    rep = np.flatnonzero((sk[1:] == sk[:-1]) & (sk[1:] >= 0)) + 1
     if len(rep):
         run_start = np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]])
         first = order[run_start[np.searchsorted(run_start, rep, side="right") - 1]]
@@ -213,7 +215,7 @@ class Problem:
             raw = ch.to_numpy()
             bad.rows("demand", "channel", wrong,
                      lambda i: f"channel '{raw[i]}' is neither retailer_stated nor collected")
-        key = r.astype(np.int64) * max(len(bcodes), 1) + b
+        key = np.where((r >= 0) & (b >= 0), r.astype(np.int64) * max(len(bcodes), 1) + b, -1)
         order = _duplicates(key, "demand", lambda i: f"line for retailer {rids[r[i]]!r} and spec {bcodes[b[i]]!r}",
                             bad)
 
@@ -240,17 +242,17 @@ class Problem:
                      lambda i: f"retailer {rids[r[i]]!r} has demand but no row in the caps file")
         bad.raise_if_any()
 
-        # caps rows by first occurrence (duplicates were refused above)
-        first_cap = np.full(len(cids), -1, np.int64)
-        first_cap[cr[::-1]] = np.arange(len(cr))[::-1]
-        crow = first_cap[cap_pos]
+        # each id's row (missing and repeated ids were refused above, so codes are unique and >= 0)
+        row_of_cap = np.empty(len(cids), np.int64)
+        row_of_cap[cr] = np.arange(len(cr))
+        crow = row_of_cap[cap_pos]
         sup = np.zeros(len(used_b), np.int64)
         spos = pd.Index(bcodes[used_b]).get_indexer(scodes) if len(scodes) else np.empty(0, np.intp)
         hit = spos >= 0
         if hit.any():
-            first_sup = np.full(len(scodes), -1, np.int64)
-            first_sup[sb[::-1]] = np.arange(len(sb))[::-1]
-            sup[spos[hit]] = sq[first_sup[np.flatnonzero(hit)]]
+            row_of_spec = np.empty(len(scodes), np.int64)
+            row_of_spec[sb] = np.arange(len(sb))
+            sup[spos[hit]] = sq[row_of_spec[np.flatnonzero(hit)]]
         return cls(
             retailer_ids=rids[used_r],
             cap=cq[crow].astype(np.int64),

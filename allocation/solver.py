@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from ortools.graph.python import min_cost_flow
 
-from allocation.certificate import REASONS, certify, reasons
+from allocation.certificate import REASONS, certify, reasons, require_passing
 from allocation.problem import LINE_MAX, Problem
 
 _KEY_BASE = 10**10 + 1  # above any reduced denominator w*d (in hundredths): 1,000,000 * 10,000
@@ -283,12 +283,13 @@ def allocation_frame(problem: Problem, allocated: np.ndarray, reason_codes: np.n
 
 
 def allocate(problem: Problem) -> AllocationResult:
-    """Allocate one cycle: maximal volume, fair in both local senses, and certified by independent checks."""
+    """Allocate one cycle: maximal volume, fair in both local senses, and certified by independent checks;
+    raises CertificateFailed rather than return an allocation its certificate refuses."""
     t0 = time.perf_counter()
     stats: dict = {}
     x = solve_lines(problem, stats)
     t1 = time.perf_counter()
-    cert = certify(problem, x)
+    cert = require_passing(certify(problem, x))
     t2 = time.perf_counter()
     frame = allocation_frame(problem, x, reasons(problem, x))
     t3 = time.perf_counter()

@@ -8,13 +8,12 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
 
-from models.db import make_engine, session_scope
-from models.errors import DomainError
-from models.migrate import upgrade
-from models.tables import ROLES
-from models.users import company_by_code, create_user, revoke_user
+from models.roles import ROLES
+
+# The database layer is imported inside the commands that use it, so `allocate` and `accuracy`, which need no
+# database, start without loading SQLAlchemy, SQLModel and Alembic.
 
 app = typer.Typer(help="Order allocation for a tobacco commercial company.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -27,25 +26,35 @@ CompanyOpt = Annotated[Optional[str], typer.Option("--company", help="company co
 
 
 def fail(message: str, status: int = 2) -> None:
-    err.print(f"[red]error:[/red] {message}", markup=True, highlight=False, soft_wrap=True)
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(status)
 
 
 @app.command("init-db")
 def init_db() -> None:
     """Create or migrate the schema (idempotent)."""
+    from models.db import make_engine, session_scope
+    from models.migrate import upgrade
+    from models.users import company_by_code
+
     engine = make_engine()
     upgrade(engine)
     with session_scope(engine) as session:
         company_by_code(session, None)
-    out.print(f"schema is at the newest revision ({engine.url.render_as_string(hide_password=True)})")
+    out.print(f"schema is at the newest revision ({engine.url.render_as_string(hide_password=True)})", markup=False)
 
 
 @app.command("load")
 def load(directory: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="folder of CSVs")],
          company: CompanyOpt = None) -> None:
     """Load managers, retailers, brands and history CSVs found in DIRECTORY: all rows or none."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from models.db import make_engine, session_scope
+    from models.errors import DomainError
     from models.load import load_dir
+    from models.migrate import upgrade
+    from models.users import company_by_code
 
     engine = make_engine()
     upgrade(engine)
@@ -64,7 +73,7 @@ def load(directory: Annotated[Path, typer.Argument(exists=True, file_okay=False,
             bar.stop()
             fail(exc.detail)
         bar.update(task, completed=5, description="done")
-    out.print(", ".join(f"{n:,} {k}" for k, n in counts.items()) + " loaded")
+    out.print(", ".join(f"{n:,} {k}" for k, n in counts.items()) + " loaded", markup=False)
 
 
 @users_app.command("create")
@@ -73,6 +82,11 @@ def users_create(role: Annotated[str, typer.Option(help=f"one of {', '.join(ROLE
                  name: Annotated[Optional[str], typer.Option()] = None,
                  company: CompanyOpt = None) -> None:
     """Create a user; its API token is the last line printed."""
+    from models.db import make_engine, session_scope
+    from models.errors import DomainError
+    from models.migrate import upgrade
+    from models.users import company_by_code, create_user
+
     engine = make_engine()
     upgrade(engine)
     try:
@@ -81,20 +95,24 @@ def users_create(role: Annotated[str, typer.Option(help=f"one of {', '.join(ROLE
             user, token = create_user(session, comp.id, role, name, manager_id)
     except DomainError as exc:
         fail(exc.detail)
-    err.print(f"user {user.name} ({user.role}) in company {comp.code}; the token is shown once:")
+    err.print(f"user {user.name} ({user.role}) in company {comp.code}; the token is shown once:", markup=False)
     sys.stdout.write(token + "\n")
 
 
 @users_app.command("revoke")
 def users_revoke(name: Annotated[str, typer.Option()], company: CompanyOpt = None) -> None:
     """Revoke every token of the named user."""
+    from models.db import make_engine, session_scope
+    from models.errors import DomainError
+    from models.users import company_by_code, revoke_user
+
     engine = make_engine()
     try:
         with session_scope(engine) as session:
             n = revoke_user(session, company_by_code(session, company).id, name)
     except DomainError as exc:
         fail(exc.detail)
-    out.print(f"revoked {n} token(s) of {name}")
+    out.print(f"revoked {n} token(s) of {name}", markup=False)
 
 
 @app.command("serve")
@@ -108,9 +126,13 @@ def serve(host: Annotated[Optional[str], typer.Option(help="default HOST or 127.
     import uvicorn
 
     from api.settings import get_settings
+    from models.db import make_engine
+    from models.migrate import upgrade
 
     settings = get_settings()
-    upgrade(make_engine(settings.database_url))
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    engine.dispose()
     uvicorn.run("api.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
                 log_level="info", access_log=access_log, workers=workers)
 

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from models.db import session_scope
 from models.errors import Forbidden, Unauthorized
 from models.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from models.roles import ROLES
 from models.users import Principal, principal_for_token
 
 bearer = HTTPBearer(auto_error=False, description="an API token from `tobacco-alloc users create`")
@@ -82,4 +83,4 @@ class PageParams:
 
 PageDep = Annotated[PageParams, Depends()]
 
-ALL_ROLES = ("admin", "account_manager", "market_manager", "distribution_center", "auditor")
+ALL_ROLES = ROLES

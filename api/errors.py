@@ -12,6 +12,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from allocation.caps import floor_like
 from models.errors import DomainError
 
+FLOOR_RULE = ("caps set an upper limit on a retailer's total only: total-quantity floating management (总量浮动管理) "
+              "forbids a floor, a minimum purchase or a per-spec quantity")
+
 log = logging.getLogger("api")
 
 
@@ -84,8 +87,7 @@ def install(app: FastAPI) -> None:
         if any(e.get("type") == "extra_forbidden" and floor_like(str(e.get("loc", ("",))[-1]))
                and "/cap" in str(_request.url.path) for e in errors):
             code = "floor_or_quota_refused"
-            detail = ("caps set an upper limit on a retailer's total only: total-quantity floating management "
-                      "(总量浮动管理) forbids a floor, a minimum purchase or a per-spec quantity; " + detail)
+            detail = f"{FLOOR_RULE}; {detail}"
         return JSONResponse(error_body(detail, code), 422)
 
     @app.exception_handler(StarletteHTTPException)

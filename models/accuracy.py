@@ -156,7 +156,8 @@ def actual_frame(session: Session, company_id: int, cycle_ids: Sequence[int],
         return _frame([])
     published = [] if not snapshots else list(session.execute(select(Cycle.id).where(
         Cycle.company_id == company_id, Cycle.id.in_(list(cycle_ids)), Cycle.status == "published")).scalars())
-    live = [i for i in cycle_ids if i not in set(published)]
+    done = set(published)
+    live = [i for i in cycle_ids if i not in done]
     refresh_snapshots(session, company_id, published)
     parts = []
     if published:
@@ -214,7 +215,8 @@ def _cycles(session: Session, company_id: int, q: AccuracyQuery) -> tuple[list[C
                                 Cycle.start_date <= q.date_to).order_by(Cycle.start_date, Cycle.id))
     cycles = list(session.execute(stmt).scalars())
     final = [c for c in cycles if status_of(c) in FINAL]
-    return final, [c for c in cycles if status_of(c) not in FINAL], f"{q.date_from}..{q.date_to}"
+    done = {c.id for c in final}
+    return final, [c for c in cycles if c.id not in done], f"{q.date_from}..{q.date_to}"
 
 
 def _spec_filter(session: Session, company_id: int, q: AccuracyQuery, keys: list[str]) -> list[str] | None:
@@ -225,7 +227,8 @@ def _spec_filter(session: Session, company_id: int, q: AccuracyQuery, keys: list
             raise Invalid(f"unknown spec {q.brand_code!r}; use a brand code from /v1/brands", "unknown_brand")
         codes = [q.brand_code]
     if q.key_only:
-        codes = [c for c in (codes if codes is not None else keys) if c in set(keys)]
+        key_set = set(keys)
+        codes = [c for c in (codes if codes is not None else keys) if c in key_set]
     return codes
 
 

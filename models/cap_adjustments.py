@@ -12,8 +12,8 @@ from models import audit
 from models.caps import WRITABLE
 from models.cycles import SHOWN, get_cycle, require_status
 from models.errors import Conflict, NotFound, row_id
-from models.master import may_see_manager, team_subquery
-from models.pagination import page
+from models.master import may_see_manager, scope_retailers
+from models.pagination import entity_page
 from models.tables import MAX_CAP, Cap, CapAdjustment, Retailer
 from models.types import utcnow
 from models.users import Principal
@@ -152,11 +152,7 @@ def list_adjustments(session: Session, principal: Principal, cycle_id: int | str
     """A cycle's adjustments oldest first; managers see their own (or their team's)."""
     cycle = get_cycle(session, principal.company_id, cycle_id)
     stmt = select(CapAdjustment).where(CapAdjustment.cycle_id == cycle.id)
-    if principal.role == "account_manager":
-        stmt = stmt.where(CapAdjustment.manager_id == principal.manager_id)
-    elif principal.role == "market_manager":
-        stmt = stmt.where(CapAdjustment.manager_id.in_(team_subquery(principal)))
+    stmt = scope_retailers(stmt, principal, CapAdjustment.manager_id)
     if status:
         stmt = stmt.where(CapAdjustment.status == status)
-    rows, nxt = page(session, stmt, [CapAdjustment.id], cursor, limit, key_of=lambda r: [r[0].id])
-    return [r[0] for r in rows], nxt
+    return entity_page(session, stmt, [CapAdjustment.id], cursor, limit)

@@ -17,7 +17,7 @@ from models.cycles import SHOWN, duplicates, get_cycle, require_status
 from models.db import bulk_insert, upsert
 from models.errors import Conflict, Invalid
 from models.master import scope_retailers
-from models.pagination import page
+from models.pagination import entity_page
 from models.tables import (
     Allocation,
     Cap,
@@ -139,6 +139,11 @@ def _frame(conn, stmt) -> pd.DataFrame:
     return pd.DataFrame({k: list(col) for k, col in zip(keys, columns)}, columns=keys)
 
 
+def _cycle_total(session: Session, cycle_id: int) -> int:
+    """The sum of a cycle's caps as stored now (other writers may hold caps this request did not touch)."""
+    return int(session.execute(select(func.coalesce(func.sum(Cap.cap), 0)).where(Cap.cycle_id == cycle_id)).scalar())
+
+
 def compute_cycle_caps(session: Session, principal: Principal, cycle_id: int | str,
                        overwrite: bool = False) -> dict:
     """Cap every active retailer from the policy in force; set or adjusted caps stay unless overwrite."""
@@ -163,7 +168,7 @@ def compute_cycle_caps(session: Session, principal: Principal, cycle_id: int | s
     removed = [rid for rid in old if rid not in kept and rid not in new]
     changed = sorted(rid for rid in old.keys() | new.keys()
                      if rid not in kept and (old[rid][0] if rid in old else None) != new.get(rid))
-    total = int(session.execute(select(func.coalesce(func.sum(Cap.cap), 0)).where(Cap.cycle_id == cycle.id)).scalar())
+    total = _cycle_total(session, cycle.id)
     summary = {
         "cycle_id": str(cycle.id), "policy_version": row.version, "overwrite": overwrite, "computed": len(caps),
         "kept": len(kept), "removed": len(removed), "computed_total": int(caps["cap"].sum()), "total": total,
@@ -236,7 +241,7 @@ def set_caps(session: Session, principal: Principal, cycle_id: int | str,
                      {"caps": {r["retailer_id"]: _cap_json(*old[r["retailer_id"]]) if r["retailer_id"] in old else None
                                for r in rows}},
                      {"caps": {r["retailer_id"]: _cap_json((r["cap"], r["weight"]), "set") for r in rows}})
-    total = int(session.execute(select(func.coalesce(func.sum(Cap.cap), 0)).where(Cap.cycle_id == cycle.id)).scalar())
+    total = _cycle_total(session, cycle.id)
     return {"cycle_id": str(cycle.id), "set": len(items), "changed": len(changed), "total": total}
 
 
@@ -256,8 +261,7 @@ def list_caps(session: Session, principal: Principal, cycle_id: int | str, curso
         stmt = stmt.where(Retailer.manager_id == manager_id)
     if source:
         stmt = stmt.where(Cap.source == source)
-    rows, nxt = page(session, stmt, [Cap.retailer_id], cursor, limit, key_of=lambda r: [r[0].retailer_id])
-    return [r[0] for r in rows], nxt
+    return entity_page(session, stmt, [Cap.retailer_id], cursor, limit)
 
 
 def cap_out(cap: Cap) -> dict:

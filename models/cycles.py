@@ -11,7 +11,7 @@ from sqlmodel import Session
 from models import audit
 from models.errors import Conflict, Invalid, NotFound, row_id
 from models.master import brand_codes
-from models.pagination import page
+from models.pagination import entity_page, page
 from models.tables import Cap, Cycle, Order, Publication, Supply
 from models.types import utcnow
 from models.users import Principal
@@ -96,8 +96,7 @@ def create_cycle(session: Session, principal: Principal, name: str, start_date: 
 def list_cycles(session: Session, company_id: int, cursor: str | None, limit: int) -> tuple[list[Cycle], str | None]:
     """Cycles oldest first by id, so a client paging through never misses one created meanwhile."""
     stmt = select(Cycle).where(Cycle.company_id == company_id)
-    rows, nxt = page(session, stmt, [Cycle.id], cursor, limit, key_of=lambda r: [r[0].id])
-    return [r[0] for r in rows], nxt
+    return entity_page(session, stmt, [Cycle.id], cursor, limit)
 
 
 def retailers_without_cap(session: Session, cycle: Cycle) -> list[str]:

@@ -77,17 +77,20 @@ def session_scope(bind) -> Iterator[Session]:
             raise
 
 
+def dialect_insert(session: Session, table):
+    """INSERT with this database's ON CONFLICT clauses (PostgreSQL's or SQLite's)."""
+    return (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(table)
+
+
 def upsert(session: Session, table, rows: Sequence[dict], keys: Sequence[str]) -> int:
     """Insert or update rows by key in chunks with one statement each; flushes, never commits."""
     if not rows:
         return 0
-    dialect = session.get_bind().dialect.name
     cols = list(rows[0].keys())
     updates = [c for c in cols if c not in keys]
-    ins = pg_insert if dialect == "postgresql" else sqlite_insert
     for start in range(0, len(rows), BULK_CHUNK):
         chunk = rows[start:start + BULK_CHUNK]
-        stmt = ins(table)
+        stmt = dialect_insert(session, table)
         stmt = (stmt.on_conflict_do_update(index_elements=list(keys),
                                            set_={c: stmt.excluded[c] for c in updates})
                 if updates else stmt.on_conflict_do_nothing(index_elements=list(keys)))

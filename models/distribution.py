@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from decimal import Decimal
 from functools import lru_cache
 
-from sqlalchemy import Numeric, and_, cast, func, select, tuple_
+from sqlalchemy import Numeric, and_, cast, func, select
 from sqlmodel import Session
 
 from models.cycles import get_cycle, status_of
 from models.errors import Conflict
 from models.master import scope_retailers
-from models.pagination import decode_cursor, encode_cursor, page
+from models.pagination import encode_cursor, page
 from models.tables import Allocation, Brand, Cycle, Publication, Retailer
 from models.users import Principal
 
@@ -22,18 +22,6 @@ CASE_CARTONS = 250  # 1 大箱 = 250 条
 LINE_KEY = (Allocation.retailer_id, Allocation.brand_code)
 CSV_COLUMNS = ["retailer_id", "brand_code", "demanded", "allocated", "reason", "route_id", "delivery_weekday", "value"]
 STREAM_CHUNK = 5_000
-
-
-def line_page(session: Session, stmt, cursor: str | None, limit: int):
-    """A page in (retailer_id, brand_code) order; the row-value comparison lets both databases seek the primary key."""
-    values = decode_cursor(cursor, 2)
-    if values is not None:
-        stmt = stmt.where(tuple_(*LINE_KEY) > tuple_(*values))
-    rows = session.execute(stmt.order_by(*LINE_KEY).limit(limit + 1)).all()
-    if len(rows) <= limit:
-        return rows, None
-    rows = rows[:limit]
-    return rows, encode_cursor([rows[-1].retailer_id, rows[-1].brand_code])
 
 
 def published_cycle(session: Session, principal: Principal, cycle_id: int | str) -> Cycle:
@@ -53,11 +41,16 @@ def _rows_stmt(principal: Principal, cycle: Cycle, route_id: str | None, deliver
                                  Retailer.retailer_id == Allocation.retailer_id))
             .join(Brand, and_(Brand.company_id == cycle.company_id, Brand.brand_code == Allocation.brand_code))
             .where(Allocation.run_id == cycle.published_run_id))
+    return scope_retailers(_delivery_filter(stmt, route_id, delivery_weekday), principal, Retailer.manager_id)
+
+
+def _delivery_filter(stmt, route_id: str | None, delivery_weekday: int | None):
+    """Only one route's and/or one delivery day's retailers (stmt must already join Retailer)."""
     if route_id is not None:
         stmt = stmt.where(Retailer.route_id == route_id)
     if delivery_weekday is not None:
         stmt = stmt.where(Retailer.delivery_weekday == delivery_weekday)
-    return scope_retailers(stmt, principal, Retailer.manager_id)
+    return stmt
 
 
 @lru_cache(maxsize=4096)
@@ -77,7 +70,7 @@ def value_of(price: Decimal | float | str, allocated: int) -> str:
 def _as_dicts(rows) -> list[dict]:
     """Rows as the API's items; unpacked by position because a page is a thousand of them."""
     return [{"retailer_id": rid, "brand_code": code, "demanded": demanded, "allocated": allocated, "reason": reason,
-             "route_id": route, "delivery_weekday": day, "value": _money(_cents(price) * allocated)}
+             "route_id": route, "delivery_weekday": day, "value": value_of(price, allocated)}
             for rid, code, demanded, allocated, reason, route, day, price in rows]
 
 
@@ -85,7 +78,7 @@ def published_rows(session: Session, principal: Principal, cycle_id: int | str, 
                    route_id: str | None = None, delivery_weekday: int | None = None) -> tuple[list[dict], str | None]:
     """One page of the published allocation; the rows are final, so the keyset never skips or repeats one."""
     cycle = published_cycle(session, principal, cycle_id)
-    rows, nxt = line_page(session, _rows_stmt(principal, cycle, route_id, delivery_weekday), cursor, limit)
+    rows, nxt = page(session, _rows_stmt(principal, cycle, route_id, delivery_weekday), LINE_KEY, cursor, limit)
     return _as_dicts(rows), nxt
 
 
@@ -124,7 +117,7 @@ def _python_csv(session: Session, stmt) -> Iterator[str]:
     writer.writerow(CSV_COLUMNS)
     result = session.execute(stmt, execution_options={"stream_results": True, "yield_per": STREAM_CHUNK})
     for part in result.partitions():
-        writer.writerows((rid, code, demanded, allocated, reason, route, day, _money(_cents(price) * allocated))
+        writer.writerows((rid, code, demanded, allocated, reason, route, day, value_of(price, allocated))
                          for rid, code, demanded, allocated, reason, route, day, price in part)
         yield buf.getvalue()
         buf.seek(0)
@@ -139,7 +132,7 @@ def list_publications(session: Session, principal: Principal, cursor: str | None
                    Cycle.name.label("cycle_name"))
             .join(Cycle, Cycle.id == Publication.cycle_id)
             .where(Publication.company_id == principal.company_id))
-    rows, nxt = page(session, stmt, [Publication.id], cursor, limit, key_of=lambda r: [r.id])
+    rows, nxt = page(session, stmt, [Publication.id], cursor, limit)
     resume = encode_cursor([rows[-1].id]) if rows else cursor
     return rows, nxt, resume
 
@@ -154,13 +147,10 @@ def pick_list(session: Session, principal: Principal, cycle_id: int | str, curso
             .join(Brand, and_(Brand.company_id == cycle.company_id, Brand.brand_code == Allocation.brand_code))
             .where(Allocation.run_id == cycle.published_run_id))
     if route_id is not None or delivery_weekday is not None:
-        stmt = stmt.join(Retailer, and_(Retailer.company_id == cycle.company_id,
-                                        Retailer.retailer_id == Allocation.retailer_id))
-        if route_id is not None:
-            stmt = stmt.where(Retailer.route_id == route_id)
-        if delivery_weekday is not None:
-            stmt = stmt.where(Retailer.delivery_weekday == delivery_weekday)
+        stmt = _delivery_filter(stmt.join(Retailer, and_(Retailer.company_id == cycle.company_id,
+                                                         Retailer.retailer_id == Allocation.retailer_id)),
+                                route_id, delivery_weekday)
     stmt = stmt.group_by(Allocation.brand_code, Brand.name).having(cartons > 0)
-    rows, nxt = page(session, stmt, [Allocation.brand_code], cursor, limit, key_of=lambda r: [r.brand_code])
+    rows, nxt = page(session, stmt, [Allocation.brand_code], cursor, limit)
     return [{"brand_code": r.brand_code, "name": r.name, "cartons": int(r.cartons), "cases": int(r.cases),
              "cartons_over": int(r.cartons_over)} for r in rows], nxt

@@ -12,7 +12,7 @@ from models.audit import record
 from models.cycles import get_cycle, status_of
 from models.errors import Conflict, Invalid, NotFound
 from models.master import brand_codes, may_see_manager, scope_retailers
-from models.pagination import page
+from models.pagination import entity_page
 from models.tables import Forecast, ForecastVersion, Manager
 from models.types import utcnow
 from models.users import Principal
@@ -115,8 +115,8 @@ def list_versions(session: Session, principal: Principal, cycle_id: str, manager
     cycle = get_cycle(session, principal.company_id, cycle_id)
     stmt = select(ForecastVersion).where(ForecastVersion.cycle_id == cycle.id,
                                          ForecastVersion.manager_id == manager_id)
-    rows, nxt = page(session, stmt, [ForecastVersion.version], cursor, limit, key_of=lambda r: [r[0].version])
-    return [view(r[0]) for r in rows], nxt
+    versions, nxt = entity_page(session, stmt, [ForecastVersion.version], cursor, limit)
+    return [view(v) for v in versions], nxt
 
 
 def list_forecasts(session: Session, principal: Principal, cycle_id: str, cursor: str | None, limit: int,
@@ -132,10 +132,9 @@ def list_forecasts(session: Session, principal: Principal, cycle_id: str, cursor
     stmt = scope_retailers(stmt, principal, ForecastVersion.manager_id)
     if manager_id:
         stmt = stmt.where(ForecastVersion.manager_id == manager_id)
-    rows, nxt = page(session, stmt, [ForecastVersion.manager_id], cursor, limit,
-                     key_of=lambda r: [r[0].manager_id])
+    versions, nxt = entity_page(session, stmt, [ForecastVersion.manager_id], cursor, limit)
     out = []
-    for (v,) in rows:
+    for v in versions:
         shown = view(v)
         out.append({**shown, "lines": len(shown["lines"])})
     return out, nxt

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from models.errors import NotFound
-from models.pagination import page
+from models.pagination import entity_page
 from models.tables import Brand, Manager, Retailer
 from models.users import Principal
 
@@ -53,8 +53,7 @@ def list_retailers(session: Session, principal: Principal, cursor: str | None, l
         stmt = stmt.where(Retailer.route_id == route_id)
     if status:
         stmt = stmt.where(Retailer.status == status)
-    rows, nxt = page(session, stmt, [Retailer.retailer_id], cursor, limit, key_of=lambda r: [r[0].retailer_id])
-    return [r[0] for r in rows], nxt
+    return entity_page(session, stmt, [Retailer.retailer_id], cursor, limit)
 
 
 def list_brands(session: Session, principal: Principal, cursor: str | None, limit: int,
@@ -62,8 +61,7 @@ def list_brands(session: Session, principal: Principal, cursor: str | None, limi
     stmt = select(Brand).where(Brand.company_id == principal.company_id)
     if is_key is not None:
         stmt = stmt.where(Brand.is_key == is_key)
-    rows, nxt = page(session, stmt, [Brand.brand_code], cursor, limit, key_of=lambda r: [r[0].brand_code])
-    return [r[0] for r in rows], nxt
+    return entity_page(session, stmt, [Brand.brand_code], cursor, limit)
 
 
 def brand_codes(session: Session, company_id: int) -> set[str]:

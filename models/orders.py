@@ -11,16 +11,14 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from models import audit
 from models.cycles import cycle_state, get_cycle, require_status
-from models.db import read_frame
+from models.db import dialect_insert, read_frame
 from models.errors import Conflict, Invalid, NotFound, PreconditionFailed, row_id
 from models.master import may_see_manager, scope_retailers, visible_retailer
-from models.pagination import page
+from models.pagination import entity_page, page
 from models.tables import CHANNELS, MAX_LINE_QUANTITY, Brand, Cap, Order, OrderLine, OrderVersion, Retailer
 from models.types import utcnow
 from models.users import Principal
@@ -53,11 +51,14 @@ def status_of(channel: str, version: int, approved_version: int | None) -> str:
     return "approved" if approved_version == version else "pending_approval"
 
 
+# approved at its current version; the explicit NOT NULL keeps the negation true for never-approved orders
+_APPROVED = and_(Order.approved_version.is_not(None), Order.approved_version == Order.version)
+
+
 def _status_clause(status: str):
     if status == "submitted":
         return Order.channel == "retailer_stated"
-    approved = and_(Order.approved_version.is_not(None), Order.approved_version == Order.version)
-    return and_(Order.channel == "collected", approved if status == "approved" else ~approved)
+    return and_(Order.channel == "collected", _APPROVED if status == "approved" else ~_APPROVED)
 
 
 def check_lines(lines: Sequence[Line], max_lines: int) -> dict[str, int]:
@@ -142,8 +143,7 @@ def _lock_state(session: Session, cycle_id: int, retailer_id: str):
 
 def _insert_first(session: Session, values: dict) -> bool:
     """Create the order unless another request just did; True if this request created it."""
-    ins = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = ins(Order).values(**values).on_conflict_do_nothing(index_elements=["cycle_id", "retailer_id"])
+    stmt = dialect_insert(session, Order).values(**values).on_conflict_do_nothing(index_elements=["cycle_id", "retailer_id"])
     return bool(session.execute(stmt.returning(Order.retailer_id)).first())
 
 
@@ -283,10 +283,10 @@ def list_versions(session: Session, principal: Principal, cycle_id: str, retaile
     """Who sent which body when, oldest first: the evidence that nobody rewrote a retailer's demand."""
     cycle, _ = _visible_order(session, principal, cycle_id, retailer_id)
     stmt = select(OrderVersion).where(OrderVersion.cycle_id == cycle.id, OrderVersion.retailer_id == retailer_id)
-    rows, nxt = page(session, stmt, [OrderVersion.version], cursor, limit, key_of=lambda r: [r[0].version])
+    versions, nxt = entity_page(session, stmt, [OrderVersion.version], cursor, limit)
     return [{"version": v.version, "channel": v.channel, "lines": v.lines,
              "total": sum(int(x["quantity"]) for x in v.lines), "submitted_by": str(v.submitted_by),
-             "submitted_at": v.submitted_at} for (v,) in rows], nxt
+             "submitted_at": v.submitted_at} for v in versions], nxt
 
 
 def list_orders(session: Session, principal: Principal, cycle_id: str, cursor: str | None, limit: int,
@@ -341,8 +341,7 @@ def approve_order(session: Session, principal: Principal, cycle_id: str, retaile
 def approved_demand(session: Session, company_id: int, cycle_id: int) -> tuple[pd.DataFrame, list[dict]]:
     """The demand a run may use (retailer_stated, or collected and approved at its current version) and the
     collected orders left out, so the run can list them instead of silently dropping demand."""
-    counted = or_(Order.channel == "retailer_stated",
-                  and_(Order.approved_version.is_not(None), Order.approved_version == Order.version))
+    counted = or_(Order.channel == "retailer_stated", _APPROVED)
     frame = read_frame(session, select(OrderLine.retailer_id, OrderLine.brand_code, OrderLine.quantity)
                        .join(Order, and_(Order.cycle_id == OrderLine.cycle_id,
                                          Order.retailer_id == OrderLine.retailer_id))

@@ -27,13 +27,11 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from models import audit
 from models.cycles import get_cycle, require_status
-from models.db import bulk_insert
+from models.db import bulk_insert, dialect_insert
 from models.errors import Invalid
 from models.master import scope_retailers
 from models.tables import CHANNELS, MAX_LINE_QUANTITY, Brand, Cap, Order, OrderLine, OrderVersion, Retailer
@@ -89,8 +87,8 @@ def decoded_line(body: bytes, offset: int) -> int:
 
 
 class _Problems:
-    def __init__(self, df: pd.DataFrame):
-        self.df, self.items, self.total = df, [], 0
+    def __init__(self):
+        self.items, self.total = [], 0
 
     def flag(self, mask, column: str | None, message) -> None:
         """Record one problem per flagged row (the first MAX_REPORTED of each kind, all counted)."""
@@ -113,7 +111,7 @@ def _quantity(text: str) -> int:
 
 def check_rows(df: pd.DataFrame, retailers: pd.DataFrame, brands: set[str], max_lines: int) -> pd.DataFrame:
     """Every rule a demand row must keep, vectorised; returns clean typed rows or raises BadRows with all faults."""
-    p, n = _Problems(df), len(df)
+    p, n = _Problems(), len(df)
     for name in ("retailer_id", "brand_code", "quantity", "channel"):
         if name in df.columns:
             p.flag(per_value(df[name], lambda v: bool(_CONTROL_RE.search(v)), bool), name,
@@ -230,12 +228,11 @@ def import_orders(session: Session, principal: Principal, cycle_id: str, body: b
     stage = _staging(session)
     bulk_insert(session, stage, ["retailer_id", "channel", "digest", "total"],
                 orders[["retailer_id", "channel", "digest", "total"]].itertuples(index=False, name=None))
-    ins = pg_insert if pg else sqlite_insert
     new = select(type_coerce(cycle.id, Integer), stage.c.retailer_id, type_coerce(principal.company_id, Integer),
                  type_coerce(1, Integer), stage.c.channel, stage.c.digest, stage.c.total, type_coerce(user, Integer),
                  type_coerce(now, Order.__table__.c.submitted_at.type)).where(stage.c.retailer_id.is_not(None))
     created = set(session.execute(
-        ins(Order).from_select(["cycle_id", "retailer_id", "company_id", "version", "channel", "body_sha256",
+        dialect_insert(session, Order).from_select(["cycle_id", "retailer_id", "company_id", "version", "channel", "body_sha256",
                                 "total", "submitted_by", "submitted_at"], new.order_by(stage.c.retailer_id))
         .on_conflict_do_nothing(index_elements=["cycle_id", "retailer_id"]).returning(Order.retailer_id)).scalars())
     mine = and_(Order.cycle_id == cycle.id, Order.retailer_id == stage.c.retailer_id)

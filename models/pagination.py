@@ -53,3 +53,10 @@ def page(session, stmt: Select, key_columns: Sequence[Any], cursor: str | None, 
     last = rows[-1]
     key = key_of(last) if key_of else [getattr(last, c.key) for c in key_columns]
     return rows, encode_cursor(key)
+
+
+def entity_page(session, stmt: Select, key_columns: Sequence[Any], cursor: str | None, limit: int) -> tuple[list, str | None]:
+    """page() for a statement that selects one mapped entity: the entities, and the next cursor from their keys."""
+    rows, nxt = page(session, stmt, key_columns, cursor, limit,
+                     key_of=lambda r: [getattr(r[0], c.key) for c in key_columns])
+    return [r[0] for r in rows], nxt

@@ -21,9 +21,8 @@ from sqlmodel import Session
 from models import audit
 from models.cycles import get_cycle, require_status, status_of
 from models.db import bulk_insert, read_frame, session_scope
-from models.distribution import line_page
 from models.errors import Conflict, DomainError, NotFound, row_id
-from models.pagination import page
+from models.pagination import entity_page, page
 from models.tables import Allocation, AllocationRun, Cap, Cycle, Publication, Supply
 from models.types import utcnow
 from models.users import Principal
@@ -38,12 +37,16 @@ ABANDONED = "the service stopped before this run finished; start a new run"
 
 # ---- requests (flush, never commit) -------------------------------------------------------------------------
 
+def _active_run_id(session: Session, cycle_id: int) -> int | None:
+    return session.execute(select(AllocationRun.id).where(AllocationRun.cycle_id == cycle_id,
+                                                          AllocationRun.status.in_(ACTIVE))).scalar()
+
+
 def start_run(session: Session, principal: Principal, cycle_id: int | str) -> AllocationRun:
     """Queue a run for a closed cycle; the partial unique index keeps it to one active run per cycle."""
     cycle = get_cycle(session, principal.company_id, cycle_id, for_share=True)
     require_status(cycle, "closed", doing="start an allocation run")
-    active = session.execute(select(AllocationRun.id).where(AllocationRun.cycle_id == cycle.id,
-                                                            AllocationRun.status.in_(ACTIVE))).scalar()
+    active = _active_run_id(session, cycle.id)
     if active is not None:
         raise _in_progress(cycle, active)
     run = AllocationRun(company_id=principal.company_id, cycle_id=cycle.id, status="queued",
@@ -53,9 +56,7 @@ def start_run(session: Session, principal: Principal, cycle_id: int | str) -> Al
             session.add(run)
             session.flush()
     except IntegrityError:
-        active = session.execute(select(AllocationRun.id).where(AllocationRun.cycle_id == cycle.id,
-                                                                AllocationRun.status.in_(ACTIVE))).scalar()
-        raise _in_progress(cycle, active) from None
+        raise _in_progress(cycle, _active_run_id(session, cycle.id)) from None
     audit.record(session, principal, "allocation_run.start", "allocation_run", run.id,
                  new={"cycle_id": str(cycle.id), "status": "queued"})
     return run
@@ -83,8 +84,7 @@ def list_runs(session: Session, principal: Principal, cycle_id: int | str, curso
     """A cycle's runs, oldest first, so a client that pages on sees new runs at the end."""
     cycle = get_cycle(session, principal.company_id, cycle_id)
     stmt = select(AllocationRun).where(AllocationRun.cycle_id == cycle.id)
-    rows, nxt = page(session, stmt, [AllocationRun.id], cursor, limit, key_of=lambda r: [r[0].id])
-    return [r[0] for r in rows], nxt
+    return entity_page(session, stmt, [AllocationRun.id], cursor, limit)
 
 
 def run_allocations(session: Session, principal: Principal, run_id: int | str, cursor: str | None, limit: int):
@@ -92,7 +92,7 @@ def run_allocations(session: Session, principal: Principal, run_id: int | str, c
     run = get_run(session, principal.company_id, run_id)
     stmt = select(Allocation.retailer_id, Allocation.brand_code, Allocation.demanded, Allocation.allocated,
                   Allocation.reason).where(Allocation.run_id == run.id)
-    return line_page(session, stmt, cursor, limit)
+    return page(session, stmt, [Allocation.retailer_id, Allocation.brand_code], cursor, limit)
 
 
 def publish(session: Session, principal: Principal, run_id: int | str) -> Publication:
@@ -207,8 +207,14 @@ def totals_of(allocations: pd.DataFrame, excluded: list[dict]) -> dict:
 
 def _short_error(exc: BaseException) -> str:
     """A sentence for the run's error column: the domain's own words, never a stack trace or SQL."""
+    from allocation.certificate import CertificateFailed
     from allocation.problem import ProblemError
 
+    if isinstance(exc, CertificateFailed):
+        cert = exc.certificate
+        return (f"the engine's allocation failed its own certificate (volume {cert.get('volume')} of a proved "
+                f"maximum {cert.get('max_volume')}, {cert.get('fairness_violations')} fairness violations, "
+                f"feasible: {cert.get('feasible')}); nothing was written; report this as a defect")
     if isinstance(exc, ProblemError):
         lines = str(exc).splitlines()
         more = f" (and {len(lines) - 5} more)" if len(lines) > 5 else ""

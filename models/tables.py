@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from models.roles import ROLES
 from models.types import JSONType, UTCDateTime, utcnow
 
 SQLModel.metadata.naming_convention = {
@@ -30,7 +31,6 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 
-ROLES = ("admin", "account_manager", "market_manager", "distribution_center", "auditor")
 CYCLE_STATUSES = ("planned", "open", "closed", "published")
 RUN_STATUSES = ("queued", "running", "succeeded", "failed")
 CHANNELS = ("retailer_stated", "collected")

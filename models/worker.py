@@ -35,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m models.worker RUN_ID", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    engine = make_engine(database_url(), **({} if database_url().startswith("sqlite") else {"pool_size": 2}))
+    url = database_url()
+    engine = make_engine(url, **({} if url.startswith("sqlite") else {"pool_size": 2}))
     try:
         status = execute_run(engine, int(args[0]))
     finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Annotated, Optional
@@ -10,11 +9,6 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlmodel import select
-
-from models.db import make_engine, session_scope
-from models.migrate import upgrade
-from models.users import Principal, company_by_code, create_user
 
 out = Console()
 
@@ -24,8 +18,12 @@ def demo(retailers: Annotated[int, typer.Option(help="retailers in the generated
          out_dir: Annotated[Path, typer.Option("--out", help="where the city's CSVs and tokens go")] = Path("data/demo"),
          company: Annotated[Optional[str], typer.Option("--company")] = None) -> None:
     """Build a demo city in the configured database and print tokens and example requests."""
+    from api.settings import get_settings
     from fixtures.city import generate_city, generate_cycle, write_csvs
+    from models.db import make_engine, session_scope
     from models.load import load_dir
+    from models.migrate import upgrade
+    from models.users import company_by_code, create_user
 
     t0 = time.perf_counter()
     engine = make_engine()
@@ -48,7 +46,7 @@ def demo(retailers: Annotated[int, typer.Option(help="retailers in the generated
             _, tokens[role] = create_user(session, comp.id, role, name=f"demo-{role}-{int(time.time())}",
                                           manager_id=mid)
     with out.status("running a whole cycle: forecasts, supply, caps, orders, sign-offs, close, run, publish"):
-        extra = _demo_cycle(engine, company, out_dir, city, cycle)
+        extra = _demo_cycle(engine, company, city, cycle)
     env_file = out_dir / "tokens.env"
     env_file.write_text("".join(f"{role.upper()}_TOKEN={tok}\n" for role, tok in tokens.items()))
     table = Table(title=f"demo city ready in {time.perf_counter() - t0:.1f} s")
@@ -57,7 +55,8 @@ def demo(retailers: Annotated[int, typer.Option(help="retailers in the generated
     for role, tok in tokens.items():
         table.add_row(role, tok)
     out.print(table)
-    base = f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+    settings = get_settings()
+    base = f"http://{settings.host}:{settings.port}"
     out.print(f"tokens also in {env_file} (`set -a; . {env_file}; set +a` exports them); try:")
     out.print(f'  curl -s {base}/health\n'
               f'  curl -s -H "Authorization: Bearer $ADMIN_TOKEN" "{base}/v1/brands?limit=5"\n'
@@ -67,9 +66,14 @@ def demo(retailers: Annotated[int, typer.Option(help="retailers in the generated
         out.print("  " + line.replace("BASE", base), highlight=False, soft_wrap=True)
 
 
-def _demo_cycle(engine, company, out_dir: Path, city, cycle) -> list[str]:
+def _demo_cycle(engine, company, city, cycle) -> list[str]:
     """A whole cycle as the roles would run it: forecasts, supply, caps, orders, sign-offs, close, run, publish."""
     from datetime import timedelta
+
+    from sqlmodel import select
+
+    from models.db import session_scope
+    from models.users import Principal, company_by_code, create_user
 
     from fixtures.orders import period_monday
     from models.accuracy import refresh_snapshots

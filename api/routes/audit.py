@@ -22,9 +22,6 @@ def get_audit_events(session: SessionDep, principal: Auditor, paging: PageDep,
                      object_id: Annotated[str | None, Query(max_length=200)] = None,
                      action: Annotated[str | None, Query(max_length=64)] = None):
     """Events in the order they happened, so an auditor can resume from a cursor and miss nothing."""
-    events, nxt = list_events(session, principal.company_id, paging.cursor, paging.limit, object_type, object_id,
-                              action)
-    items = [{"id": str(e.id), "at": e.at, "actor_user_id": None if e.actor_user_id is None else str(e.actor_user_id),
-              "actor_role": e.actor_role, "action": e.action, "object_type": e.object_type, "object_id": e.object_id,
-              "old": e.old, "new": e.new, "reason": e.reason} for e in events]
+    items, nxt = list_events(session, principal.company_id, paging.cursor, paging.limit, object_type, object_id,
+                             action)
     return {"items": items, "next_cursor": nxt}

@@ -7,9 +7,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Query
 from pydantic import ValidationError
 
-from allocation.caps import CapPolicy, floor_like
+from allocation.caps import CapPolicy, floor_like_field
 from api.deps import PageDep, SessionDep, require
-from api.errors import validation_sentence
+from api.errors import FLOOR_RULE, validation_sentence
 from api.idempotency import IdempotencyDep
 from api.schemas import Page
 from api.schemas_caps import (
@@ -34,22 +34,16 @@ CapReader = Annotated[Principal, Depends(require("admin", "auditor", "account_ma
 AccountManager = Annotated[Principal, Depends(require("account_manager"))]
 MarketManager = Annotated[Principal, Depends(require("market_manager"))]
 
-RULE = ("caps set an upper limit on a retailer's total only: total-quantity floating management (总量浮动管理) "
-        "forbids a floor, a minimum purchase or a per-spec quantity")
 POLICY_BODY = {"requestBody": {"required": True, "content": {"application/json": {
     "schema": {"$ref": "#/components/schemas/CapPolicy"}}}}}
 
 
 def parse_policy(body: dict[str, Any]) -> CapPolicy:
     """Validate a policy body, refusing a floor-like field by the rule it breaks rather than as a typo."""
-    def walk(value: Any, where: str = "") -> None:
-        if isinstance(value, dict):
-            for key, inner in value.items():
-                if floor_like(key):
-                    raise Invalid(f"{RULE}; field {where}{key} is refused", "floor_or_quota_refused", field=f"{where}{key}")
-                walk(inner, f"{where}{key}.")
-
-    walk(body)
+    found = floor_like_field(body)
+    if found:
+        field = "".join(found)
+        raise Invalid(f"{FLOOR_RULE}; field {field} is refused", "floor_or_quota_refused", field=field)
     try:
         return CapPolicy.model_validate(body)
     except ValidationError as exc:

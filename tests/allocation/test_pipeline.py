@@ -120,3 +120,12 @@ def test_a_baseline_runs_through_the_same_writer_without_a_certificate(tmp_path)
     # the naive split is feasible here but leaves volume on the shelf, which our certificate would refuse
     cert = certify(QUOTED, run.allocated)
     assert cert["feasible"] and cert["volume"] < cert["max_volume"]
+
+
+def test_allocate_refuses_what_its_certificate_refuses(monkeypatch):
+    import allocation.solver
+
+    monkeypatch.setattr(allocation.solver, "solve_lines", lambda problem, stats: problem.line_demand.copy())
+    with pytest.raises(CertificateFailed) as failed:
+        allocate(QUOTED)
+    assert not failed.value.certificate["feasible"]

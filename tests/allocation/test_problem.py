@@ -158,3 +158,15 @@ def test_non_string_identifiers_from_a_json_body_are_read_as_text():
     s = pd.DataFrame({"brand_code": [7], "quantity": [1]})
     p = Problem.from_frames(d, s, c)
     assert p.retailer_ids.tolist() == ["1", "2"] and p.brand_codes.tolist() == ["7"]
+
+
+@pytest.mark.parametrize("d, s, c, where", [
+    (DEMAND, pd.DataFrame({"brand_code": ["x", "", ""], "quantity": [1, 2, 3]}), CAPS, "supply"),
+    (DEMAND, SUPPLY, pd.DataFrame({"retailer_id": ["A", "B", "", ""], "cap": [5, 5, 1, 1]}), "caps"),
+    # (A, blank) and (blank, y) must not meet as one key: a blank id is no duplicate of anything
+    (demand(("A", "x", 2), ("A", "", 1), ("", "y", 1), ("B", "y", 3)), SUPPLY, CAPS, "demand"),
+])
+def test_blank_ids_are_reported_as_empty_never_as_duplicates(d, s, c, where):
+    errs = errors_of(d, s, c)
+    assert errs and all("is empty" in e["message"] for e in errs), errs
+    assert {e["input"] for e in errs} == {where}

@@ -84,6 +84,20 @@ def test_engine_raising_fails_the_run(session, connection, company, world, monke
     assert rows_of(session, run_id) == {}
 
 
+def test_an_allocation_failing_its_certificate_is_never_written(session, connection, company, world, monkeypatch):
+    import allocation.solver
+
+    def greedy(problem, stats):  # every line in full: over supply and caps, so the certificate refuses it
+        return problem.line_demand.copy()
+
+    monkeypatch.setattr(allocation.solver, "solve_lines", greedy)
+    run_id = queue_run(session, company.id, world.id)
+    assert runs.execute_run(connection, run_id) == "failed"
+    run = fresh(session, run_id)
+    assert "failed its own certificate" in run.error and "feasible: False" in run.error
+    assert not run.certificate and rows_of(session, run_id) == {}
+
+
 def test_invalid_inputs_fail_with_the_problem_named(session, connection, company, world):
     session.delete(session.get(Cap, (world.id, "R2")))
     session.commit()
