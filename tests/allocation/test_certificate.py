@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from hypothesis import event, given, settings
+from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
 from allocation.certificate import certify, max_flow_volume, reasons
@@ -115,8 +115,7 @@ def test_taking_a_carton_from_a_maximal_allocation_shows_as_lost_volume(cycle, d
     problem = Problem.from_frames(*cycle)
     x = allocate(problem).allocated.copy()
     holders = np.flatnonzero(x > 0)
-    if len(holders) == 0:
-        return
+    assume(len(holders) > 0)
     j = data.draw(st.sampled_from(holders.tolist()))
     x[j] -= 1
     cert = certify(problem, x)

@@ -4,16 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import pytest
 
 from models import audit
 from models.users import Principal, create_user
-from tests.api.orders_world import body, make_world, order_url
-
-
-@pytest.fixture
-def world(session, company):
-    return make_world(session, company)
+from tests.api.orders_world import body, order_url, world  # noqa: F401 - world fixture
 
 
 def test_events_fields_filters_and_pages(client, world, auth, session, company):

@@ -205,6 +205,8 @@ def test_bad_caps_are_422(client, auth, world, cid, item, word):
 def test_extreme_legal_caps_and_weights_are_taken(client, auth, world, cid):
     body = [{"retailer_id": "r1", "cap": 1_000_000, "weight": 0.01}, {"retailer_id": "r2", "cap": 0, "weight": 100}]
     assert client.put(f"/v1/cycles/{cid}/caps", json=body, headers=auth("admin")).status_code == 200
+    got = all_caps(client, auth("admin"), cid)
+    assert {r: (got[r]["cap"], got[r]["weight"]) for r in ("r1", "r2")} == {"r1": (1_000_000, 0.01), "r2": (0, 100)}
 
 
 def test_unknown_or_repeated_retailer_is_422(client, auth, world, cid):

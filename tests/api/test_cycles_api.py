@@ -224,6 +224,7 @@ def test_retried_close_and_reopen_answer_the_first_response(client, auth, world,
                              .where(AuditEvent.action == "cycle.close", AuditEvent.object_id == cid)).scalar()
     assert closes == 1
     h2 = {**auth("admin"), "Idempotency-Key": "reopen-1"}
-    assert client.post(f"/v1/cycles/{cid}/reopen", headers=h2).json() == \
-        client.post(f"/v1/cycles/{cid}/reopen", headers=h2).json()
+    r1, r2 = (client.post(f"/v1/cycles/{cid}/reopen", headers=h2) for _ in range(2))
+    assert r1.status_code == r2.status_code == 200 and r1.json() == r2.json() and r1.json()["status"] == "open"
+    assert r2.headers.get("idempotent-replayed") == "true"
     assert client.post(f"/v1/cycles/{cid}/reopen", headers=h2, json={"x": 1}).json()["code"] == "idempotency_key_reused"

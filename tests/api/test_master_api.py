@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import pandas as pd
 import pytest
 
@@ -46,6 +47,7 @@ def test_token_is_stored_hashed(session, auth):
     token = auth("admin")["Authorization"].split()[1]
     stored = session.execute(select(ApiToken.token_sha256)).scalars().all()
     assert token not in stored and all(len(s) == 64 for s in stored)
+    assert hashlib.sha256(token.encode()).hexdigest() in stored
 
 
 @pytest.mark.parametrize("role", ROLES_NO_MANAGER)

@@ -7,17 +7,7 @@ import pytest
 
 from models.orders import approved_demand
 from models.tables import Cycle, Order
-from tests.api.orders_world import body, make_world, order_url
-
-
-@pytest.fixture
-def world(session, company):
-    return make_world(session, company)
-
-
-@pytest.fixture
-def am(auth):
-    return auth("account_manager", "M1")
+from tests.api.orders_world import am, body, order_url, world  # noqa: F401 - world and am fixtures
 
 
 @pytest.fixture

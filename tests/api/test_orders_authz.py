@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.orders_world import body, make_world, order_url
+from tests.api.orders_world import body, order_url, world  # noqa: F401 - world fixture
 
-
-@pytest.fixture
-def world(session, company):
-    return make_world(session, company)
 
 # the caller of each role and whose objects count as "own": R1 belongs to M1 in MM1's team, R4 to M3 in MM2's
 CALLERS = {"admin": None, "account_manager": "M1", "market_manager": "MM1", "distribution_center": None,

@@ -4,26 +4,16 @@ from __future__ import annotations
 
 import gzip
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from api.app import create_app
 from api.settings import Settings
 from models.tables import AuditEvent, Order, OrderLine, OrderVersion
-from tests.api.orders_world import body, make_world, order_url
+from tests.api.orders_world import am, body, order_url, world  # noqa: F401 - world and am fixtures
 
-
-@pytest.fixture
-def world(session, company):
-    return make_world(session, company)
 
 HEADER = "retailer_id,brand_code,quantity,channel\n"
-
-
-@pytest.fixture
-def am(auth):
-    return auth("account_manager", "M1")
 
 
 def post(client, cycle, text, headers, content_type="text/csv", **extra):

@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import func, select
 
 from models.tables import AuditEvent, Order, OrderLine, OrderVersion
-from tests.api.orders_world import CAP_R1, body, make_world, order_url
-
-
-@pytest.fixture
-def world(session, company):
-    return make_world(session, company)
-
-
-@pytest.fixture
-def am(auth):
-    return auth("account_manager", "M1")
+from tests.api.orders_world import CAP_R1, am, body, order_url, world  # noqa: F401 - world and am fixtures
 
 
 def put(client, cycle, retailer, payload, headers, **extra):

@@ -23,7 +23,7 @@ from tests.reliability.world import committed_city, sample_rows
 WRITERS = 6
 ACKS_BEFORE_CLOSE = 24  # the close waits for this much acknowledged traffic, however slow the machine
 CLOSE_AFTER_S = 1.2  # ... and at least this long
-KEEP_GOING_S = 0.4
+KEEP_GOING_S = 0.4  # ... and then until every writer could have sent after it
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_orders_and_imports_racing_a_close_lose_nothing(city):
     am, admin = headers["account_manager"], headers["admin"]
     closed = {}
     stop = threading.Event()
-    acks = []  # list.append is atomic: the writers count their acknowledged writes here
+    acks, sends = [], []  # list.append is atomic: the writers count acknowledged writes and note send times
 
     def writer(i):
         client, rng, log = make_client(engine), random.Random(i), []
@@ -65,6 +65,7 @@ def test_orders_and_imports_racing_a_close_lose_nothing(city):
                 rid = rng.choice(retailers)
                 lines = body_for(brands, rng, i, seq)
                 sent = time.monotonic()
+                sends.append(sent)
                 r = client.put(f"/v1/cycles/{cycle}/orders/{rid}", headers=am,
                                json={"lines": [{"brand_code": b, "quantity": q} for b, q in lines]})
                 log.append(("put", sent, {rid: lines}, r.status_code, r.json()))
@@ -75,6 +76,7 @@ def test_orders_and_imports_racing_a_close_lose_nothing(city):
                 text = "retailer_id,brand_code,quantity\n" + "".join(
                     f"{rid},{b},{q}\n" for rid, lines in bodies.items() for b, q in lines)
                 sent = time.monotonic()
+                sends.append(sent)
                 r = client.post(f"/v1/cycles/{cycle}/orders/import", content=text.encode(),
                                 headers={**(am if rng.random() < 0.5 else admin), "Content-Type": "text/csv"})
                 log.append(("import", sent, bodies, r.status_code, r.json()))
@@ -91,6 +93,9 @@ def test_orders_and_imports_racing_a_close_lose_nothing(city):
         closed["at"] = time.monotonic()
         closed["status"] = r.status_code
         time.sleep(KEEP_GOING_S)
+        deadline = time.monotonic() + 60  # however slow the machine: enough writes sent after the close
+        while sum(t > closed["at"] for t in list(sends)) < WRITERS and time.monotonic() < deadline:
+            time.sleep(0.05)
         stop.set()
         return []
 

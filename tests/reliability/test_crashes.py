@@ -299,6 +299,7 @@ def test_a_server_killed_during_an_import_keeps_none_of_it(open_cycle, tmp_path)
     finally:
         kill(proc)
         sender.join(60)
+    assert not sender.is_alive() and isinstance(outcome.get("error"), httpx.HTTPError), outcome
     assert "r" not in outcome, "the import was acknowledged although its server was killed before committing"
     assert order_state(engine, cycle) == before, "part of the interrupted import was kept"
     retry = make_client(engine).post(f"/v1/cycles/{cycle}/orders/import", content=full.encode(),
