@@ -1,12 +1,14 @@
 FROM python:3.11-slim
 WORKDIR /app
-COPY pyproject.toml README.md alembic.ini ./
+# dependencies first, in their own layer: a source change does not reinstall OR-Tools and pandas
+COPY pyproject.toml README.md ./
+RUN python -c "import subprocess, sys, tomllib; deps = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; subprocess.check_call([sys.executable, '-m', 'pip', 'install', '--no-cache-dir', *deps])"
 COPY allocation allocation
 COPY api api
 COPY models models
 COPY fixtures fixtures
 COPY migrations migrations
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir --no-deps .
 ENV HOST=0.0.0.0 PORT=8000
 EXPOSE 8000
 CMD ["tobacco-alloc", "serve"]

@@ -42,9 +42,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
         gc.collect()
         gc.freeze()  # start-up objects live forever: keep them out of every later collection's walk
-        on_start = getattr(runs, "on_startup", None)
-        if on_start is not None:
-            on_start(app)
+        runs.on_startup(app)
         yield
         if own_engine:
             engine.dispose()

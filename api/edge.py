@@ -58,7 +58,12 @@ class BodyLimit:
                 started = True
             await send(message)
 
-        await self.app(scope, counting_receive, guarded_send)
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except Exception:
+            if not refused:
+                raise
+            # the application saw the body end in a disconnect we made up; its error is ours, already answered
 
 
 class RefuseControlCharacters:

@@ -41,18 +41,14 @@ def validation_sentence(errors) -> str:
 
 def _caller_error(request: Request) -> JSONResponse | None:
     """401 or 403 for a request whose body failed to parse before its caller was checked; else None."""
-    from sqlmodel import Session
-
+    from api.deps import read_session
     from models.users import principal_for_token
 
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     principal = None
     if scheme.lower() == "bearer" and token.strip():
-        with Session(request.app.state.engine, join_transaction_mode="create_savepoint") as session:
-            try:
-                principal = principal_for_token(session, token.strip())
-            finally:
-                session.rollback()
+        with read_session(request.app) as session:
+            principal = principal_for_token(session, token.strip())
     if principal is None:
         return JSONResponse(error_body("send `Authorization: Bearer <token>` with a valid token", "unauthorized"),
                             401, headers={"WWW-Authenticate": "Bearer"})

@@ -40,11 +40,11 @@ class Idempotency:
 
 async def idempotency(request: Request, session: SessionDep, principal: PrincipalDep) -> Idempotency:
     key = request.headers.get("idempotency-key")
+    if key is None:  # nothing to store or compare: no need to read and hash a body of up to 64 MB
+        return Idempotency(session, principal, None, "")
     body = await request.body()
     digest = hashlib.sha256(b"\n".join([request.method.encode(), request.url.path.encode(),
                                         request.url.query.encode(), body])).hexdigest()
-    if key is None:
-        return Idempotency(session, principal, None, digest)
     if not _KEY.match(key):
         raise Invalid("Idempotency-Key must be 1 to 200 visible ASCII characters", "invalid_idempotency_key")
     if not store.try_lock(session, principal.user_id, key):

@@ -16,7 +16,6 @@ class Settings(BaseSettings):
     database_url: str = Field(DEFAULT_URL, description="SQLAlchemy URL; postgresql+psycopg://... in production")
     host: str = "127.0.0.1"
     port: int = 8000
-    timezone: str = Field("Asia/Shanghai", description="the company's time zone for dates and deadlines")
     max_body_bytes: int = Field(64_000_000, description="largest request body accepted (an order import)")
     max_order_lines: int = Field(500, description="most lines one order may carry")
     run_in_process: bool = Field(False, description="run allocations inline (tests) instead of a worker process")
