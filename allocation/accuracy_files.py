@@ -7,15 +7,18 @@ Errors name the file, the line (the header is line 1) and the column, and say wh
 from __future__ import annotations
 
 import csv
+import io
 import os
-import tempfile
 import warnings
 from collections.abc import Collection, Mapping
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from allocation.files import sync_dir, write_temp_beside
 
 QUANTITY_COLUMNS = ["manager_id", "period", "brand_code", "quantity"]
 BRAND_COLUMNS = ["brand_code", "name", "price_class", "wholesale_price", "is_key"]
@@ -211,13 +214,7 @@ def write_files(out_dir: Path, files: Mapping[str, pd.DataFrame]) -> list[Path]:
     placed: list[Path] = []
     try:
         for name, frame in files.items():
-            fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=".tmp")
-            temps[name] = Path(tmp)
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                frame.to_csv(fh, index=False, lineterminator="\n", na_rep="")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o644)
+            temps[name] = write_temp_beside(out_dir / name, partial(_write_csv, frame))
         for name, tmp in temps.items():
             os.replace(tmp, out_dir / name)
             placed.append(out_dir / name)
@@ -225,19 +222,14 @@ def write_files(out_dir: Path, files: Mapping[str, pd.DataFrame]) -> list[Path]:
         for path in [*temps.values(), *placed]:
             path.unlink(missing_ok=True)
         raise
-    _sync_dir(out_dir)
+    sync_dir(out_dir)
     return placed
 
 
-def _sync_dir(directory: Path) -> None:
-    """Makes the renames durable across a power cut where the platform allows it."""
+def _write_csv(frame: pd.DataFrame, fh) -> None:
+    text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
     try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
+        frame.to_csv(text, index=False, lineterminator="\n", na_rep="")
+        text.flush()
     finally:
-        os.close(fd)
+        text.detach()  # the binary file stays open for the caller to sync and close

@@ -34,9 +34,9 @@ def _totals(problem: Problem, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return by_r, by_b
 
 
-def reasons(problem: Problem, x: np.ndarray, totals: tuple | None = None) -> np.ndarray:
+def reasons(problem: Problem, x: np.ndarray) -> np.ndarray:
     """Why each line got less than asked, by the contract's precedence: full, no_supply, cap, supply."""
-    by_r, _ = totals or _totals(problem, x)
+    by_r, _ = _totals(problem, x)
     r, b, d = problem.line_retailer, problem.line_spec, problem.line_demand
     code = np.full(len(d), SUPPLY, np.int8)
     code[by_r[r] == problem.cap[r]] = CAP
@@ -88,10 +88,10 @@ def _violations(group: np.ndarray, num: np.ndarray, den_of, taker: np.ndarray, n
     return int(np.count_nonzero((num[g] - 1) * den_t[lo] > num_t[lo] * den_of(g)))
 
 
-def fairness_violations(problem: Problem, x: np.ndarray, totals: tuple | None = None) -> dict:
+def fairness_violations(problem: Problem, x: np.ndarray, totals: tuple) -> dict:
     """Both local fairness rules of the domain, vectorised over all lines."""
     r, b, d = problem.line_retailer, problem.line_spec, problem.line_demand
-    by_r, by_b = totals or _totals(problem, x)
+    by_r, by_b = totals
     wants = x < d
     room = (by_r < problem.cap)[r]
     left = (by_b < problem.supply)[b]
@@ -154,9 +154,9 @@ def max_flow_volume(problem: Problem) -> int:
     return int(mf.optimal_flow())
 
 
-def feasibility(problem: Problem, x: np.ndarray, totals: tuple | None = None) -> dict:
+def feasibility(problem: Problem, x: np.ndarray, totals: tuple) -> dict:
     """Each hard limit, counted: lines out of 0..d, retailers over cap, specs over supply."""
-    by_r, by_b = totals or _totals(problem, x)
+    by_r, by_b = totals
     return {
         "lines_out_of_bounds": int(np.count_nonzero((x < 0) | (x > problem.line_demand))),
         "retailers_over_cap": int(np.count_nonzero(by_r > problem.cap)),

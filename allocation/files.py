@@ -147,6 +147,7 @@ def write_temp_beside(path: Path | str, write, durable: bool = True) -> Path:
             fh.flush()
             if durable:
                 os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the published file from other readers
     except BaseException:
         discard(tmp)
         raise
@@ -160,13 +161,29 @@ def discard(tmp: Path | str) -> None:
         pass
 
 
-def publish(tmp: Path | str, path: Path | str) -> None:
+def publish(tmp: Path | str, path: Path | str, durable: bool = True) -> None:
     """Rename the finished temporary file onto its target, so the file appears whole or not at all."""
     try:
         os.replace(tmp, path)
     except BaseException:
         discard(tmp)
         raise
+    if durable:
+        sync_dir(Path(path).parent)
+
+
+def sync_dir(directory: Path) -> None:
+    """Makes renames in a folder durable across a power cut where the platform allows it."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def write_csv_atomic(path: Path | str, frame: pd.DataFrame, durable: bool = True) -> None:
@@ -176,7 +193,7 @@ def write_csv_atomic(path: Path | str, frame: pd.DataFrame, durable: bool = True
         fh.write(_header(frame.columns))
         _write_rows(fh, frame)
 
-    publish(write_temp_beside(path, write, durable), path)
+    publish(write_temp_beside(path, write, durable), path, durable)
 
 
 def _populated(size: int) -> np.ndarray:

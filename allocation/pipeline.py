@@ -76,7 +76,7 @@ def allocate_to_file(problem: Problem, out: Path | str,
         except CertificateFailed:
             discard(tmp)
             raise
-    publish(tmp, out)
+    publish(tmp, out, durable)
     flow = stats.get("flow_seconds", 0.0)
     timings = {"validate": problem.stats.get("validate_seconds", 0.0),
                "build": solved - started - flow, "solve": flow,

@@ -112,7 +112,7 @@ class _Bundle:
     """Lines hanging off one node each (a spec or a retailer): merged per ratio level, windowed by bounds."""
 
     def __init__(self, group: np.ndarray, pair: np.ndarray, levels: _Levels, low: np.ndarray, high: np.ndarray):
-        self.group, self.pair = group, pair
+        self.group = group
         tkey = group.astype(np.int64) * len(levels.d) + pair
         tcodes, tuniq = pd.factorize(tkey)
         tcount = np.bincount(tcodes, minlength=len(tuniq))

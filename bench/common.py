@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import resource
 import socket
 import subprocess
 import sys
@@ -45,10 +44,6 @@ class Timer:
         t0 = time.perf_counter()
         yield
         self.marks[name] = time.perf_counter() - t0
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def table(title: str, columns: list[str], rows: list[list]) -> Table:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,7 +91,9 @@ def write_instance(directory: Path, shape: Shape | str, seed: int = 0) -> dict[s
     """The instance as the three CSV files the command reads, written once and reused."""
     directory.mkdir(parents=True, exist_ok=True)
     paths = {k: directory / f"{k}.csv" for k in ("demand", "supply", "caps")}
-    stamp = directory / f".seed-{seed}"
+    shape = SCALES[shape] if isinstance(shape, str) else shape
+    # the stamp names the shape as well as the seed, so editing a Shape never reuses stale files
+    stamp = directory / f".seed-{seed}-{zlib.crc32(repr(shape).encode()):08x}"
     if not (stamp.exists() and all(p.exists() for p in paths.values())):
         demand, supply, caps = instance(shape, seed)
         demand.to_csv(paths["demand"], index=False)

@@ -32,7 +32,7 @@ def _bad_input(console: Console, exc: ProblemError, paths: dict[str, Path]) -> N
     console.print("no allocation written", markup=False, highlight=False)
 
 
-def _summary(run, out: Path, seconds: dict) -> Table:
+def _summary(run, zero_lines: int, out: Path, seconds: dict) -> Table:
     from allocation.certificate import REASONS
 
     cert = run.certificate
@@ -43,7 +43,7 @@ def _summary(run, out: Path, seconds: dict) -> Table:
     table.add_row("volume (cartons)", f"{cert['volume']:,} of {cert['demanded']:,} demanded")
     table.add_row("maximal volume", f"{cert['max_volume']:,} (proved by {cert['max_volume_proof']})")
     table.add_row("fairness violations", f"{cert['fairness_violations']:,}")
-    table.add_row("lines", f"{cert['lines']:,}")
+    table.add_row("lines", f"{cert['lines']:,}" + (f" (and {zero_lines:,} of 0 cartons, left out)" if zero_lines else ""))
     for reason in ("full", "no_supply", "cap", "supply"):
         table.add_row(f"  {reason}", f"{int(counts.get(reason, 0)):,}")
     table.add_row("short lines at zero", f"{cert['short_lines_at_zero']:,}")
@@ -86,4 +86,4 @@ def allocate(
         raise typer.Exit(EXIT_CANNOT_WRITE) from None
     seconds = {"read": t1 - t0, **{k: v for k, v in run.timings.items() if k != "total"},
                "total": time.perf_counter() - t0}
-    Console().print(_summary(run, out, seconds))
+    Console().print(_summary(run, problem.zero_lines, out, seconds))

@@ -80,3 +80,30 @@ def test_output_folder_must_exist(inputs):
     result = invoke(inputs, out="no/such/folder/alloc.csv")
     assert result.exit_code == 2 and "does not exist" in result.stderr
     assert not (inputs / "no").exists()
+
+
+def test_a_failed_certificate_exits_3_and_writes_nothing(inputs, monkeypatch):
+    import allocation.solver
+
+    monkeypatch.setattr(allocation.solver, "solve_lines", lambda problem, stats: problem.line_demand.copy())
+    result = invoke(inputs)
+    assert result.exit_code == 3 and "failed its own certificate" in result.output
+    assert not (inputs / "alloc.csv").exists()
+
+
+def test_a_write_error_exits_1_and_writes_nothing(inputs, monkeypatch):
+    from allocation import files
+
+    def full_disk(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(files.AllocationsFile, "write_temp", full_disk)
+    result = invoke(inputs)
+    assert result.exit_code == 1 and "No space left on device" in result.output
+    assert not (inputs / "alloc.csv").exists()
+
+
+def test_lines_of_zero_cartons_are_counted_in_the_summary(inputs):
+    (inputs / "demand.csv").write_text("retailer_id,brand_code,quantity\n002,x,4\n001,x,0\n001,y,3\n")
+    result = invoke(inputs)
+    assert result.exit_code == 0 and "(and 1 of 0 cartons, left out)" in result.stdout

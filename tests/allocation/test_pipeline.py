@@ -129,3 +129,8 @@ def test_allocate_refuses_what_its_certificate_refuses(monkeypatch):
     with pytest.raises(CertificateFailed) as failed:
         allocate(QUOTED)
     assert not failed.value.certificate["feasible"]
+
+
+def test_the_published_file_is_readable_by_others(tmp_path):
+    allocate_to_file(QUOTED, tmp_path / "a.csv")
+    assert (tmp_path / "a.csv").stat().st_mode & 0o777 == 0o644

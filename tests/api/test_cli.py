@@ -55,6 +55,16 @@ def test_users_create_refuses_unknown_role_and_manager(db_env):
     assert no_manager.exit_code == 2 and "NOPE" in no_manager.output
 
 
+def test_brackets_in_user_text_are_printed_as_written(db_env):
+    assert runner.invoke(app, ["init-db"]).exit_code == 0
+    bad = runner.invoke(app, ["users", "create", "--role", "[/x]"])
+    assert bad.exit_code == 2 and "unknown role '[/x]'" in bad.output
+    made = runner.invoke(app, ["users", "create", "--role", "admin", "--name", "ops[/x]"])
+    assert made.exit_code == 0, made.output
+    token = made.stdout.strip().splitlines()[-1]
+    assert len(token) >= 40 and "ops[/x]" in made.output  # the user exists and its token was not lost
+
+
 def test_bad_load_exits_2_naming_file_line_column_and_loads_nothing(db_env, tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
