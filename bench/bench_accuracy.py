@@ -11,7 +11,6 @@ import contextlib
 import io
 import os
 import tempfile
-import time
 from collections import defaultdict
 from datetime import date, timedelta
 from pathlib import Path
@@ -29,6 +28,7 @@ from allocation.accuracy import (
 )
 from allocation.accuracy_files import read_brands, read_quantities, write_files
 from api.commands.accuracy import accuracy
+from bench.common import best_of
 
 
 def make_files(directory: Path, managers: int, specs: int, cycles: int, seed: int) -> dict[str, int]:
@@ -130,16 +130,6 @@ def vectorised_scores(forecasts: pd.DataFrame, actuals: pd.DataFrame, key: pd.Se
     """The project's path, as the command runs it."""
     by_spec = score_cells(forecasts, actuals)
     return by_spec, score_managers(by_spec, key), pooled(by_spec, key, months)
-
-
-def best_of(repeat: int, fn, *args):
-    """Keeps the fastest run, the one least disturbed by other work on a shared machine."""
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn(*args)
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 def main() -> None:

@@ -9,9 +9,6 @@ Run: ``python -m bench.bench_accuracy_db [--backend sqlite|postgresql] [--manage
 from __future__ import annotations
 
 import argparse
-import tempfile
-import time
-from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -20,7 +17,7 @@ import pandas as pd
 from sqlalchemy import and_, or_, select
 from sqlmodel import Session
 
-from bench.common import console, fresh_pg_database, table
+from bench.common import console, database, table, timed
 from models.accuracy import AccuracyQuery, actual_frame, forecast_frame, score
 from models.db import bulk_insert, make_engine
 from models.migrate import upgrade
@@ -119,22 +116,6 @@ def baseline_actuals(session: Session, company_id: int, cycle_ids: list[int]) ->
     return raw.groupby(["manager_id", "period", "brand_code"], as_index=False)["quantity"].sum()
 
 
-@contextmanager
-def _database(backend: str):
-    if backend == "postgresql":
-        with fresh_pg_database() as url:
-            yield url
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            yield f"sqlite:///{tmp}/bench.db"
-
-
-def _timed(fn):
-    t0 = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t0, out
-
-
 def main() -> None:
     """Prints the sizes, the query and scoring times, the whole request's time and the ratio to the baseline."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -146,13 +127,13 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=20, help="lines per order")
     parser.add_argument("--seed", type=int, default=7)
     a = parser.parse_args()
-    with _database(a.backend) as url:
+    with database(a.backend) as url:
         engine = make_engine(url)
         upgrade(engine)
         with Session(engine, expire_on_commit=False) as session:
             company = get_or_create_company(session, "bench")
             user, _ = create_user(session, company.id, "admin", name="bench")
-            t_build, sizes = _timed(lambda: build(session, company.id, user.id, a))
+            t_build, sizes = timed(lambda: build(session, company.id, user.id, a))
             session.commit()
             ids = list(session.execute(select(Cycle.id).where(Cycle.company_id == company.id)
                                        .order_by(Cycle.id)).scalars())
@@ -162,19 +143,19 @@ def main() -> None:
         auditor = Principal(user_id=user.id, company_id=company.id, role="auditor", name="bench")
         quarter = AccuracyQuery(date_from=date(2025, 1, 1), date_to=date(2025, 12, 31))
         with Session(engine) as s:
-            t_f, f = _timed(lambda: forecast_frame(s, company.id, ids))
-            t_live, live = _timed(lambda: actual_frame(s, company.id, ids, snapshots=False))
-            t_base, base = _timed(lambda: baseline_actuals(s, company.id, ids))
+            t_f, f = timed(lambda: forecast_frame(s, company.id, ids))
+            t_live, live = timed(lambda: actual_frame(s, company.id, ids, snapshots=False))
+            t_base, base = timed(lambda: baseline_actuals(s, company.id, ids))
             mine = live.sort_values(["manager_id", "period", "brand_code"]).reset_index(drop=True)
             pd.testing.assert_frame_equal(mine, base.reset_index(drop=True), check_dtype=False)
-            t_first, first = _timed(lambda: score(s, auditor, quarter))
+            t_first, first = timed(lambda: score(s, auditor, quarter))
             s.commit()
         with Session(engine) as s:
-            t_req, result = _timed(lambda: score(s, auditor, quarter))
+            t_req, result = timed(lambda: score(s, auditor, quarter))
             pd.testing.assert_frame_equal(result.rows, first.rows)
-            t_spec, spec = _timed(lambda: score(s, auditor, AccuracyQuery(
+            t_spec, spec = timed(lambda: score(s, auditor, AccuracyQuery(
                 date_from=quarter.date_from, date_to=quarter.date_to, level="spec")))
-            t_one, _ = _timed(lambda: score(s, auditor, AccuracyQuery(cycle_id=str(ids[-1]))))
+            t_one, _ = timed(lambda: score(s, auditor, AccuracyQuery(cycle_id=str(ids[-1]))))
         engine.dispose()
     console.print(f"accuracy through the database ({a.backend}): {a.managers} managers x {a.specs} specs x "
                   f"{a.cycles} cycles; {sizes['orders']:,} orders, {sizes['order lines']:,} order lines, "

@@ -17,6 +17,7 @@ from datetime import date, timedelta
 import pandas as pd
 
 from allocation.caps import CapPolicy, compute_caps, month_cycles
+from bench.common import best_of, usable_cores
 from fixtures.city import generate_city
 
 CYCLE_PERIOD = (
@@ -93,16 +94,6 @@ def naive_caps(
     return pd.DataFrame(out, columns=["retailer_id", "cap"]).sort_values("retailer_id", ignore_index=True)
 
 
-def best_of(repeat: int, fn, *args) -> tuple[float, object]:
-    """Best wall time of `repeat` runs, which is the least disturbed by the other work on a shared machine."""
-    best, result = math.inf, None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        result = fn(*args)
-        best = min(best, time.perf_counter() - t)
-    return best, result
-
-
 def main() -> None:
     """Prints the figures the README quotes for the cap computation."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -123,7 +114,7 @@ def main() -> None:
     naive_s, naive = best_of(1, naive_caps, retailers, history, policy, CYCLE_START, end)
     same = caps[["retailer_id", "cap"]].equals(naive) and caps.equals(caps_weekly)
 
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = usable_cores()
     print(
         f"city: {len(retailers):,} retailers ({len(caps):,} active), {len(city.periods)} weeks, "
         f"{len(history):,} history lines ({len(weekly):,} retailer-weeks); generated in {generated:.2f} s"

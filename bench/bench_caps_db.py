@@ -24,30 +24,23 @@ from fixtures.city import generate_city, write_csvs
 from models.caps import cap_inputs, compute_cycle_caps
 from models.cycles import create_cycle
 from models.db import make_engine, session_scope
-from bench.common import fresh_pg_database
+from bench.common import PG_ADMIN_URL, fresh_pg_database, timed, usable_cores
 from models.load import load_dir
 from models.migrate import upgrade
 from models.tables import Cap, Cycle
 from models.users import Principal, create_user, get_or_create_company
 
-DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CYCLE_PERIOD = "2026-W50"  # Monday 7 December 2026, the month's first cycle: all 12 weeks of history count
 CYCLE_START = date(2026, 12, 7)
-
-
-def timed(fn, *args):
-    t = time.perf_counter()
-    result = fn(*args)
-    return time.perf_counter() - t, result
 
 
 def main() -> None:
     """Prints the figures the README quotes for computing caps through the database."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--retailers", type=int, default=None, help="retailers (default: the city scale, 30,000)")
-    parser.add_argument("--url", default=os.environ.get("BENCH_PG_URL", DEFAULT_URL))
+    parser.add_argument("--url", default=PG_ADMIN_URL)
     args = parser.parse_args()
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = usable_cores()
     city = generate_city(scale="city", seed=7, retailers=args.retailers, cycle_period=CYCLE_PERIOD)
     end = CYCLE_START + timedelta(days=6)
 

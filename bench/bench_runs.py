@@ -10,15 +10,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
-import subprocess
-import sys
-import tempfile
 import time
 from contextlib import contextmanager
 from datetime import date, timedelta
 from itertools import repeat
-from pathlib import Path
 
 import httpx
 import numpy as np
@@ -26,12 +21,10 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from allocation.problem import Problem
-from bench.common import fresh_pg_database
 from allocation.solver import allocate
+from bench.common import database, free_port, load_master, start_server, usable_cores
 from fixtures.city import generate_city, generate_cycle
-from fixtures.writer import frames_for
 from models.db import bulk_insert, make_engine
-from models.load import load_dir
 from models.migrate import upgrade
 from models.tables import Cap, Cycle, Order, OrderLine, Supply
 from models.types import utcnow
@@ -41,26 +34,11 @@ APPROVED_SHARE = 0.9  # collected orders signed off before close; the rest are l
 PAGE = 1000
 
 
-@contextmanager
-def database(kind: str):
-    """A fresh database for this run, removed afterwards."""
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            yield f"sqlite:///{tmp}/bench.db"
-        return
-    with fresh_pg_database() as url:
-        yield url
-
-
 def load_city(engine, city, cycle) -> tuple[int, dict[str, str]]:
     """Master data through the loader, the closed cycle's supply, caps and orders in bulk; returns cycle id, tokens."""
     with Session(engine, expire_on_commit=False) as session:
         company = get_or_create_company(session, "bench", "Bench city")
-        with tempfile.TemporaryDirectory() as tmp:
-            for name, frame in frames_for(city).items():
-                if name != "history":
-                    frame.to_csv(Path(tmp) / f"{name}.csv", index=False)
-            load_dir(session, company.id, Path(tmp))
+        load_master(session, company.id, city)
         admin, admin_token = create_user(session, company.id, "admin", name="bench-admin")
         _, dc_token = create_user(session, company.id, "distribution_center", name="bench-dc")
         now = utcnow()
@@ -107,21 +85,10 @@ def solve_only(city, cycle) -> tuple[float, int]:
 @contextmanager
 def serve(url: str):
     """The API under uvicorn in its own process on a free local port, as a warehouse system would reach it."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": url, "RUN_IN_PROCESS": "false"}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app", "--host", "127.0.0.1",
-                             "--port", str(port), "--log-level", "warning"], env=env)
-    base = f"http://127.0.0.1:{port}"
+    port = free_port()
+    proc = start_server(url, port, workers=1, RUN_IN_PROCESS="false")
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        yield base
+        yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -146,7 +113,7 @@ def main() -> None:
     parser.add_argument("--database", choices=["postgresql", "sqlite"], default="postgresql")
     parser.add_argument("--retailers", type=int, default=None, help="retailers (default: the city scale, 30,000)")
     args = parser.parse_args()
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = usable_cores()
     t = time.perf_counter()
     city = generate_city(scale="city", retailers=args.retailers)
     cycle = generate_cycle(city)

@@ -9,9 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-# share of retailers per tier 1..30, in percent (one city's data, see DOMAIN.md)
-TIER_SHARES = np.array([1, 1, 2, 2, 3, 3, 3, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 4, 4, 4, 4, 4, 3, 3, 3, 2, 2, 1, 1],
-                       dtype=float)
+from fixtures.retailers import TIER_PERCENT  # share of retailers per tier 1..30, as the city generator uses
 
 
 @dataclass(frozen=True)
@@ -33,7 +31,7 @@ SCALES = {"city": Shape(retailers=30_000), "province": Shape(retailers=400_000)}
 
 
 def _tiers(rng: np.random.Generator, n: int) -> np.ndarray:
-    return rng.choice(np.arange(1, 31), size=n, p=TIER_SHARES / TIER_SHARES.sum())
+    return rng.choice(np.arange(1, 31), size=n, p=TIER_PERCENT / TIER_PERCENT.sum())
 
 
 def instance(shape: Shape | str, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
