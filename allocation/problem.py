@@ -100,6 +100,13 @@ def _ids(frame: pd.DataFrame, source: str, column: str, bad: _Collector) -> tupl
     return codes, uniques
 
 
+def _numbers(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A text column's cells as floats (NaN where not a number) and which cells are empty."""
+    text = s.astype("string").str.strip()
+    empty = (text.isna() | (text == "")).to_numpy(dtype=bool, na_value=True)
+    return pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan), empty
+
+
 def _whole(frame: pd.DataFrame, source: str, column: str, hi: int, bad: _Collector,
            what: str = "quantity") -> np.ndarray:
     """Whole numbers in 0..hi; wrong values are reported and read as 0 so the other checks can go on."""
@@ -108,9 +115,7 @@ def _whole(frame: pd.DataFrame, source: str, column: str, hi: int, bad: _Collect
         num = s.to_numpy(dtype=np.float64, na_value=np.nan)
         empty = np.isnan(num)
     else:
-        text = s.astype("string").str.strip()
-        empty = (text.isna() | (text == "")).to_numpy(dtype=bool, na_value=True)
-        num = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        num, empty = _numbers(s)
     notnum = np.isnan(num) & ~empty
     finite = np.isfinite(num)
     frac = finite & (np.floor(num) != num)
@@ -132,9 +137,7 @@ def _weights(frame: pd.DataFrame, bad: _Collector) -> np.ndarray:
     if "weight" not in frame.columns:
         return np.full(len(frame), 100, np.int64)
     s = frame["weight"]
-    text = s.astype("string").str.strip()
-    empty = (text.isna() | (text == "")).to_numpy(dtype=bool, na_value=True)
-    num = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    num, empty = _numbers(s)
     num = np.where(empty, 1.0, num)
     raw = s.to_numpy()
     cents = np.round(num * 100)

@@ -71,4 +71,4 @@ def put_supply(cycle_id: str, body: list[SupplyLineIn], session: SessionDep, pri
 def get_supply(cycle_id: str, session: SessionDep, principal: SupplyReader, paging: PageDep):
     """The cycle's supply by spec code (one page of up to 1000 specs holds a city's whole range)."""
     rows, nxt = cycles.list_supply(session, principal.company_id, cycle_id, paging.cursor, paging.limit)
-    return {"items": [{"brand_code": r.brand_code, "quantity": r.quantity} for r in rows], "next_cursor": nxt}
+    return {"items": rows, "next_cursor": nxt}  # SupplyLineOut reads brand_code and quantity off each row

@@ -14,7 +14,6 @@ from api.idempotency import IdempotencyDep
 from api.schemas import Page
 from api.schemas_runs import AllocationOut, PublishedRun, RunCreated, RunOut
 from models import runs
-from models.tables import AllocationRun
 from models.users import Principal
 from models.worker import spawn
 
@@ -36,14 +35,6 @@ running. A run left queued or running by a stopped service is marked failed when
 PUBLISH_RULES = """Makes a succeeded run the cycle's final allocation: the cycle becomes `published` and appears in
 `GET /v1/publications`. Once per cycle (409 `already_published`); only a `succeeded` run (409
 `run_not_succeeded`) of a `closed` cycle (409 `cycle_state`) computed since its last close (409 `run_stale`)."""
-
-
-def run_out(run: AllocationRun) -> dict:
-    """A run as the API shows it, ids as strings."""
-    return {"id": str(run.id), "run_id": str(run.id), "cycle_id": str(run.cycle_id), "status": run.status,
-            "created_at": run.created_at, "created_by": str(run.created_by), "started_at": run.started_at,
-            "finished_at": run.finished_at, "totals": run.totals or {}, "timings": run.timings or {},
-            "certificate": run.certificate or {}, "excluded_orders": run.excluded_orders or [], "error": run.error}
 
 
 def worker_url(app: FastAPI) -> str:
@@ -97,13 +88,13 @@ def start_run(cycle_id: str, request: Request, session: SessionDep, principal: A
 def list_runs(cycle_id: str, session: SessionDep, principal: Reader, paging: PageDep):
     """A cycle's runs, oldest first."""
     items, nxt = runs.list_runs(session, principal, cycle_id, paging.cursor, paging.limit)
-    return {"items": [run_out(r) for r in items], "next_cursor": nxt}
+    return {"items": [runs.run_out(r) for r in items], "next_cursor": nxt}
 
 
 @router.get("/v1/allocation-runs/{run_id}", response_model=RunOut)
 def get_run(run_id: str, session: SessionDep, principal: Reader):
     """A run's status, totals, timings, certificate and the collected orders it left out."""
-    return run_out(runs.get_run(session, principal.company_id, run_id))
+    return runs.run_out(runs.get_run(session, principal.company_id, run_id))
 
 
 @router.get("/v1/allocation-runs/{run_id}/allocations", response_model=Page[AllocationOut])
