@@ -16,9 +16,10 @@ from __future__ import annotations
 import numpy as np
 
 from allocation.problem import Problem
+from allocation.vocabulary import Reason, values
 
 FULL, NO_SUPPLY, CAP, SUPPLY = 0, 1, 2, 3
-REASONS = ("full", "no_supply", "cap", "supply")  # the names of those codes, in the contract's words
+REASONS = values(Reason)  # the names of those codes, in the contract's words
 
 
 def _totals(problem: Problem, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -41,7 +41,8 @@ import pandas as pd
 from ortools.graph.python import min_cost_flow
 
 from allocation.certificate import REASONS, certify, reasons, require_passing
-from allocation.problem import LINE_MAX, Problem
+from allocation.problem import Problem
+from allocation.vocabulary import LINE_MAX
 
 _KEY_BASE = 10**10 + 1  # above any reduced denominator w*d (in hundredths): 1,000,000 * 10,000
 

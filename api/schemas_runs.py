@@ -7,12 +7,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from allocation.vocabulary import CycleState, Reason, RunState
 from api.schemas import Out
 
 
 class RunCreated(BaseModel):
     run_id: str
-    status: str
+    status: RunState
     cycle_id: str
 
 
@@ -29,7 +30,7 @@ class RunOut(BaseModel):
     id: str
     run_id: str
     cycle_id: str
-    status: str = Field(description="queued, running, succeeded or failed")
+    status: RunState = Field(description="queued, running, succeeded or failed")
     created_at: datetime
     created_by: str
     started_at: datetime | None = None
@@ -52,7 +53,7 @@ class AllocationOut(Out):
     brand_code: str
     demanded: int
     allocated: int
-    reason: str = Field(description="full, no_supply, cap or supply")
+    reason: Reason = Field(description="full, no_supply, cap or supply")
 
 
 class PublishedOut(AllocationOut):
@@ -66,7 +67,7 @@ class PublishedRun(BaseModel):
     cycle_id: str
     run_id: str
     published_at: datetime
-    status: str = "published"
+    status: CycleState = CycleState.PUBLISHED
 
 
 class PublicationOut(BaseModel):

@@ -29,7 +29,8 @@ from allocation.accuracy import (
     score_managers,
     single_brand_accuracy,
 )
-from models.cycles import get_cycle, status_of
+from allocation.vocabulary import FINAL_CYCLE_STATES, Channel, CycleState, Role
+from models.cycles import cycle_status, get_cycle
 from models.db import upsert
 from models.errors import Conflict, Invalid
 from models.master import team_subquery
@@ -48,7 +49,6 @@ from models.types import utcnow
 from models.users import Principal
 
 FRAME_COLUMNS = ["manager_id", "period", "brand_code", "quantity"]
-FINAL = ("closed", "published")
 LEVELS = ("manager", "spec")
 # Part of every snapshot's digest: change it when the counting rule changes, and every snapshot is rebuilt.
 SNAPSHOT_RULE = "stated + collected approved at current version; manager = retailer's current manager\n"
@@ -106,8 +106,8 @@ def forecast_frame(session: Session, company_id: int, cycle_ids: Sequence[int],
 
 def _demand(company_id: int, cycle_ids: Sequence[int]):
     """The counted order lines summed per manager (the retailer's current one), cycle and spec."""
-    counts = or_(Order.channel == "retailer_stated",
-                 and_(Order.channel == "collected", Order.approved_version == Order.version))
+    counts = or_(Order.channel == Channel.RETAILER_STATED,
+                 and_(Order.channel == Channel.COLLECTED, Order.approved_version == Order.version))
     return (select(Retailer.manager_id, OrderLine.cycle_id, OrderLine.brand_code,
                    func.sum(OrderLine.quantity).label("quantity"))
             .join(Order, and_(Order.cycle_id == OrderLine.cycle_id, Order.retailer_id == OrderLine.retailer_id))
@@ -155,7 +155,7 @@ def actual_frame(session: Session, company_id: int, cycle_ids: Sequence[int],
     if not cycle_ids:
         return _frame([])
     published = [] if not snapshots else list(session.execute(select(Cycle.id).where(
-        Cycle.company_id == company_id, Cycle.id.in_(list(cycle_ids)), Cycle.status == "published")).scalars())
+        Cycle.company_id == company_id, Cycle.id.in_(list(cycle_ids)), Cycle.status == CycleState.PUBLISHED)).scalars())
     done = set(published)
     live = [i for i in cycle_ids if i not in done]
     refresh_snapshots(session, company_id, published)
@@ -201,8 +201,8 @@ def _cycles(session: Session, company_id: int, q: AccuracyQuery) -> tuple[list[C
         if q.date_from is not None or q.date_to is not None:
             raise Invalid("give either cycle_id or from and to, not both", "invalid_request")
         cycle = get_cycle(session, company_id, q.cycle_id)
-        status = status_of(cycle)
-        if status not in FINAL:
+        status = cycle_status(cycle)
+        if status not in FINAL_CYCLE_STATES:
             raise Conflict(f"cycle {cycle.id} ({cycle.name}) is {status}: accuracy is scored once the cycle is "
                            "closed and its demand final", "cycle_state", status=status)
         return [cycle], [], None
@@ -214,7 +214,7 @@ def _cycles(session: Session, company_id: int, q: AccuracyQuery) -> tuple[list[C
     stmt = (select(Cycle).where(Cycle.company_id == company_id, Cycle.start_date >= q.date_from,
                                 Cycle.start_date <= q.date_to).order_by(Cycle.start_date, Cycle.id))
     cycles = list(session.execute(stmt).scalars())
-    final = [c for c in cycles if status_of(c) in FINAL]
+    final = [c for c in cycles if cycle_status(c) in FINAL_CYCLE_STATES]
     done = {c.id for c in final}
     return final, [c for c in cycles if c.id not in done], f"{q.date_from}..{q.date_to}"
 
@@ -245,9 +245,9 @@ def _pooled_specs(by_spec: pd.DataFrame, label: str) -> pd.DataFrame:
 def _in_scope(session: Session, principal: Principal, rows: pd.DataFrame, manager_id: str | None) -> pd.DataFrame:
     """Drops the managers the caller may not see; done after ranking so everyone sees his true rank."""
     keep = np.ones(len(rows), dtype=bool)
-    if principal.role == "account_manager":
+    if principal.role == Role.ACCOUNT_MANAGER:
         keep &= (rows["manager_id"] == principal.manager_id).to_numpy()
-    elif principal.role == "market_manager":
+    elif principal.role == Role.MARKET_MANAGER:
         team = list(session.execute(team_subquery(principal)).scalars())
         keep &= rows["manager_id"].isin(team).to_numpy()
     if manager_id is not None:

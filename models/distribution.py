@@ -11,7 +11,8 @@ from functools import lru_cache
 from sqlalchemy import Numeric, and_, cast, func, select
 from sqlmodel import Session
 
-from models.cycles import get_cycle, status_of
+from allocation.vocabulary import CycleState
+from models.cycles import cycle_status, get_cycle
 from models.errors import Conflict
 from models.master import scope_retailers
 from models.pagination import encode_cursor, page
@@ -27,9 +28,9 @@ STREAM_CHUNK = 5_000
 def published_cycle(session: Session, principal: Principal, cycle_id: int | str) -> Cycle:
     """The cycle if its allocation is published; 409 before, since there is nothing final to deliver yet."""
     cycle = get_cycle(session, principal.company_id, cycle_id)
-    if cycle.status != "published" or cycle.published_run_id is None:
-        raise Conflict(f"cycle {cycle.id} ({cycle.name}) is {status_of(cycle)}; its allocation can be pulled once "
-                       "it is published", "not_published", status=status_of(cycle))
+    if cycle.status != CycleState.PUBLISHED or cycle.published_run_id is None:
+        raise Conflict(f"cycle {cycle.id} ({cycle.name}) is {cycle_status(cycle)}; its allocation can be pulled once "
+                       "it is published", "not_published", status=cycle_status(cycle))
     return cycle
 
 

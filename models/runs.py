@@ -18,8 +18,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from allocation.vocabulary import ACTIVE_RUN_STATES, SHORT_REASONS, CycleState, Reason, RunState
 from models import audit
-from models.cycles import get_cycle, require_status, status_of
+from models.cycles import cycle_status, get_cycle, require_status
 from models.db import bulk_insert, read_frame, session_scope
 from models.errors import Conflict, DomainError, NotFound, row_id
 from models.pagination import entity_page, page
@@ -29,9 +30,7 @@ from models.users import Principal
 
 log = logging.getLogger("runs")
 
-ACTIVE = ("queued", "running")
 ALLOCATION_COLUMNS = ["run_id", "retailer_id", "brand_code", "demanded", "allocated", "reason"]
-SHORT_REASONS = ("no_supply", "cap", "supply")
 ABANDONED = "the service stopped before this run finished; start a new run"
 
 
@@ -39,17 +38,17 @@ ABANDONED = "the service stopped before this run finished; start a new run"
 
 def _active_run_id(session: Session, cycle_id: int) -> int | None:
     return session.execute(select(AllocationRun.id).where(AllocationRun.cycle_id == cycle_id,
-                                                          AllocationRun.status.in_(ACTIVE))).scalar()
+                                                          AllocationRun.status.in_(ACTIVE_RUN_STATES))).scalar()
 
 
 def start_run(session: Session, principal: Principal, cycle_id: int | str) -> AllocationRun:
     """Queue a run for a closed cycle; the partial unique index keeps it to one active run per cycle."""
     cycle = get_cycle(session, principal.company_id, cycle_id, for_share=True)
-    require_status(cycle, "closed", doing="start an allocation run")
+    require_status(cycle, CycleState.CLOSED, doing="start an allocation run")
     active = _active_run_id(session, cycle.id)
     if active is not None:
         raise _in_progress(cycle, active)
-    run = AllocationRun(company_id=principal.company_id, cycle_id=cycle.id, status="queued",
+    run = AllocationRun(company_id=principal.company_id, cycle_id=cycle.id, status=RunState.QUEUED,
                         created_by=principal.user_id, cycle_closed_at=cycle.closed_at)
     try:
         with session.begin_nested():
@@ -58,7 +57,7 @@ def start_run(session: Session, principal: Principal, cycle_id: int | str) -> Al
     except IntegrityError:
         raise _in_progress(cycle, _active_run_id(session, cycle.id)) from None
     audit.record(session, principal, "allocation_run.start", "allocation_run", run.id,
-                 new={"cycle_id": str(cycle.id), "status": "queued"})
+                 new={"cycle_id": str(cycle.id), "status": RunState.QUEUED})
     return run
 
 
@@ -107,13 +106,13 @@ def publish(session: Session, principal: Principal, run_id: int | str) -> Public
     """Make a succeeded run the cycle's final allocation, once; the cycle lock serializes it with close and reopen."""
     run = get_run(session, principal.company_id, run_id)
     cycle = get_cycle(session, principal.company_id, run.cycle_id, for_update=True)
-    if cycle.status == "published":
+    if cycle.status == CycleState.PUBLISHED:
         raise Conflict(f"cycle {cycle.id} ({cycle.name}) is already published with run {cycle.published_run_id}; "
                        "a cycle's allocation is published once", "already_published",
                        published_run_id=str(cycle.published_run_id))
-    require_status(cycle, "closed", doing="publish an allocation")
+    require_status(cycle, CycleState.CLOSED, doing="publish an allocation")
     run = get_run(session, principal.company_id, run.id, for_update=True)
-    if run.status != "succeeded":
+    if run.status != RunState.SUCCEEDED:
         raise Conflict(f"run {run.id} is {run.status}; only a succeeded run can be published", "run_not_succeeded",
                        status=run.status)
     if run.cycle_closed_at != cycle.closed_at:
@@ -122,10 +121,10 @@ def publish(session: Session, principal: Principal, run_id: int | str) -> Public
     pub = Publication(company_id=cycle.company_id, cycle_id=cycle.id, run_id=run.id, published_by=principal.user_id)
     session.add(pub)
     session.flush()
-    cycle.status, cycle.published_at, cycle.published_run_id = "published", pub.published_at, run.id
+    cycle.status, cycle.published_at, cycle.published_run_id = CycleState.PUBLISHED, pub.published_at, run.id
     session.add(cycle)
-    audit.record(session, principal, "cycle.publish", "cycle", cycle.id, old={"status": "closed"},
-                 new={"status": "published", "run_id": str(run.id)})
+    audit.record(session, principal, "cycle.publish", "cycle", cycle.id, old={"status": CycleState.CLOSED},
+                 new={"status": CycleState.PUBLISHED, "run_id": str(run.id)})
     session.flush()
     return pub
 
@@ -148,8 +147,8 @@ def _transaction(bind, snapshot: bool = False) -> Any:
 def _require_snapshot_cycle(session: Session, run: AllocationRun, when: str) -> None:
     """The run is computed from the close it was started on; a reopen since makes its inputs another cycle's."""
     cycle = get_cycle(session, run.company_id, run.cycle_id, for_share=True)
-    if cycle.status != "closed" or cycle.closed_at != run.cycle_closed_at:
-        raise Conflict(f"cycle {cycle.id} was reopened or changed {when} (now {status_of(cycle)}); nothing was "
+    if cycle.status != CycleState.CLOSED or cycle.closed_at != run.cycle_closed_at:
+        raise Conflict(f"cycle {cycle.id} was reopened or changed {when} (now {cycle_status(cycle)}); nothing was "
                        "written; start a new run on the closed cycle")
 
 
@@ -202,7 +201,7 @@ def jsonable(value: Any) -> Any:
 
 def totals_of(allocations: pd.DataFrame, excluded: list[dict]) -> dict:
     """The run's summary figures, computed from the rows it writes."""
-    short = allocations.loc[allocations["reason"] != "full", "reason"].value_counts()
+    short = allocations.loc[allocations["reason"] != Reason.FULL, "reason"].value_counts()
     demanded, allocated = int(allocations["demanded"].sum()), int(allocations["allocated"].sum())
     return {
         "lines": len(allocations), "retailers": int(allocations["retailer_id"].nunique()),
@@ -236,8 +235,8 @@ def _claim(bind, run_id: int) -> AllocationRun | None:
     """Mark the run running (committed), unless it is no longer queued."""
     with _transaction(bind) as session:
         claimed = session.execute(update(AllocationRun).where(AllocationRun.id == run_id,
-                                                              AllocationRun.status == "queued")
-                                  .values(status="running", started_at=utcnow())).rowcount
+                                                              AllocationRun.status == RunState.QUEUED)
+                                  .values(status=RunState.RUNNING, started_at=utcnow())).rowcount
         return session.get(AllocationRun, run_id, populate_existing=True) if claimed else None
 
 
@@ -247,7 +246,7 @@ def _write(bind, run: AllocationRun, result, snapshot: Snapshot, timings: dict, 
         t = time.perf_counter()
         _require_snapshot_cycle(session, run, "during the run")
         locked = session.get(AllocationRun, run.id, with_for_update=True, populate_existing=True)
-        if locked.status != "running":
+        if locked.status != RunState.RUNNING:
             raise Conflict(f"run {run.id} was marked {locked.status} while it ran; nothing was written")
         a = result.allocations
         rows = zip(repeat(run.id), a["retailer_id"].astype(str).tolist(), a["brand_code"].astype(str).tolist(),
@@ -258,7 +257,7 @@ def _write(bind, run: AllocationRun, result, snapshot: Snapshot, timings: dict, 
         timings["total_s"] = round(time.perf_counter() - t0, 3)
         if getattr(result, "timings", None):
             timings["engine"] = jsonable(result.timings)
-        locked.status, locked.finished_at = "succeeded", utcnow()
+        locked.status, locked.finished_at = RunState.SUCCEEDED, utcnow()
         locked.totals = totals_of(a, snapshot.excluded)
         locked.timings = timings
         locked.certificate = jsonable(dict(result.certificate))
@@ -269,8 +268,8 @@ def _write(bind, run: AllocationRun, result, snapshot: Snapshot, timings: dict, 
 def fail_run(bind, run_id: int, error: str) -> None:
     """Mark a queued or running run failed with its reason, in a transaction of its own."""
     with _transaction(bind) as session:
-        session.execute(update(AllocationRun).where(AllocationRun.id == run_id, AllocationRun.status.in_(ACTIVE))
-                        .values(status="failed", error=error[:2000], finished_at=utcnow()))
+        session.execute(update(AllocationRun).where(AllocationRun.id == run_id, AllocationRun.status.in_(ACTIVE_RUN_STATES))
+                        .values(status=RunState.FAILED, error=error[:2000], finished_at=utcnow()))
 
 
 def execute_run(bind, run_id: int, solve: Callable[[Snapshot], Any] = _solve) -> str:
@@ -295,9 +294,9 @@ def execute_run(bind, run_id: int, solve: Callable[[Snapshot], Any] = _solve) ->
     except Exception as exc:  # the run records why it failed; the service keeps going
         log.exception("allocation run %s failed", run_id)
         fail_run(bind, run_id, _short_error(exc))
-        return "failed"
+        return RunState.FAILED
     _refresh_statistics(bind)
-    return "succeeded"
+    return RunState.SUCCEEDED
 
 
 def _refresh_statistics(bind) -> None:
@@ -314,6 +313,6 @@ def _refresh_statistics(bind) -> None:
 def fail_abandoned(bind) -> int:
     """At service start, mark runs a stopped service left queued or running as failed, freeing their cycles."""
     with _transaction(bind) as session:
-        return session.execute(update(AllocationRun).where(AllocationRun.status.in_(ACTIVE))
-                               .values(status="failed", error=ABANDONED, finished_at=utcnow())).rowcount
+        return session.execute(update(AllocationRun).where(AllocationRun.status.in_(ACTIVE_RUN_STATES))
+                               .values(status=RunState.FAILED, error=ABANDONED, finished_at=utcnow())).rowcount
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 
+from allocation.vocabulary import RunState
 from models.db import database_url, make_engine
 
 log = logging.getLogger("runs")
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         engine.dispose()
     log.info("allocation run %s %s", args[0], status)
-    return 0 if status == "succeeded" else 1
+    return 0 if status == RunState.SUCCEEDED else 1
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from allocation.problem import LINE_MAX, Problem
+from allocation.problem import Problem
+from allocation.vocabulary import LINE_MAX
 from allocation.solver import allocate, exact_order
 from tests.allocation.oracles import (
     allocation_cost,
