@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
 from allocation.caps import CapInputError, CapPolicy, compute_caps
-from models import audit
+from models import audit, policies
 from models.cycles import SHOWN, duplicates, get_cycle, require_status
 from models.db import bulk_insert, upsert
 from models.errors import Conflict, Invalid
@@ -21,7 +21,6 @@ from models.pagination import entity_page
 from models.tables import (
     Allocation,
     Cap,
-    Company,
     Cycle,
     History,
     OrderLine,
@@ -39,43 +38,14 @@ BASIS_COLUMNS = ["method", "size_class", "base_monthly", "band", "monthly_cap", 
 _ISO_WEEK = re.compile(r"(\d{4})-?W(\d{2})")
 
 
-def policy_out(row: PolicyRow) -> dict:
-    """A policy version as callers see it (ids as strings)."""
-    return {"version": row.version, "params": row.params, "created_at": row.created_at,
-            "created_by": None if row.created_by is None else str(row.created_by)}
-
-
-def _latest_policy(session: Session, company_id: int) -> PolicyRow | None:
-    return session.execute(select(PolicyRow).where(PolicyRow.company_id == company_id)
-                           .order_by(PolicyRow.version.desc()).limit(1)).scalar_one_or_none()
-
-
 def current_policy(session: Session, company_id: int) -> PolicyRow:
-    """The policy in force; a fresh company gets version 1 = the defaults, so caps can be computed at once."""
-    row = _latest_policy(session, company_id)
-    if row is None:
-        # insert-or-nothing, so two first readers at once do not collide on version 1
-        upsert(session, PolicyRow.__table__, [{"company_id": company_id, "version": 1, "created_at": utcnow(),
-                                               "params": CapPolicy().model_dump(mode="json")}],
-               ["company_id", "version"])
-        row = _latest_policy(session, company_id)
-    return row
+    """The cap policy in force (version 1 = the defaults for a fresh company)."""
+    return policies.current(session, PolicyRow, company_id, CapPolicy())
 
 
 def put_policy(session: Session, principal: Principal, policy: CapPolicy) -> PolicyRow:
     """Add a version (never edit one) so every computed cap can name the exact rules it came from."""
-    session.get(Company, principal.company_id, with_for_update=True)  # versions are numbered one at a time
-    current = current_policy(session, principal.company_id)
-    params = policy.model_dump(mode="json")
-    if params == current.params:
-        return current  # PUT replaces: repeating it changes nothing
-    row = PolicyRow(company_id=principal.company_id, version=current.version + 1, params=params,
-                    created_by=principal.user_id)
-    session.add(row)
-    session.flush()
-    audit.record(session, principal, "cap_policy.update", "cap_policy", row.version,
-                 {"version": current.version, "params": current.params}, {"version": row.version, "params": params})
-    return row
+    return policies.put(session, principal, PolicyRow, policy)
 
 
 def _iso_week(period: str | date) -> str | None:
