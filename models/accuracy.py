@@ -18,7 +18,7 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, delete, func, insert, or_, select
+from sqlalchemy import and_, delete, func, insert, select
 from sqlmodel import Session
 
 from allocation.accuracy import (
@@ -33,7 +33,8 @@ from models.cycles import get_cycle, status_of
 from models.db import upsert
 from models.errors import Conflict, Invalid
 from models.master import team_subquery
-from models.pagination import decode_cursor, encode_cursor
+from models.orders import COUNTED
+from models.pagination import frame_page
 from models.tables import (
     Brand,
     Cycle,
@@ -106,14 +107,12 @@ def forecast_frame(session: Session, company_id: int, cycle_ids: Sequence[int],
 
 def _demand(company_id: int, cycle_ids: Sequence[int]):
     """The counted order lines summed per manager (the retailer's current one), cycle and spec."""
-    counts = or_(Order.channel == "retailer_stated",
-                 and_(Order.channel == "collected", Order.approved_version == Order.version))
     return (select(Retailer.manager_id, OrderLine.cycle_id, OrderLine.brand_code,
                    func.sum(OrderLine.quantity).label("quantity"))
             .join(Order, and_(Order.cycle_id == OrderLine.cycle_id, Order.retailer_id == OrderLine.retailer_id))
             .join(Retailer, and_(Retailer.company_id == Order.company_id,
                                  Retailer.retailer_id == Order.retailer_id))
-            .where(Order.company_id == company_id, OrderLine.cycle_id.in_(list(cycle_ids)), counts)
+            .where(Order.company_id == company_id, OrderLine.cycle_id.in_(list(cycle_ids)), COUNTED)
             .group_by(Retailer.manager_id, OrderLine.cycle_id, OrderLine.brand_code))
 
 
@@ -292,26 +291,4 @@ def records(rows: pd.DataFrame) -> list[dict]:
 
 def page_frame(rows: pd.DataFrame, level: str, cursor: str | None, limit: int) -> tuple[pd.DataFrame, str | None]:
     """Keyset paging over the sorted result, with the same opaque cursors as the database lists."""
-    keys = PAGE_KEYS[level]
-    values = decode_cursor(cursor, len(keys))
-    if values is not None:
-        after = np.zeros(len(rows), dtype=bool)
-        equal = np.ones(len(rows), dtype=bool)
-        for col, value in zip(keys, values):
-            column = rows[col].to_numpy()
-            try:
-                after |= equal & (column > value)
-                equal &= column == value
-            except TypeError:
-                raise Invalid("cursor is not one this service issued; start again without it",
-                              "invalid_cursor") from None
-        rows = rows[after]
-    shown = rows.iloc[:limit]
-    if len(rows) <= limit or shown.empty:
-        return shown, None
-    last = shown.iloc[-1]
-    return shown, encode_cursor([_plain(last[c]) for c in keys])
-
-
-def _plain(value):
-    return value.item() if isinstance(value, np.generic) else value
+    return frame_page(rows, PAGE_KEYS[level], cursor, limit)

@@ -430,3 +430,7 @@ class IdempotencyKey(SQLModel, table=True):
     status_code: Optional[int] = None
     response_body: Optional[str] = None
     created_at: datetime = _ts()
+
+
+# Tables kept in modules of their own, registered on the metadata with the rest wherever tables are imported.
+from models.tables_supply import Availability, SupplyPolicyVersion  # noqa: E402,F401
