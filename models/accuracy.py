@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, delete, func, insert, or_, select
+from sqlalchemy import and_, delete, func, insert, select
 from sqlmodel import Session
 
 from allocation.accuracy import (
@@ -32,6 +32,7 @@ from models.cycles import ReportQuery, final_cycles
 from models.db import upsert
 from models.errors import Invalid
 from models.master import team_subquery
+from models.orders import COUNTED
 from models.tables import (
     Brand,
     Cycle,
@@ -103,14 +104,12 @@ def forecast_frame(session: Session, company_id: int, cycle_ids: Sequence[int],
 
 def _demand(company_id: int, cycle_ids: Sequence[int]):
     """The counted order lines summed per manager (the retailer's current one), cycle and spec."""
-    counts = or_(Order.channel == "retailer_stated",
-                 and_(Order.channel == "collected", Order.approved_version == Order.version))
     return (select(Retailer.manager_id, OrderLine.cycle_id, OrderLine.brand_code,
                    func.sum(OrderLine.quantity).label("quantity"))
             .join(Order, and_(Order.cycle_id == OrderLine.cycle_id, Order.retailer_id == OrderLine.retailer_id))
             .join(Retailer, and_(Retailer.company_id == Order.company_id,
                                  Retailer.retailer_id == Order.retailer_id))
-            .where(Order.company_id == company_id, OrderLine.cycle_id.in_(list(cycle_ids)), counts)
+            .where(Order.company_id == company_id, OrderLine.cycle_id.in_(list(cycle_ids)), COUNTED)
             .group_by(Retailer.manager_id, OrderLine.cycle_id, OrderLine.brand_code))
 
 

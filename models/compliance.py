@@ -52,7 +52,7 @@ def current_policy(session: Session, company_id: int) -> CompliancePolicyVersion
 
 def put_policy(session: Session, principal: Principal, policy: CompliancePolicy) -> CompliancePolicyVersion:
     """Add a version of the thresholds (never edit one), audited old -> new."""
-    return policies.put(session, principal, CompliancePolicyVersion, policy)
+    return policies.put(session, principal, CompliancePolicyVersion, policy, "compliance_policy")
 
 
 @dataclass

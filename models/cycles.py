@@ -155,33 +155,43 @@ def duplicates(values: list[str]) -> list[str]:
     return sorted({v for v in values if v in seen or seen.add(v)})
 
 
-def replace_supply(session: Session, principal: Principal, cycle_id: int | str,
-                   lines: list[tuple[str, int]]) -> dict:
-    """Make the cycle's supply exactly these specs (a spec left out has supply 0) until the cycle closes."""
-    codes = [code for code, _ in lines]
+def check_spec_lines(session: Session, company_id: int, codes: list[str]) -> None:
+    """422 for a spec given twice (which would make 'replace' ambiguous) or one the company does not carry."""
     twice = duplicates(codes)
     if twice:
         raise Invalid(f"brand_code {', '.join(twice[:SHOWN])} appears more than once; give each spec once",
                       "duplicate_line", brand_codes=twice)
-    unknown = sorted(set(codes) - brand_codes(session, principal.company_id))
+    unknown = sorted(set(codes) - brand_codes(session, company_id))
     if unknown:
         raise Invalid(f"unknown spec(s) {', '.join(unknown[:SHOWN])}: load them with the brands first",
                       "unknown_spec", brand_codes=unknown)
-    cycle = get_cycle(session, principal.company_id, cycle_id, for_share=True)
-    require_status(cycle, "planned", "open", doing="change the supply")
-    old = dict(session.execute(select(Supply.brand_code, Supply.quantity).where(Supply.cycle_id == cycle.id)).all())
+
+
+def replace_quantities(session: Session, principal: Principal, cycle: Cycle, table, lines: list[tuple[str, int]],
+                       action: str) -> dict:
+    """Make a cycle's per-spec quantities in `table` (supply, availability) exactly these, audited as `action`."""
+    old = dict(session.execute(select(table.brand_code, table.quantity).where(table.cycle_id == cycle.id)).all())
     new = dict(lines)
-    session.execute(delete(Supply).where(Supply.cycle_id == cycle.id))
+    session.execute(delete(table).where(table.cycle_id == cycle.id))
     if lines:
-        session.execute(insert(Supply), [{"cycle_id": cycle.id, "brand_code": c, "company_id": principal.company_id,
-                                          "quantity": q} for c, q in lines])
+        session.execute(insert(table), [{"cycle_id": cycle.id, "brand_code": c, "company_id": principal.company_id,
+                                         "quantity": q} for c, q in lines])
     session.flush()
     changed = sorted(c for c in old.keys() | new.keys() if old.get(c) != new.get(c))
     if changed:
-        audit.record(session, principal, "supply.replace", "cycle", cycle.id,
+        audit.record(session, principal, action, "cycle", cycle.id,
                      {"total": sum(old.values()), "specs": {c: old[c] for c in changed if c in old}},
                      {"total": sum(new.values()), "specs": {c: new[c] for c in changed if c in new}})
     return {"cycle_id": str(cycle.id), "specs": len(new), "total": sum(new.values())}
+
+
+def replace_supply(session: Session, principal: Principal, cycle_id: int | str,
+                   lines: list[tuple[str, int]]) -> dict:
+    """Make the cycle's supply exactly these specs (a spec left out has supply 0) until the cycle closes."""
+    check_spec_lines(session, principal.company_id, [code for code, _ in lines])
+    cycle = get_cycle(session, principal.company_id, cycle_id, for_share=True)
+    require_status(cycle, "planned", "open", doing="change the supply")
+    return replace_quantities(session, principal, cycle, Supply, lines, "supply.replace")
 
 
 def list_supply(session: Session, company_id: int, cycle_id: int | str, cursor: str | None, limit: int):

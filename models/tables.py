@@ -196,7 +196,7 @@ class PolicyVersion(SQLModel):
     created_by: Optional[int] = Field(default=None, foreign_key="app_user.id")
 
 
-def _policy_args() -> tuple:
+def policy_version_args() -> tuple:
     """One version number per company and policy, counting from 1."""
     return UniqueConstraint("company_id", "version"), CheckConstraint("version >= 1", name="version")
 
@@ -205,14 +205,14 @@ class CapPolicy(PolicyVersion, table=True):
     """One version of the floating-cap policy."""
 
     __tablename__ = "cap_policy"
-    __table_args__ = _policy_args()
+    __table_args__ = policy_version_args()
 
 
 class CompliancePolicyVersion(PolicyVersion, table=True):
     """One version of the compliance policy (the identical-order cluster thresholds)."""
 
     __tablename__ = "compliance_policy"
-    __table_args__ = _policy_args()
+    __table_args__ = policy_version_args()
 
 
 class Cap(SQLModel, table=True):
@@ -447,3 +447,7 @@ class IdempotencyKey(SQLModel, table=True):
     status_code: Optional[int] = None
     response_body: Optional[str] = None
     created_at: datetime = _ts()
+
+
+# Tables kept in modules of their own, registered on the metadata with the rest wherever tables are imported.
+from models.tables_supply import Availability, SupplyPolicyVersion  # noqa: E402,F401

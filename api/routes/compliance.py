@@ -115,11 +115,11 @@ def get_clusters(session: SessionDep, principal: Reader, params: ParamsDep, pagi
 @router.get("/v1/compliance-policy", response_model=CompliancePolicyOut)
 def get_policy(session: SessionDep, principal: PolicyReader):
     """The cluster thresholds in force (a fresh company starts at version 1: min_cluster 3, min_lines 3)."""
-    return policies.version_out(compliance.current_policy(session, principal.company_id))
+    return policies.policy_out(compliance.current_policy(session, principal.company_id))
 
 
 @router.put("/v1/compliance-policy", response_model=CompliancePolicyOut)
 def put_policy(body: CompliancePolicy, session: SessionDep, principal: Admin):
     """Adopt new thresholds as a new version (old versions stay; the change is audited); an identical body keeps
     the current version. A field left out takes its default."""
-    return policies.version_out(compliance.put_policy(session, principal, body))
+    return policies.policy_out(compliance.put_policy(session, principal, body))

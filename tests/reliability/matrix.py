@@ -62,6 +62,12 @@ WHO: dict[str, frozenset[str] | None] = {
     "GET /v1/compliance-policy": ADMIN_AUDITOR,
     "PUT /v1/compliance-policy": ADMIN,
     "GET /v1/audit-events": ADMIN_AUDITOR,
+    "GET /v1/supply-policy": ADMIN_AUDITOR,
+    "PUT /v1/supply-policy": ADMIN,
+    "PUT /v1/cycles/{cycle_id}/availability": ADMIN,
+    "GET /v1/cycles/{cycle_id}/availability": ADMIN_AUDITOR,
+    "GET /v1/cycles/{cycle_id}/supply-plan": ADMIN_AUDITOR,
+    "GET /v1/cycles/{cycle_id}/supply-plan.csv": ADMIN_AUDITOR,
 }
 
 

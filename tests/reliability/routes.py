@@ -26,6 +26,8 @@ def target(label: str, world, **override: str) -> tuple[str, dict]:
         "PUT /v1/cycles/{cycle_id}/supply": {"json": [{"brand_code": brand, "quantity": 5}]},
         "PUT /v1/cap-policy": {"json": {}},
         "PUT /v1/compliance-policy": {"json": {"min_cluster": 3, "min_lines": 3}},
+        "PUT /v1/supply-policy": {"json": {"weeks": 4}},
+        "PUT /v1/cycles/{cycle_id}/availability": {"json": [{"brand_code": brand, "quantity": 5}]},
         "PUT /v1/cycles/{cycle_id}/caps": {"json": [{"retailer_id": world.own_retailer, "cap": 100}]},
         "POST /v1/cycles/{cycle_id}/cap-adjustments": {"json": {"moves": [
             {"from_retailer_id": world.own_retailer, "to_retailer_id": world.retailers[1], "quantity": 1}],

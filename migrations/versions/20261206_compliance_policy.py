@@ -1,8 +1,8 @@
 """compliance policy: versioned cluster thresholds (min_cluster, min_lines)
 
 Revision ID: compliance_policy
-Revises: 0001
-Create Date: 2026-12-01 09:00:00
+Revises: supply_plan
+Create Date: 2026-12-06 00:00:00
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import models.types
 
 revision = 'compliance_policy'
-down_revision = '0001'
+down_revision = 'supply_plan'
 branch_labels = None
 depends_on = None
 
