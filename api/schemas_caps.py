@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, Field, model_validator
 
 from allocation.caps import CapPolicy
 from allocation.vocabulary import CAP_MAX, AdjustmentState, CapSource, CycleState
-from api.schemas import CleanStr, In, Out
+from api.schemas import CleanStr, In, Out, PolicyVersionOut
 
 Id = Annotated[CleanStr, Field(min_length=1, max_length=64)]
 Weight = Annotated[Decimal, Field(gt=0, le=100, decimal_places=2,
@@ -63,11 +63,8 @@ class SupplySummary(Out):
     total: int
 
 
-class PolicyOut(Out):
-    version: int
+class PolicyOut(PolicyVersionOut):
     params: CapPolicy = Field(description="the policy in force (the body of PUT /v1/cap-policy)")
-    created_at: datetime
-    created_by: str | None
 
 
 class CapIn(In):
