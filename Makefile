@@ -26,7 +26,7 @@ bench: install          ## benchmarks; prints figures as ratios against baseline
 	$(PY) -m bench
 
 lint: install
-	$(VENV)/bin/ruff check allocation api models fixtures bench tests
+	$(VENV)/bin/ruff check allocation api executor models fixtures bench tests
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .hypothesis
