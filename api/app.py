@@ -13,7 +13,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from api import errors, idempotency
+from api import docs, errors, idempotency
 from api.edge import BodyLimit, ConcurrencyLimit, RefuseControlCharacters
 from api.schemas import ERROR_RESPONSES
 from api.routes import audit, caps, cycles, distribution, forecasts, master, orders, runs
@@ -57,12 +57,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         if own_engine:
             engine.dispose()
 
-    app = FastAPI(title="tobacco-alloc", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="tobacco-alloc", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)  # docs.install serves both from the service's own assets
     app.state.engine = engine
     app.state.settings = settings
     app.state.executor = make_executor(settings, engine)
     errors.install(app)
     idempotency.install(app)
+    docs.install(app)
     for module in (master, cycles, caps, orders, runs, distribution, forecasts, audit):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(master.service)
