@@ -101,13 +101,13 @@ def companies_create(code: Annotated[str, typer.Argument(help="a short code, e.g
 
 @companies_app.command("list")
 def companies_list() -> None:
-    """Every company: code, name, time zone."""
+    """Every company, one a line: code, name and time zone, separated by tabs."""
     from models.db import make_engine, session_scope
     from models.users import list_companies
 
     with session_scope(make_engine()) as session:
         for comp in list_companies(session):
-            out.print(f"{comp.code}\t{comp.name}\t{comp.timezone}", markup=False, highlight=False)
+            sys.stdout.write(f"{comp.code}\t{comp.name}\t{comp.timezone}\n")
 
 
 @users_app.command("create")
