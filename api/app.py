@@ -13,10 +13,10 @@ import anyio.to_thread
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from api import docs, errors, idempotency
+from api import docs, errors, idempotency, ui
 from api.edge import BodyLimit, ConcurrencyLimit, RefuseControlCharacters
 from api.schemas import ERROR_RESPONSES
-from api.routes import audit, caps, cycles, distribution, forecasts, master, orders, runs
+from api.routes import audit, caps, compliance, cycles, distribution, forecasts, master, orders, runs, supply
 from api.settings import Settings, get_settings
 from executor import make_executor
 from executor.sweeper import sweep_forever
@@ -65,9 +65,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     errors.install(app)
     idempotency.install(app)
     docs.install(app)
-    for module in (master, cycles, caps, orders, runs, distribution, forecasts, audit):
+    for module in (master, cycles, caps, orders, runs, distribution, forecasts, compliance, audit, supply):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(master.service)
+    ui.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RefuseControlCharacters)
     app.add_middleware(ConcurrencyLimit, limit=THREADS)

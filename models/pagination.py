@@ -7,6 +7,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from sqlalchemy import tuple_
 from sqlalchemy.sql import Select
 
@@ -60,3 +62,31 @@ def entity_page(session, stmt: Select, key_columns: Sequence[Any], cursor: str |
     rows, nxt = page(session, stmt, key_columns, cursor, limit,
                      key_of=lambda r: [getattr(r[0], c.key) for c in key_columns])
     return [r[0] for r in rows], nxt
+
+
+def frame_page(rows: pd.DataFrame, keys: Sequence[str], cursor: str | None, limit: int) -> tuple[pd.DataFrame, str | None]:
+    """Keyset paging over a frame already sorted by `keys`, with the same opaque cursors as the database lists."""
+    values = decode_cursor(cursor, len(keys))
+    if values is not None:
+        later = np.zeros(len(rows), dtype=bool)
+        equal = np.ones(len(rows), dtype=bool)
+        for col, value in zip(keys, values):
+            column = rows[col].to_numpy()
+            try:
+                later |= equal & (column > value)
+                equal &= column == value
+            except TypeError:
+                raise Invalid("cursor is not one this service issued; start again without it",
+                              "invalid_cursor") from None
+        rows = rows[later]
+    shown = rows.iloc[:limit]
+    if len(rows) <= limit or shown.empty:
+        return shown, None
+    last = shown.iloc[-1]
+    return shown, encode_cursor([v.item() if isinstance(v := last[c], np.generic) else v for c in keys])
+
+
+def frame_records(rows: pd.DataFrame) -> list[dict]:
+    """A frame's rows as plain Python values for JSON: whole numbers as int, empty figures as None."""
+    out = rows.astype(object).where(rows.notna(), None)
+    return out.to_dict("records")

@@ -1,7 +1,7 @@
 """run leases: who executes a run, until when, and a machine-readable failure code
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: run_leases
+Revises: compliance_policy
 Create Date: 2026-12-01 09:00:00
 """
 from __future__ import annotations
@@ -11,8 +11,8 @@ from alembic import op
 
 import models.types
 
-revision = '0002'
-down_revision = '0001'
+revision = 'run_leases'
+down_revision = 'compliance_policy'
 branch_labels = None
 depends_on = None
 

@@ -3,16 +3,16 @@
 The schema is the one shipped with the procrastinate version pinned in pyproject.toml. Upgrading procrastinate
 past a schema change takes a new revision that applies its migration files (procrastinate/sql/migrations).
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: queue_schema
+Revises: run_leases
 Create Date: 2026-12-01 09:00:01
 """
 from __future__ import annotations
 
 from alembic import op
 
-revision = '0003'
-down_revision = '0002'
+revision = 'queue_schema'
+down_revision = 'run_leases'
 branch_labels = None
 depends_on = None
 
