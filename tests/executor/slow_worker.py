@@ -1,5 +1,6 @@
-"""`tobacco-alloc` whose runs hold the interpreter lock while they solve, the way a long province solve does, for
-as many seconds as a file named after their cycle id in SLOW_DIR says (so a test decides which runs are slow).
+"""`tobacco-alloc` whose runs hold the interpreter lock while they solve, the way a long province solve does, while
+a file named after their cycle id exists in SLOW_DIR and for at least the seconds it says (a test decides which
+runs are slow, and for how long).
 
 Run as `python -m tests.executor.slow_worker worker --concurrency N`; the child processes import `execute` below.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+import time
 from pathlib import Path
 
 
@@ -23,7 +25,9 @@ def execute(bind, job_id: int, owner: str) -> str:
 
     def solve(snapshot):
         if marker.exists():
-            ctypes.PyDLL(None).sleep(int(marker.read_text()))  # libc's sleep, without releasing the GIL
+            least, start = int(marker.read_text()), time.monotonic()
+            while marker.exists() or time.monotonic() - start < least:
+                ctypes.PyDLL(None).sleep(1)  # libc's sleep, without releasing the GIL
         return runs._solve(snapshot)
 
     return runs.execute_claimed(bind, job_id, owner, solve)

@@ -107,14 +107,16 @@ class Watch:
 
 def test_a_solve_longer_than_the_lease_and_T_survives_an_api_restart(deployment):
     dep = deployment
-    solve_s = 12  # longer than the lease (5 s) and T (5 s), and than restarting an API on a busy machine
-    dep.slow(dep.cycles["north"]["slow"], solve_s)
+    solve_s = 8  # at least: longer than the lease (5 s) and T (5 s); and until the restarted API is up
+    marker = dep.slow(dep.cycles["north"]["slow"], solve_s)
     run_id = start(dep, 0, "north", "slow").json()["run_id"]
     dep.wait_run(run_id, states=("running",))
     watch = Watch(dep, run_id)
     dep.restart_api(0)  # the API that took the request restarts while the run executes
     dep.wait_ready()
-    assert dep.run(run_id)["status"] == "running", "the restarted API's sweep came after the run: lengthen solve_s"
+    time.sleep(2 * 1.0)  # two sweeps of the restarted API (RUNS_SWEEP_S = 1) while the run is still solving
+    assert dep.run(run_id)["status"] == "running"
+    marker.unlink()
     done = dep.wait_run(run_id, seconds=90)
     samples = watch.done()
     assert (done["status"], done["error"], done["error_code"]) == ("succeeded", None, None), dep.tail()
@@ -127,7 +129,7 @@ def test_a_solve_longer_than_the_lease_and_T_survives_an_api_restart(deployment)
 
 def test_a_worker_killed_mid_run_fails_its_run_within_the_bound_and_a_new_run_succeeds(deployment):
     dep = deployment
-    marker = dep.slow(dep.cycles["north"]["killed"], 60)
+    marker = dep.slow(dep.cycles["north"]["killed"], 1)  # slow until the marker goes
     run_id = start(dep, 1, "north", "killed").json()["run_id"]
     running = dep.wait_run(run_id, states=("running",))
     pid = worker_pid(running)
