@@ -35,6 +35,13 @@ PUBLISH_RULES = """Makes a succeeded run the cycle's final allocation: the cycle
 `run_not_succeeded`) of a `closed` cycle (409 `cycle_state`) computed since its last close (409 `run_stale`)."""
 
 
+def start_and_submit(request: Request, session, principal: Principal, cycle_id: str):
+    """Queue a run and hand it to the executor (a local process or the queue), in the request's transaction."""
+    run = runs.start_run(session, principal, cycle_id)
+    request.app.state.executor.submit(session, RUN, run.id, lock=f"cycle:{run.cycle_id}")
+    return run
+
+
 @router.post("/v1/cycles/{cycle_id}/allocation-runs", status_code=202, response_model=RunCreated,
              description=RUN_RULES, responses={
                  404: {"description": "no such cycle"},
@@ -42,8 +49,7 @@ PUBLISH_RULES = """Makes a succeeded run the cycle's final allocation: the cycle
                                       "(run_in_progress, with its `run_id`)"}})
 def start_run(cycle_id: str, request: Request, session: SessionDep, principal: Admin, idem: IdempotencyDep):
     """Queues a run and submits it to the executor (local process or queue) in the same transaction."""
-    run = runs.start_run(session, principal, cycle_id)
-    request.app.state.executor.submit(session, RUN, run.id, lock=f"cycle:{run.cycle_id}")
+    run = start_and_submit(request, session, principal, cycle_id)
     return idem.respond({"run_id": str(run.id), "status": run.status, "cycle_id": str(run.cycle_id)}, 202,
                         headers={"Location": f"/v1/allocation-runs/{run.id}"})
 
