@@ -94,10 +94,12 @@ def create_cycle(session: Session, principal: Principal, name: str, start_date: 
     return cycle
 
 
-def list_cycles(session: Session, company_id: int, cursor: str | None, limit: int) -> tuple[list[Cycle], str | None]:
-    """Cycles oldest first by id, so a client paging through never misses one created meanwhile."""
+def list_cycles(session: Session, company_id: int, cursor: str | None, limit: int,
+                newest_first: bool = False) -> tuple[list[Cycle], str | None]:
+    """Cycles oldest first by id, so a client paging through never misses one created meanwhile (the board:
+    newest first)."""
     stmt = select(Cycle).where(Cycle.company_id == company_id)
-    return entity_page(session, stmt, [Cycle.id], cursor, limit)
+    return entity_page(session, stmt, [Cycle.id], cursor, limit, descending=newest_first)
 
 
 def retailers_without_cap(session: Session, cycle: Cycle) -> list[str]:

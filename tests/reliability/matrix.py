@@ -19,6 +19,7 @@ WHO: dict[str, frozenset[str] | None] = {
     "POST /v1/cycles": ADMIN,
     "GET /v1/cycles": ALL,
     "GET /v1/cycles/{cycle_id}": ALL,
+    "GET /v1/cycles/{cycle_id}/summary": ADMIN_AUDITOR,
     "POST /v1/cycles/{cycle_id}/close": ADMIN,
     "POST /v1/cycles/{cycle_id}/reopen": ADMIN,
     "PUT /v1/cycles/{cycle_id}/supply": ADMIN,

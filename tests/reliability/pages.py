@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.reliability.matrix import ADMIN_AUDITOR, ALL
+from tests.reliability.matrix import ADMIN, ADMIN_AUDITOR, ALL
 
 PUBLIC = None  # no sign-in needed
 
@@ -15,6 +15,13 @@ PAGES: dict[str, frozenset[str] | None] = {
     "GET /ui/lang/{lang}": PUBLIC,
     "GET /ui/welcome": ALL,
     "GET /ui/audit": ADMIN_AUDITOR,
+    "GET /ui/cycles": ADMIN_AUDITOR,
+    "GET /ui/cycles/{cycle_id}": ADMIN_AUDITOR,
+    "POST /ui/cycles/{cycle_id}/close": ADMIN,
+    "POST /ui/cycles/{cycle_id}/runs": ADMIN,
+    "GET /ui/runs/{run_id}": ADMIN_AUDITOR,
+    "GET /ui/runs/{run_id}/status": ADMIN_AUDITOR,
+    "POST /ui/runs/{run_id}/publish": ADMIN,
 }
 
 # a well-formed form body per action, aimed at the reliability world's objects
