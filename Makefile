@@ -2,18 +2,34 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+UV     := $(VENV)/bin/uv
+LOCK   := requirements.lock
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
+# `make lock` re-resolves only what pyproject.toml changed; every other pin stays. `make upgrade` takes the newest.
+COMPILE = $(UV) pip compile pyproject.toml --extra dev --universal --python-version 3.11 -q -o $(LOCK) --custom-compile-command 'make lock'
 
-.PHONY: install run test bench lint clean
+.PHONY: install run test bench lint clean lock upgrade
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+# uv at the version requirements.lock pins, bootstrapped with pip
+$(UV): $(LOCK)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q "$$(grep -E '^uv==' $(LOCK) | cut -d' ' -f1)"
+	touch $(UV)
+
+# the venv gets exactly the versions in requirements.lock, nothing else, then the project itself (editable)
+$(STAMP): pyproject.toml $(LOCK) $(UV)
+	$(UV) pip sync -q --python $(PY) $(LOCK)
+	$(UV) pip install -q --python $(PY) --no-deps -e .
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
 install: $(STAMP)
+
+lock: $(UV)             ## after editing dependencies in pyproject.toml: re-resolve requirements.lock, keeping other pins
+	$(COMPILE)
+
+upgrade: $(UV)          ## every dependency to its newest release allowed by pyproject.toml (then run make test)
+	$(COMPILE) --upgrade
 
 run: install            ## build a demo city, then serve the API on 127.0.0.1:8000 (or HOST/PORT)
 	$(VENV)/bin/tobacco-alloc demo

@@ -13,12 +13,45 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+
 import numpy as np
 
 from allocation.problem import Problem
 
 FULL, NO_SUPPLY, CAP, SUPPLY = 0, 1, 2, 3
 REASONS = ("full", "no_supply", "cap", "supply")  # the names of those codes, in the contract's words
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """The proof a published allocation carries; `volume`, `max_volume` and `fairness_violations` are the
+    contract's names, the rest say how the proof went."""
+
+    volume: int
+    max_volume: int
+    fairness_violations: int
+    feasible: bool
+    max_volume_proof: str  # "cut" (the allocation's own residual cut) or "max_flow" (computed afresh)
+    violations_between_retailers: int
+    violations_within_retailer: int
+    lines_out_of_bounds: int
+    retailers_over_cap: int
+    specs_over_supply: int
+    lines: int
+    demanded: int
+    short_lines: int
+    short_lines_at_zero: int
+    largest_shortfall: int
+
+    @property
+    def passes(self) -> bool:
+        """Whether it allows publishing: feasible, volume proved maximal, no fairness violation."""
+        return self.feasible and not self.fairness_violations and self.volume == self.max_volume
+
+    def as_json(self) -> dict:
+        """The figures as plain JSON values, as a run stores and the API shows them."""
+        return asdict(self)
 
 
 def _totals(problem: Problem, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -144,14 +177,9 @@ def max_flow_volume(problem: Problem) -> int:
     tails = np.concatenate([np.full(n_b, src), spec[problem.line_spec], ret])
     heads = np.concatenate([spec, ret[problem.line_retailer], np.full(n_r, sink)])
     caps = np.concatenate([problem.supply, problem.line_demand, problem.cap])
-    from ortools.graph.python import max_flow  # only when the cut does not already prove the volume
+    from allocation.flow import max_flow_value  # OR-Tools only when the cut does not already prove the volume
 
-    mf = max_flow.SimpleMaxFlow()
-    mf.add_arcs_with_capacity(tails.astype(np.int32), heads.astype(np.int32), caps.astype(np.int64))
-    status = mf.solve(src, sink)
-    if status != mf.OPTIMAL:
-        raise RuntimeError(f"max flow ended with status {status}")
-    return int(mf.optimal_flow())
+    return max_flow_value(tails, heads, caps, src, sink)
 
 
 def feasibility(problem: Problem, x: np.ndarray, totals: tuple) -> dict:
@@ -164,7 +192,7 @@ def feasibility(problem: Problem, x: np.ndarray, totals: tuple) -> dict:
     }
 
 
-def certify(problem: Problem, x: np.ndarray) -> dict:
+def certify(problem: Problem, x: np.ndarray) -> Certificate:
     """The figures a published run must carry: volume against the maximum, feasibility, fairness, shortfalls."""
     x = np.asarray(x)
     if not np.issubdtype(x.dtype, np.integer):
@@ -182,39 +210,26 @@ def certify(problem: Problem, x: np.ndarray) -> dict:
     else:
         max_volume, proof = max_flow_volume(problem), "max_flow"
     fair = fairness_violations(problem, x, totals)
-    short = x < d
     servable = (problem.supply[problem.line_spec] > 0) & (problem.cap[problem.line_retailer] > 0)
-    return {
-        "volume": volume,
-        "max_volume": max_volume,
-        "fairness_violations": int(sum(fair.values())),
-        "feasible": feasible,
-        "short_lines": int(np.count_nonzero(short)),
-        "short_lines_at_zero": int(np.count_nonzero(x == 0)),
-        "largest_shortfall": int((d - x)[servable].max()) if servable.any() else 0,
-        "demanded": int(d.sum()),
-        "lines": len(d),
-        "max_volume_proof": proof,
-        **{f"violations_{k}": v for k, v in fair.items()},
-        **feas,
-    }
+    return Certificate(
+        volume=volume, max_volume=max_volume, fairness_violations=int(sum(fair.values())), feasible=feasible,
+        max_volume_proof=proof, violations_between_retailers=fair["between_retailers"],
+        violations_within_retailer=fair["within_retailer"], **feas, lines=len(d), demanded=int(d.sum()),
+        short_lines=int(np.count_nonzero(x < d)), short_lines_at_zero=int(np.count_nonzero(x == 0)),
+        largest_shortfall=int((d - x)[servable].max()) if servable.any() else 0,
+    )
 
 
 class CertificateFailed(RuntimeError):
     """An allocation failed its own certificate: a defect of the engine, and nothing may be published from it."""
 
-    def __init__(self, certificate: dict):
+    def __init__(self, certificate: Certificate):
         self.certificate = certificate
-        super().__init__(f"the allocation failed its own certificate: {certificate}")
+        super().__init__(f"the allocation failed its own certificate: {certificate.as_json()}")
 
 
-def passes(cert: dict) -> bool:
-    """Whether a certificate allows publishing: feasible, volume proved maximal, no fairness violation."""
-    return bool(cert["feasible"]) and not cert["fairness_violations"] and cert["volume"] == cert["max_volume"]
-
-
-def require_passing(cert: dict) -> dict:
+def require_passing(cert: Certificate) -> Certificate:
     """The certificate, or CertificateFailed: the one gate before any allocation is written anywhere."""
-    if not passes(cert):
+    if not cert.passes:
         raise CertificateFailed(cert)
     return cert

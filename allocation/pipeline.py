@@ -1,41 +1,23 @@
-"""From a validated problem to a published allocations file on both cores, so proving the result costs no wall time.
+"""From a validated problem to a published allocations file, the rendering and writing overlapped with the engine's work.
 
 The solve and the certificate are the work that a plain proportional split does not do. Each overlaps
-writing, which every method needs: the three columns the input fixes render in a second thread while
-the solve runs, and the certificate checks the allocation in that thread while the rows are completed
-and written to a temporary file. The file is renamed onto its target only when the certificate passes,
-so a failed proof, a full disk or any error leaves no output file. numpy releases the interpreter lock
-in the array work both threads do; OR-Tools' solve holds it, which only pauses the renderer.
+writing, which every method needs: the engine (allocation.engine) prepares this sink in its helper
+thread while it solves, so the three columns the input fixes render then, and the certificate checks
+the allocation in that thread while the rows are completed and written to a temporary file. The file
+is renamed onto its target only when the certificate passes, so a failed proof, a full disk or any
+error leaves no output file.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from allocation.certificate import REASONS, CertificateFailed, certify, reasons, require_passing
+from allocation.certificate import REASONS, CertificateFailed, certify
+from allocation.engine import Check, Result, Solve, allocate
 from allocation.files import AllocationsFile, discard, publish
 from allocation.problem import Problem
 
-
-@dataclass(frozen=True)
-class FileRun:
-    """What one file run published: per-line cartons and reasons, the certificate, and where the time went."""
-
-    allocated: np.ndarray = field(repr=False)
-    reasons: np.ndarray = field(repr=False)
-    certificate: dict | None
-    timings: dict
-
-
-def _timed(check: Callable[[Problem, np.ndarray], dict], problem: Problem, x: np.ndarray) -> tuple[dict, float]:
-    t0 = time.perf_counter()
-    return check(problem, x), time.perf_counter() - t0
+__all__ = ["CertificateFailed", "allocate_to_file"]
 
 
 def _render(problem: Problem) -> AllocationsFile:
@@ -43,43 +25,33 @@ def _render(problem: Problem) -> AllocationsFile:
                            problem.line_demand, REASONS)
 
 
-def allocate_to_file(problem: Problem, out: Path | str,
-                     compute: Callable[[Problem, dict], np.ndarray] | None = None,
-                     check: Callable[[Problem, np.ndarray], dict] | None = certify,
-                     durable: bool = True) -> FileRun:
+class FileSink:
+    """The allocations file as the engine's sink: rendered, written to a temporary file, renamed or removed."""
+
+    def __init__(self, problem: Problem, out: Path | str, durable: bool = True):
+        self.problem, self.out, self.durable = problem, Path(out), durable
+        self.rendered: AllocationsFile | None = None
+        self.tmp: Path | None = None
+
+    def prepare(self) -> None:
+        self.rendered = _render(self.problem)
+
+    def write(self, allocated, reason_codes) -> None:
+        self.tmp = self.rendered.write_temp(self.out, allocated, reason_codes, self.durable)
+
+    def publish(self) -> None:
+        publish(self.tmp, self.out, self.durable)
+        self.tmp = None
+
+    def discard(self) -> None:
+        if self.tmp is not None:
+            discard(self.tmp)
+            self.tmp = None
+
+
+def allocate_to_file(problem: Problem, out: Path | str, solve: Solve | None = None,
+                     check: Check | None = certify, durable: bool = True) -> Result:
     """Compute, certify and publish one allocation; raises CertificateFailed (and writes nothing) if the check fails.
 
-    `compute` is ours (allocation.solver.solve_lines) by default; a baseline passes its own and `check=None`
-    to run through the same reader, writer and overlap without a certificate, and without loading OR-Tools."""
-    if compute is None:
-        from allocation.solver import solve_lines as compute
-    started = time.perf_counter()
-    stats: dict = {}
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="allocate") as helper:
-        rendering = helper.submit(_render, problem)
-        x = compute(problem, stats)
-        solved = time.perf_counter()
-        writer = rendering.result()
-        checking = helper.submit(_timed, check, problem, x) if check else None
-        codes = reasons(problem, x)
-        tmp = writer.write_temp(out, x, codes, durable)
-        written = time.perf_counter()
-        try:
-            cert, certifying = checking.result() if checking else (None, 0.0)
-        except BaseException:
-            discard(tmp)
-            raise
-    if cert is not None:
-        cert.update({k: v for k, v in stats.items() if k != "flow_seconds"})
-        try:
-            require_passing(cert)
-        except CertificateFailed:
-            discard(tmp)
-            raise
-    publish(tmp, out, durable)
-    flow = stats.get("flow_seconds", 0.0)
-    timings = {"validate": problem.stats.get("validate_seconds", 0.0),
-               "build": solved - started - flow, "solve": flow,
-               "certify": certifying, "write": written - solved,
-               "total": time.perf_counter() - started + problem.stats.get("validate_seconds", 0.0)}
-    return FileRun(allocated=x, reasons=codes, certificate=cert, timings=timings)
+    A baseline passes its own `solve` and `check=None` to run through the same reader, writer and overlap."""
+    return allocate(problem, FileSink(problem, out, durable), solve=solve, check=check)

@@ -33,31 +33,45 @@ not depend on row order.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cmp_to_key
 
 import numpy as np
 import pandas as pd
-from ortools.graph.python import min_cost_flow
 
-from allocation.certificate import REASONS, certify, reasons, require_passing
 from allocation.problem import LINE_MAX, Problem
 
 _KEY_BASE = 10**10 + 1  # above any reduced denominator w*d (in hundredths): 1,000,000 * 10,000
+SOURCE, SINK = 0, 1
 
 
 class SolverError(RuntimeError):
-    """The flow solver did not return an optimal flow: a defect, never a property of the input."""
+    """The solver produced something inconsistent: a defect, never a property of the input."""
 
 
 @dataclass(frozen=True)
-class AllocationResult:
-    """What one run produced: rows to publish, the proof that goes with them, and where the time went."""
+class GraphStats:
+    """How much of the cycle the flow had to decide: the rest was fixed exactly before the graph was built."""
 
-    allocations: pd.DataFrame
-    certificate: dict
-    timings: dict
+    lines_fixed_uncontested: int = 0
+    lines_fixed_at_zero: int = 0
+    lines_contested: int = 0
+    lines_bundled: int = 0
+    nodes: int = 0
+    arcs: int = 0
+    cost_levels: int = 0
+
+    def as_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Solution:
+    """Cartons per line in canonical order, with the size of the graph that decided them and the flow's time."""
+
     allocated: np.ndarray = field(repr=False)
+    graph: GraphStats = field(default_factory=GraphStats)
+    flow_seconds: float = 0.0
 
 
 def exact_order(p: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -178,124 +192,146 @@ def _sum_by_retailer(r: np.ndarray, values: np.ndarray, n_r: int) -> np.ndarray:
     return np.bincount(r, weights=values, minlength=n_r).astype(np.int64)
 
 
-def solve_lines(problem: Problem, stats: dict) -> np.ndarray:
-    """Allocated cartons per line (canonical order) by least-cost maximal flow on the contested part."""
+class _Arcs:
+    """Arrays of arcs appended in named blocks, so the flows of each block can be found again after the solve."""
+
+    def __init__(self) -> None:
+        self.blocks: dict[str, tuple[int, int]] = {}
+        self.parts: list[tuple[np.ndarray, ...]] = []
+        self.n = 0
+
+    def add(self, name: str, tails, heads, capacities, costs) -> None:
+        self.blocks[name] = (self.n, self.n + len(tails))
+        self.parts.append((tails, heads, capacities, costs))
+        self.n += len(tails)
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        return tuple(np.concatenate([np.asarray(p[i], np.int64) for p in self.parts]) for i in range(4))
+
+    def of(self, name: str, flows: np.ndarray) -> np.ndarray:
+        start, stop = self.blocks[name]
+        return flows[start:stop]
+
+
+@dataclass
+class ContestedGraph:
+    """The flow network of the contested lines, and what decoding its flows back into cartons per line needs.
+
+    Contested lines fall in three kinds: on a short spec at an uncapped retailer (they hang off the spec
+    alone: `by_spec`), at a capped retailer for an ample spec (off the retailer alone: `by_retailer`), and
+    both short and capped (`both`: one arc per carton between spec and retailer)."""
+
+    preset: np.ndarray          # cartons per line known before the solve (demand, or 0 where provably none)
+    lines: np.ndarray           # the contested lines (positions in canonical order)
+    weight: np.ndarray          # their retailers' weights (hundredths) and their demand
+    demand: np.ndarray
+    by_spec: np.ndarray         # positions within `lines` of each kind
+    by_retailer: np.ndarray
+    both: np.ndarray
+    carton_line: np.ndarray     # for each carton arc of `both`, its position within `both`
+    levels: _Levels
+    spec_bundle: _Bundle
+    retailer_bundle: _Bundle
+    spec_windows: np.ndarray    # the bundle levels that got an arc (the others are fixed or empty)
+    retailer_windows: np.ndarray
+    arcs: _Arcs
+    stats: GraphStats
+
+
+def build_graph(problem: Problem) -> ContestedGraph | None:
+    """The contested part of the cycle as a flow network; None when nothing is contested (every line gets its demand)."""
     r, b, d = problem.line_retailer, problem.line_spec, problem.line_demand
-    S, C, W = problem.supply, problem.cap, problem.weight_cents
-    n_r, n_b = len(C), len(S)
-    x = d.copy()
+    supply, cap = problem.supply, problem.cap
+    n_r, n_b = len(cap), len(supply)
     if len(d) == 0:
-        return x
-    short = (np.bincount(b, weights=d, minlength=n_b) > S)[b]
-    capped = (_sum_by_retailer(r, d, n_r) > C)[r]
-    contested = np.flatnonzero(short | capped)
-    stats["lines_fixed_uncontested"] = int(len(d) - len(contested))
-    if len(contested) == 0:
-        return x
-    lw, ld = W[r[contested]], d[contested]
-    levels = _Levels(lw, ld)
-    c_cls = short[contested].view(np.int8) + 2 * capped[contested].view(np.int8)
-    on_spec = np.flatnonzero(c_cls == 1)
-    on_ret = np.flatnonzero(c_cls == 2)
-    cr, cb = r[contested], b[contested]
-    grp_b = np.bincount(cb[on_spec], weights=ld[on_spec], minlength=n_b).astype(np.int64)
-    grp_r = np.bincount(cr[on_ret], weights=ld[on_ret], minlength=n_r).astype(np.int64)
+        return None
+    short = (np.bincount(b, weights=d, minlength=n_b) > supply)[b]
+    capped = (_sum_by_retailer(r, d, n_r) > cap)[r]
+    lines = np.flatnonzero(short | capped)
+    if len(lines) == 0:
+        return None
+    preset = d.copy()
+    ret, spec = r[lines], b[lines]
+    weight, demand = problem.weight_cents[ret], d[lines]
+    levels = _Levels(weight, demand)
+    kind = short[lines].view(np.int8) + 2 * capped[lines].view(np.int8)
+    by_spec, by_retailer = np.flatnonzero(kind == 1), np.flatnonzero(kind == 2)
+    spec_group = np.bincount(spec[by_spec], weights=demand[by_spec], minlength=n_b).astype(np.int64)
+    retailer_group = np.bincount(ret[by_retailer], weights=demand[by_retailer], minlength=n_r).astype(np.int64)
     # a short spec that uncapped retailers can absorb, at a retailer that ample specs can fill: always 0
-    core = np.flatnonzero(c_cls == 3)
-    never = (S <= grp_b)[cb[core]] & (grp_r >= C)[cr[core]]
-    x[contested[core[never]]] = 0
-    core = core[~never]
-    core_b = np.bincount(cb[core], weights=ld[core], minlength=n_b).astype(np.int64)
-    core_r = np.bincount(cr[core], weights=ld[core], minlength=n_r).astype(np.int64)
-    stats["lines_fixed_at_zero"] = int(never.sum())
-    low_b = np.clip(np.minimum(grp_b, S - core_b), 0, None)
-    low_r = np.clip(np.minimum(grp_r, C - core_r), 0, None)
-    spec_bundle = _Bundle(cb[on_spec], levels.line_pair[on_spec], levels, low_b, np.minimum(grp_b, S))
-    ret_bundle = _Bundle(cr[on_ret], levels.line_pair[on_ret], levels, low_r, np.minimum(grp_r, C))
+    both = np.flatnonzero(kind == 3)
+    never = (supply <= spec_group)[spec[both]] & (retailer_group >= cap)[ret[both]]
+    preset[lines[both[never]]] = 0
+    both = both[~never]
+    both_by_spec = np.bincount(spec[both], weights=demand[both], minlength=n_b).astype(np.int64)
+    both_by_retailer = np.bincount(ret[both], weights=demand[both], minlength=n_r).astype(np.int64)
+    spec_bundle = _Bundle(spec[by_spec], levels.line_pair[by_spec], levels,
+                          np.clip(np.minimum(spec_group, supply - both_by_spec), 0, None),
+                          np.minimum(spec_group, supply))
+    retailer_bundle = _Bundle(ret[by_retailer], levels.line_pair[by_retailer], levels,
+                              np.clip(np.minimum(retailer_group, cap - both_by_retailer), 0, None),
+                              np.minimum(retailer_group, cap))
 
-    # nodes: 0 source, 1 sink, then specs and retailers that touch a contested line
+    # nodes: source, sink, then the specs and retailers that touch a line of kind `both`
+    used_specs, used_retailers = np.unique(spec[both]), np.unique(ret[both])
     spec_node = np.full(n_b, -1, np.int64)
-    used_b = np.unique(cb[core])
-    spec_node[used_b] = 2 + np.arange(len(used_b))
-    ret_node = np.full(n_r, -1, np.int64)
-    used_r = np.unique(cr[core])
-    ret_node[used_r] = 2 + len(used_b) + np.arange(len(used_r))
-    fixed_b = np.bincount(spec_bundle.egroup, weights=spec_bundle.fixed, minlength=n_b).astype(np.int64)
-    fixed_r = np.bincount(ret_bundle.egroup, weights=ret_bundle.fixed, minlength=n_r).astype(np.int64)
+    spec_node[used_specs] = 2 + np.arange(len(used_specs))
+    retailer_node = np.full(n_r, -1, np.int64)
+    retailer_node[used_retailers] = 2 + len(used_specs) + np.arange(len(used_retailers))
+    fixed_by_spec = np.bincount(spec_bundle.egroup, weights=spec_bundle.fixed, minlength=n_b).astype(np.int64)
+    fixed_by_retailer = np.bincount(retailer_bundle.egroup, weights=retailer_bundle.fixed,
+                                    minlength=n_r).astype(np.int64)
+    carton_line, carton_k = _segments(demand[both])
+    carton_cost = levels.rank[levels.offset[levels.line_pair[both][carton_line]] + carton_k]
+    spec_windows = np.flatnonzero(spec_bundle.window > 0)
+    retailer_windows = np.flatnonzero(retailer_bundle.window > 0)
+    arcs = _Arcs()
+    arcs.add("supply", np.full(len(used_specs), SOURCE), spec_node[used_specs],
+             supply[used_specs] - fixed_by_spec[used_specs], np.zeros(len(used_specs)))
+    arcs.add("cap", retailer_node[used_retailers], np.full(len(used_retailers), SINK),
+             cap[used_retailers] - fixed_by_retailer[used_retailers], np.zeros(len(used_retailers)))
+    arcs.add("cartons", spec_node[spec[both]][carton_line], retailer_node[ret[both]][carton_line],
+             np.ones(len(carton_line)), carton_cost)
+    arcs.add("spec_levels", spec_node[spec_bundle.egroup[spec_windows]], np.full(len(spec_windows), SINK),
+             spec_bundle.window[spec_windows], spec_bundle.erank[spec_windows])
+    arcs.add("retailer_levels", np.full(len(retailer_windows), SOURCE),
+             retailer_node[retailer_bundle.egroup[retailer_windows]], retailer_bundle.window[retailer_windows],
+             retailer_bundle.erank[retailer_windows])
+    stats = GraphStats(lines_fixed_uncontested=int(len(d) - len(lines)), lines_fixed_at_zero=int(never.sum()),
+                       lines_contested=len(both), lines_bundled=int(len(by_spec) + len(by_retailer)),
+                       nodes=int(2 + len(used_specs) + len(used_retailers)), arcs=arcs.n,
+                       cost_levels=int(levels.n_ranks))
+    return ContestedGraph(preset, lines, weight, demand, by_spec, by_retailer, both, carton_line, levels,
+                          spec_bundle, retailer_bundle, spec_windows, retailer_windows, arcs, stats)
 
-    core_pair = levels.line_pair[core]
-    owner, k0 = _segments(ld[core])
-    carton_cost = levels.rank[levels.offset[core_pair[owner]] + k0]
-    sw = np.flatnonzero(spec_bundle.window > 0)
-    rw = np.flatnonzero(ret_bundle.window > 0)
-    parts = [
-        (np.zeros(len(used_b), np.int64), spec_node[used_b], S[used_b] - fixed_b[used_b], np.zeros(len(used_b))),
-        (ret_node[used_r], np.ones(len(used_r), np.int64), C[used_r] - fixed_r[used_r], np.zeros(len(used_r))),
-        (spec_node[cb[core]][owner], ret_node[cr[core]][owner], np.ones(len(owner), np.int64), carton_cost),
-        (spec_node[spec_bundle.egroup[sw]], np.ones(len(sw), np.int64), spec_bundle.window[sw],
-         spec_bundle.erank[sw]),
-        (np.zeros(len(rw), np.int64), ret_node[ret_bundle.egroup[rw]], ret_bundle.window[rw],
-         ret_bundle.erank[rw]),
-    ]
-    sizes = [len(p[0]) for p in parts]
-    tails, heads, caps, costs = (np.concatenate([p[i] for p in parts]) for i in range(4))
-    if (tails < 0).any() or (heads < 0).any() or (caps < 0).any():
-        raise SolverError("an arc of the contested graph has no node or a negative capacity")
-    stats.update(lines_contested=len(core), lines_bundled=int(len(on_spec) + len(on_ret)),
-                 nodes=int(2 + len(used_b) + len(used_r)), arcs=len(tails),
-                 cost_levels=int(levels.n_ranks))
-    flows = np.zeros(len(tails), np.int64)
-    if len(tails):
-        t0 = time.perf_counter()
-        mcf = min_cost_flow.SimpleMinCostFlow()
-        mcf.add_arcs_with_capacity_and_unit_cost(tails.astype(np.int32), heads.astype(np.int32),
-                                                 caps.astype(np.int64), costs.astype(np.int64))
-        reach = int(caps[tails == 0].sum())
-        mcf.set_node_supply(0, reach)
-        mcf.set_node_supply(1, -reach)
-        status = mcf.solve_max_flow_with_min_cost()
-        if status != mcf.OPTIMAL:
-            raise SolverError(f"min-cost flow ended with status {status}")
-        flows = mcf.flows(np.arange(len(tails), dtype=np.int32)).astype(np.int64)
-        stats["flow_seconds"] = time.perf_counter() - t0
-    ends = np.cumsum(sizes)
-    f_core = flows[ends[1]:ends[2]]
-    f_spec = np.zeros(len(spec_bundle.count), np.int64)
-    f_spec[sw] = flows[ends[2]:ends[3]]
-    f_ret = np.zeros(len(ret_bundle.count), np.int64)
-    f_ret[rw] = flows[ends[3]:ends[4]]
-    core_x = np.bincount(owner, weights=f_core, minlength=len(core)).astype(np.int64)
-    x[contested[core]] = core_x
-    x[contested[on_spec]] = spec_bundle.distribute(f_spec, lw[on_spec], ld[on_spec], levels)
-    x[contested[on_ret]] = ret_bundle.distribute(f_ret, lw[on_ret], ld[on_ret], levels)
+
+def decode(graph: ContestedGraph, flows: np.ndarray) -> np.ndarray:
+    """Cartons per line from the flow on each arc: carton arcs count per line, bundle levels are shared out."""
+    x = graph.preset.copy()
+    cartons = graph.arcs.of("cartons", flows)
+    x[graph.lines[graph.both]] = np.bincount(graph.carton_line, weights=cartons,
+                                             minlength=len(graph.both)).astype(np.int64)
+    for bundle, members, windows, block in ((graph.spec_bundle, graph.by_spec, graph.spec_windows, "spec_levels"),
+                                            (graph.retailer_bundle, graph.by_retailer, graph.retailer_windows,
+                                             "retailer_levels")):
+        level_flow = np.zeros(len(bundle.count), np.int64)
+        level_flow[windows] = graph.arcs.of(block, flows)
+        x[graph.lines[members]] = bundle.distribute(level_flow, graph.weight[members], graph.demand[members],
+                                                    graph.levels)
     return x
 
 
-def allocation_frame(problem: Problem, allocated: np.ndarray, reason_codes: np.ndarray) -> pd.DataFrame:
-    """The published rows, ids as categoricals over the sorted ids so millions of rows stay light."""
-    return pd.DataFrame({
-        "retailer_id": pd.Categorical.from_codes(problem.line_retailer, categories=pd.Index(problem.retailer_ids)),
-        "brand_code": pd.Categorical.from_codes(problem.line_spec, categories=pd.Index(problem.brand_codes)),
-        "demanded": problem.line_demand,
-        "allocated": allocated,
-        "reason": pd.Categorical.from_codes(reason_codes, categories=list(REASONS)),
-    })
+def solve_lines(problem: Problem) -> Solution:
+    """Allocated cartons per line (canonical order) by least-cost maximal flow on the contested part."""
+    graph = build_graph(problem)
+    if graph is None:
+        return Solution(problem.line_demand.copy(), GraphStats(lines_fixed_uncontested=problem.n_lines))
+    tails, heads, capacities, costs = graph.arcs.arrays()
+    if (tails < 0).any() or (heads < 0).any() or (capacities < 0).any():
+        raise SolverError("an arc of the contested graph has no node or a negative capacity")
+    from allocation.flow import least_cost_max_flow  # OR-Tools loads only where a flow is solved
 
-
-def allocate(problem: Problem) -> AllocationResult:
-    """Allocate one cycle: maximal volume, fair in both local senses, and certified by independent checks;
-    raises CertificateFailed rather than return an allocation its certificate refuses."""
     t0 = time.perf_counter()
-    stats: dict = {}
-    x = solve_lines(problem, stats)
-    t1 = time.perf_counter()
-    cert = require_passing(certify(problem, x))
-    t2 = time.perf_counter()
-    frame = allocation_frame(problem, x, reasons(problem, x))
-    t3 = time.perf_counter()
-    flow = stats.pop("flow_seconds", 0.0)
-    cert.update(stats)
-    timings = {"validate": problem.stats.get("validate_seconds", 0.0), "build": (t1 - t0) - flow,
-               "solve": flow, "certify": t2 - t1}
-    timings["total"] = sum(timings.values()) + (t3 - t2)
-    return AllocationResult(allocations=frame, certificate=cert, timings=timings, allocated=x)
+    flows = least_cost_max_flow(tails, heads, capacities, costs, SOURCE, SINK)
+    flow_seconds = time.perf_counter() - t0
+    return Solution(decode(graph, flows), graph.stats, flow_seconds)

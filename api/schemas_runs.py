@@ -36,9 +36,10 @@ class RunOut(BaseModel):
     finished_at: datetime | None = None
     totals: dict[str, Any] = Field(default_factory=dict, description=(
         "lines, retailers, specs, demanded, allocated, short_lines by reason (no_supply, cap, supply), "
-        "fill_ratio, excluded_orders"))
+        "fill_ratio, excluded_orders, graph (the size of the flow network the engine solved)"))
     timings: dict[str, Any] = Field(default_factory=dict, description=(
-        "seconds: queued_s, read_s, solve_s (validate and allocate), write_s, total_s, engine (its own split)"))
+        "seconds: queued_s, read_s, solve_s (validate and allocate), write_s, total_s, engine (its own split: "
+        "validate_s, build_s, solve_s, certify_s, write_s, total_s)"))
     certificate: Certificate | dict = Field(default_factory=dict)
     excluded_orders: list[dict[str, Any]] = Field(default_factory=list, description=(
         "collected orders without approval of their current version at close: not in the run"))

@@ -38,8 +38,10 @@ def run_method(method: str, folder: Path, lp_limit: float) -> dict:
     from allocation.pipeline import allocate_to_file
     from allocation.problem import Problem
 
+    from allocation.solver import Solution
+
     if method == "ours":
-        import allocation.solver  # noqa: F401  (as `tobacco-alloc allocate` does when it starts)
+        import allocation.flow  # noqa: F401  (as `tobacco-alloc allocate` does when it starts)
 
     out = folder / f"allocations-{method}.csv"
     t0, c0 = time.perf_counter(), time.process_time()
@@ -49,21 +51,21 @@ def run_method(method: str, folder: Path, lp_limit: float) -> dict:
     if method == "ours":
         run = allocate_to_file(problem, out)
         x, cert = run.allocated, run.certificate
-        facts["solve"] = run.timings["build"] + run.timings["solve"]
-        facts["certify"] = run.timings["certify"]
+        facts["solve"] = run.timings.build + run.timings.solve
+        facts["certify"] = run.timings.certify
     else:
         # the baselines go through the same reader, writer and overlap, without a certificate
         if method == "lp":
             t1 = time.perf_counter()
             solution, lp = lp_allocation(problem, lp_limit)
             facts["lp_status"], facts["solve"] = lp["status"], time.perf_counter() - t1
-            compute = None if solution is None else (lambda p, _: solution)
+            solve = None if solution is None else (lambda p: Solution(solution))
         else:
-            compute = lambda p, _: proportional_split(p)  # noqa: E731
-        if compute is not None:
-            run = allocate_to_file(problem, out, compute=compute, check=None)
+            solve = lambda p: Solution(proportional_split(p))  # noqa: E731
+        if solve is not None:
+            run = allocate_to_file(problem, out, solve=solve, check=None)
             x = run.allocated
-            facts.setdefault("solve", run.timings["build"])
+            facts.setdefault("solve", run.timings.build)
     done = time.perf_counter()
     facts["whole"] = done - t0
     facts["cpu"] = time.process_time() - c0
@@ -71,7 +73,7 @@ def run_method(method: str, folder: Path, lp_limit: float) -> dict:
     if method != "ours" and x is not None:
         cert = certify(problem, x)
     if x is not None:
-        facts.update({k: cert[k] for k in ("volume", "max_volume", "fairness_violations", "feasible",
+        facts.update({k: getattr(cert, k) for k in ("volume", "max_volume", "fairness_violations", "feasible",
                                            "short_lines", "short_lines_at_zero", "largest_shortfall")})
     facts["after"] = time.perf_counter() - done  # figures for the baselines, not part of their command
     return facts

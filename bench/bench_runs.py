@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from allocation.problem import Problem
-from allocation.solver import allocate
+from allocation.engine import allocate
 from bench.common import database, free_port, load_master, start_server, usable_cores
 from fixtures.city import generate_city, generate_cycle
 from models.db import bulk_insert, make_engine

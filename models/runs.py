@@ -177,8 +177,8 @@ def read_snapshot(session: Session, company_id: int, cycle_id: int) -> Snapshot:
 
 def _solve(snapshot: Snapshot):
     """Validate and allocate; split out so its time is measured apart from reading and writing."""
+    from allocation.engine import allocate
     from allocation.problem import Problem
-    from allocation.solver import allocate
 
     return allocate(Problem.from_frames(snapshot.demand, snapshot.supply, snapshot.caps))
 
@@ -220,9 +220,9 @@ def _short_error(exc: BaseException) -> str:
 
     if isinstance(exc, CertificateFailed):
         cert = exc.certificate
-        return (f"the engine's allocation failed its own certificate (volume {cert.get('volume')} of a proved "
-                f"maximum {cert.get('max_volume')}, {cert.get('fairness_violations')} fairness violations, "
-                f"feasible: {cert.get('feasible')}); nothing was written; report this as a defect")
+        return (f"the engine's allocation failed its own certificate (volume {cert.volume} of a proved "
+                f"maximum {cert.max_volume}, {cert.fairness_violations} fairness violations, "
+                f"feasible: {cert.feasible}); nothing was written; report this as a defect")
     if isinstance(exc, ProblemError):
         lines = str(exc).splitlines()
         more = f" (and {len(lines) - 5} more)" if len(lines) > 5 else ""
@@ -256,12 +256,11 @@ def _write(bind, run: AllocationRun, result, snapshot: Snapshot, timings: dict, 
         bulk_insert(session, Allocation.__table__, ALLOCATION_COLUMNS, rows)
         timings["write_s"] = round(time.perf_counter() - t, 3)
         timings["total_s"] = round(time.perf_counter() - t0, 3)
-        if getattr(result, "timings", None):
-            timings["engine"] = jsonable(result.timings)
+        timings["engine"] = result.timings.as_json()
         locked.status, locked.finished_at = "succeeded", utcnow()
-        locked.totals = totals_of(a, snapshot.excluded)
+        locked.totals = {**totals_of(a, snapshot.excluded), "graph": result.graph.as_json()}
         locked.timings = timings
-        locked.certificate = jsonable(dict(result.certificate))
+        locked.certificate = result.certificate.as_json()
         locked.excluded_orders = jsonable(snapshot.excluded)
         session.add(locked)
 

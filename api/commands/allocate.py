@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -40,13 +41,13 @@ def _summary(run, zero_lines: int, out: Path, seconds: dict) -> Table:
     table = Table(title=f"allocation written to {out}", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column(justify="right")
-    table.add_row("volume (cartons)", f"{cert['volume']:,} of {cert['demanded']:,} demanded")
-    table.add_row("maximal volume", f"{cert['max_volume']:,} (proved by {cert['max_volume_proof']})")
-    table.add_row("fairness violations", f"{cert['fairness_violations']:,}")
-    table.add_row("lines", f"{cert['lines']:,}" + (f" (and {zero_lines:,} of 0 cartons, left out)" if zero_lines else ""))
+    table.add_row("volume (cartons)", f"{cert.volume:,} of {cert.demanded:,} demanded")
+    table.add_row("maximal volume", f"{cert.max_volume:,} (proved by {cert.max_volume_proof})")
+    table.add_row("fairness violations", f"{cert.fairness_violations:,}")
+    table.add_row("lines", f"{cert.lines:,}" + (f" (and {zero_lines:,} of 0 cartons, left out)" if zero_lines else ""))
     for reason in ("full", "no_supply", "cap", "supply"):
         table.add_row(f"  {reason}", f"{int(counts.get(reason, 0)):,}")
-    table.add_row("short lines at zero", f"{cert['short_lines_at_zero']:,}")
+    table.add_row("short lines at zero", f"{cert.short_lines_at_zero:,}")
     table.add_row("timings (s)", "  ".join(f"{k} {v:.2f}" for k, v in seconds.items()))
     return table
 
@@ -58,7 +59,7 @@ def allocate(
     out: Annotated[Path, typer.Option("--out", help="allocations CSV to write (whole or not at all)")],
 ) -> None:
     """One allocation from files: maximal volume, fair by fill ratio, certified; no database needed."""
-    import allocation.solver  # noqa: F401  (the engine and OR-Tools load with the command, not inside the run)
+    import allocation.flow  # noqa: F401  (the engine and OR-Tools load with the command, not inside the run)
     from allocation.pipeline import CertificateFailed, allocate_to_file
 
     err = Console(stderr=True)
@@ -78,12 +79,13 @@ def allocate(
     try:
         run = allocate_to_file(problem, out)
     except CertificateFailed as exc:
-        err.print(f"the allocation failed its own certificate; nothing written: {exc.certificate}", markup=False)
+        err.print(f"the allocation failed its own certificate; nothing written: {exc.certificate.as_json()}",
+                  markup=False)
         raise typer.Exit(EXIT_FAILED_CERTIFICATE) from None
     except OSError as exc:
         err.print(f"{out}: could not write the allocation ({exc.strerror or exc}); nothing written",
                   markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_CANNOT_WRITE) from None
-    seconds = {"read": t1 - t0, **{k: v for k, v in run.timings.items() if k != "total"},
-               "total": time.perf_counter() - t0}
+    steps = {k: v for k, v in asdict(run.timings).items() if k != "total"}
+    seconds = {"read": t1 - t0, **steps, "total": time.perf_counter() - t0}
     Console().print(_summary(run, problem.zero_lines, out, seconds))

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from allocation.certificate import certify, max_flow_volume, reasons
 from allocation.problem import Problem
-from allocation.solver import REASONS, allocate
+from allocation.engine import REASONS, allocate
 from tests.allocation.oracles import brute_feasible, brute_violations, cycles, expected_reason, lp_max_volume
 
 
@@ -28,39 +28,39 @@ WITHIN = problem_of([("A", "x", 4), ("A", "y", 2)], [("x", 10), ("y", 10)], [("A
 def test_fair_allocations_pass_with_a_cut_proof():
     for problem, x, volume in ((SPLIT, [2, 3], 5), (WITHIN, [2, 1], 3)):
         cert = certify(problem, np.array(x))
-        assert cert["fairness_violations"] == 0 and cert["feasible"]
-        assert cert["volume"] == cert["max_volume"] == volume
-        assert cert["max_volume_proof"] == "cut"
+        assert cert.fairness_violations == 0 and cert.feasible
+        assert cert.volume == cert.max_volume == volume
+        assert cert.max_volume_proof == "cut"
 
 
 def test_planted_violation_between_retailers():
     cert = certify(SPLIT, np.array([1, 4]))  # B at 4: (4-1)/6 = 1/2 > A's 1/4
-    assert cert["violations_between_retailers"] == 1 and cert["violations_within_retailer"] == 0
-    assert cert["volume"] == cert["max_volume"]
+    assert cert.violations_between_retailers == 1 and cert.violations_within_retailer == 0
+    assert cert.volume == cert.max_volume
 
 
 def test_weights_change_what_counts_as_a_violation():
     heavy = problem_of([("A", "x", 4), ("B", "x", 4)], [("x", 4)], [("A", 100, "2"), ("B", 100, "1")])
-    assert certify(heavy, np.array([3, 1]))["fairness_violations"] == 0  # (3-1)/8 = 1/4 <= 1/4
-    assert certify(heavy, np.array([1, 3]))["fairness_violations"] == 1  # (3-1)/4 = 1/2 > 1/8
+    assert certify(heavy, np.array([3, 1])).fairness_violations == 0  # (3-1)/8 = 1/4 <= 1/4
+    assert certify(heavy, np.array([1, 3])).fairness_violations == 1  # (3-1)/4 = 1/2 > 1/8
 
 
 def test_planted_violation_within_a_retailer():
     cert = certify(WITHIN, np.array([1, 2]))  # y full: (2-1)/2 = 1/2 > x's 1/4
-    assert cert["violations_within_retailer"] == 1 and cert["violations_between_retailers"] == 0
+    assert cert.violations_within_retailer == 1 and cert.violations_between_retailers == 0
 
 
 def test_lost_volume_is_found_by_a_fresh_max_flow():
     cert = certify(SPLIT, np.array([2, 2]))
-    assert cert["volume"] == 4 and cert["max_volume"] == 5 and cert["max_volume_proof"] == "max_flow"
+    assert cert.volume == 4 and cert.max_volume == 5 and cert.max_volume_proof == "max_flow"
 
 
 def test_broken_limits_are_counted():
     cert = certify(SPLIT, np.array([5, 3]))
-    assert not cert["feasible"]
-    assert cert["lines_out_of_bounds"] == 1 and cert["specs_over_supply"] == 1
-    assert cert["max_volume"] == 5
-    assert not certify(WITHIN, np.array([3, 1]))["feasible"]
+    assert not cert.feasible
+    assert cert.lines_out_of_bounds == 1 and cert.specs_over_supply == 1
+    assert cert.max_volume == 5
+    assert not certify(WITHIN, np.array([3, 1])).feasible
 
 
 def test_fractional_cartons_are_refused():
@@ -76,8 +76,8 @@ def test_shortfall_figures():
     problem = problem_of([("A", "x", 4), ("B", "x", 6), ("B", "none", 2)], [("x", 5), ("none", 0)],
                          [("A", 100), ("B", 100)])
     cert = certify(problem, np.array([2, 0, 3]))  # lines in canonical order: (A,x), (B,none), (B,x)
-    assert cert["short_lines"] == 3 and cert["short_lines_at_zero"] == 1
-    assert cert["largest_shortfall"] == 3  # (B,x) short by 3; (B,none) had no supply to give
+    assert cert.short_lines == 3 and cert.short_lines_at_zero == 1
+    assert cert.largest_shortfall == 3  # (B,x) short by 3; (B,none) had no supply to give
     assert [REASONS[c] for c in reasons(problem, np.array([2, 0, 3]))] == ["supply", "no_supply", "supply"]
 
 
@@ -95,10 +95,10 @@ def test_certificate_agrees_with_brute_force_on_any_allocation(case):
     cert = certify(problem, x)
     brute = brute_violations(problem, x)
     event(f"violations: {'some' if sum(brute.values()) else 'none'}")
-    assert cert["violations_between_retailers"] == brute["between_retailers"]
-    assert cert["violations_within_retailer"] == brute["within_retailer"]
-    assert cert["feasible"] == brute_feasible(problem, x)
-    assert cert["max_volume"] == lp_max_volume(problem)
+    assert cert.violations_between_retailers == brute["between_retailers"]
+    assert cert.violations_within_retailer == brute["within_retailer"]
+    assert cert.feasible == brute_feasible(problem, x)
+    assert cert.max_volume == lp_max_volume(problem)
     assert [REASONS[c] for c in reasons(problem, x)] == expected_reason(problem, x)
 
 
@@ -119,5 +119,5 @@ def test_taking_a_carton_from_a_maximal_allocation_shows_as_lost_volume(cycle, d
     j = data.draw(st.sampled_from(holders.tolist()))
     x[j] -= 1
     cert = certify(problem, x)
-    assert cert["volume"] < cert["max_volume"]
-    assert cert["max_volume"] == lp_max_volume(problem)
+    assert cert.volume < cert.max_volume
+    assert cert.max_volume == lp_max_volume(problem)

@@ -85,7 +85,7 @@ def test_output_folder_must_exist(inputs):
 def test_a_failed_certificate_exits_3_and_writes_nothing(inputs, monkeypatch):
     import allocation.solver
 
-    monkeypatch.setattr(allocation.solver, "solve_lines", lambda problem, stats: problem.line_demand.copy())
+    monkeypatch.setattr(allocation.solver, "solve_lines", lambda problem: allocation.solver.Solution(problem.line_demand.copy()))
     result = invoke(inputs)
     assert result.exit_code == 3 and "failed its own certificate" in result.output
     assert not (inputs / "alloc.csv").exists()

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from allocation import files
 from allocation.files import read_frame, read_inputs, write_allocations, write_csv_atomic
 from allocation.problem import Problem, ProblemError
-from allocation.solver import allocate
+from allocation.engine import allocate
 
 
 def write(path, text: str, encoding="utf-8"):

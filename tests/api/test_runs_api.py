@@ -66,12 +66,12 @@ def test_second_run_while_one_is_queued_is_409(client, auth, session, company, w
 
 
 def test_a_failed_run_cannot_be_published_and_frees_the_cycle(client, auth, session, company, world, monkeypatch):
-    import allocation.solver
+    import allocation.engine
 
     def broken(problem):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(allocation.solver, "allocate", broken)
+    monkeypatch.setattr(allocation.engine, "allocate", broken)
     run_id = start(client, auth, world.id).json()["run_id"]
     run = client.get(f"/v1/allocation-runs/{run_id}", headers=auth("admin")).json()
     assert run["status"] == "failed" and "RuntimeError" in run["error"]

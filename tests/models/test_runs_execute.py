@@ -72,12 +72,12 @@ def test_failure_mid_write_leaves_a_failed_run_and_no_rows(session, connection, 
 
 
 def test_engine_raising_fails_the_run(session, connection, company, world, monkeypatch):
-    import allocation.solver
+    import allocation.engine
 
     def broken(problem):
         raise ValueError("no flow")
 
-    monkeypatch.setattr(allocation.solver, "allocate", broken)
+    monkeypatch.setattr(allocation.engine, "allocate", broken)
     run_id = queue_run(session, company.id, world.id)
     assert runs.execute_run(connection, run_id) == "failed"
     assert "ValueError" in fresh(session, run_id).error
@@ -87,8 +87,8 @@ def test_engine_raising_fails_the_run(session, connection, company, world, monke
 def test_an_allocation_failing_its_certificate_is_never_written(session, connection, company, world, monkeypatch):
     import allocation.solver
 
-    def greedy(problem, stats):  # every line in full: over supply and caps, so the certificate refuses it
-        return problem.line_demand.copy()
+    def greedy(problem):  # every line in full: over supply and caps, so the certificate refuses it
+        return allocation.solver.Solution(problem.line_demand.copy())
 
     monkeypatch.setattr(allocation.solver, "solve_lines", greedy)
     run_id = queue_run(session, company.id, world.id)

@@ -1,0 +1,35 @@
+"""The one place OR-Tools is called: network flows on plain arrays of arcs, so nothing else knows its API."""
+
+from __future__ import annotations
+
+import numpy as np
+from ortools.graph.python import max_flow, min_cost_flow
+
+from allocation.solver import SolverError
+
+
+def least_cost_max_flow(tails: np.ndarray, heads: np.ndarray, capacities: np.ndarray, costs: np.ndarray,
+                        source: int, sink: int) -> np.ndarray:
+    """Flow on each arc of a maximum source-to-sink flow of least total cost (integer costs and capacities)."""
+    if len(tails) == 0:
+        return np.zeros(0, np.int64)
+    mcf = min_cost_flow.SimpleMinCostFlow()
+    mcf.add_arcs_with_capacity_and_unit_cost(tails.astype(np.int32), heads.astype(np.int32),
+                                             capacities.astype(np.int64), costs.astype(np.int64))
+    reach = int(capacities[tails == source].sum())  # no flow can exceed what leaves the source
+    mcf.set_node_supply(source, reach)
+    mcf.set_node_supply(sink, -reach)
+    status = mcf.solve_max_flow_with_min_cost()
+    if status != mcf.OPTIMAL:
+        raise SolverError(f"min-cost flow ended with status {status}")
+    return mcf.flows(np.arange(len(tails), dtype=np.int32)).astype(np.int64)
+
+
+def max_flow_value(tails: np.ndarray, heads: np.ndarray, capacities: np.ndarray, source: int, sink: int) -> int:
+    """The value of a maximum source-to-sink flow."""
+    mf = max_flow.SimpleMaxFlow()
+    mf.add_arcs_with_capacity(tails.astype(np.int32), heads.astype(np.int32), capacities.astype(np.int64))
+    status = mf.solve(source, sink)
+    if status != mf.OPTIMAL:
+        raise SolverError(f"max flow ended with status {status}")
+    return int(mf.optimal_flow())
