@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from api import errors, idempotency
 from api.edge import BodyLimit, ConcurrencyLimit, RefuseControlCharacters
 from api.schemas import ERROR_RESPONSES
-from api.routes import audit, caps, cycles, distribution, forecasts, master, orders, runs
+from api.routes import allocation_policy, audit, caps, cycles, distribution, forecasts, master, orders, runs
 from api.settings import Settings, get_settings
 from models.db import make_engine
 
@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     errors.install(app)
     idempotency.install(app)
-    for module in (master, cycles, caps, orders, runs, distribution, forecasts, audit):
+    for module in (master, cycles, caps, orders, runs, allocation_policy, distribution, forecasts, audit):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(master.service)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

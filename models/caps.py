@@ -18,10 +18,10 @@ from models.db import bulk_insert, upsert
 from models.errors import Conflict, Invalid
 from models.master import scope_retailers
 from models.pagination import entity_page
+from models.policies import current_version, put_version
 from models.tables import (
     Allocation,
     Cap,
-    Company,
     Cycle,
     History,
     OrderLine,
@@ -45,37 +45,17 @@ def policy_out(row: PolicyRow) -> dict:
             "created_by": None if row.created_by is None else str(row.created_by)}
 
 
-def _latest_policy(session: Session, company_id: int) -> PolicyRow | None:
-    return session.execute(select(PolicyRow).where(PolicyRow.company_id == company_id)
-                           .order_by(PolicyRow.version.desc()).limit(1)).scalar_one_or_none()
+_CAP_DEFAULTS = CapPolicy().model_dump(mode="json")
 
 
 def current_policy(session: Session, company_id: int) -> PolicyRow:
     """The policy in force; a fresh company gets version 1 = the defaults, so caps can be computed at once."""
-    row = _latest_policy(session, company_id)
-    if row is None:
-        # insert-or-nothing, so two first readers at once do not collide on version 1
-        upsert(session, PolicyRow.__table__, [{"company_id": company_id, "version": 1, "created_at": utcnow(),
-                                               "params": CapPolicy().model_dump(mode="json")}],
-               ["company_id", "version"])
-        row = _latest_policy(session, company_id)
-    return row
+    return current_version(session, PolicyRow, company_id, _CAP_DEFAULTS)
 
 
 def put_policy(session: Session, principal: Principal, policy: CapPolicy) -> PolicyRow:
     """Add a version (never edit one) so every computed cap can name the exact rules it came from."""
-    session.get(Company, principal.company_id, with_for_update=True)  # versions are numbered one at a time
-    current = current_policy(session, principal.company_id)
-    params = policy.model_dump(mode="json")
-    if params == current.params:
-        return current  # PUT replaces: repeating it changes nothing
-    row = PolicyRow(company_id=principal.company_id, version=current.version + 1, params=params,
-                    created_by=principal.user_id)
-    session.add(row)
-    session.flush()
-    audit.record(session, principal, "cap_policy.update", "cap_policy", row.version,
-                 {"version": current.version, "params": current.params}, {"version": row.version, "params": params})
-    return row
+    return put_version(session, principal, PolicyRow, policy.model_dump(mode="json"), _CAP_DEFAULTS)
 
 
 def _iso_week(period: str | date) -> str | None:

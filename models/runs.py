@@ -23,6 +23,7 @@ from models.cycles import get_cycle, require_status, status_of
 from models.db import bulk_insert, read_frame, session_scope
 from models.errors import Conflict, DomainError, NotFound, row_id
 from models.pagination import entity_page, page
+from models.policies import default_priority
 from models.tables import Allocation, AllocationRun, Cap, Cycle, Publication, Supply
 from models.types import utcnow
 from models.users import Principal
@@ -42,14 +43,18 @@ def _active_run_id(session: Session, cycle_id: int) -> int | None:
                                                           AllocationRun.status.in_(ACTIVE))).scalar()
 
 
-def start_run(session: Session, principal: Principal, cycle_id: int | str) -> AllocationRun:
-    """Queue a run for a closed cycle; the partial unique index keeps it to one active run per cycle."""
+def start_run(session: Session, principal: Principal, cycle_id: int | str, priority: str | None = None) -> AllocationRun:
+    """Queue a run for a closed cycle; the partial unique index keeps it to one active run per cycle.
+
+    priority: what the run puts first; None takes the company's allocation policy."""
     cycle = get_cycle(session, principal.company_id, cycle_id, for_share=True)
     require_status(cycle, "closed", doing="start an allocation run")
     active = _active_run_id(session, cycle.id)
     if active is not None:
         raise _in_progress(cycle, active)
-    run = AllocationRun(company_id=principal.company_id, cycle_id=cycle.id, status="queued",
+    if priority is None:
+        priority = default_priority(session, principal.company_id)
+    run = AllocationRun(company_id=principal.company_id, cycle_id=cycle.id, status="queued", priority=str(priority),
                         created_by=principal.user_id, cycle_closed_at=cycle.closed_at)
     try:
         with session.begin_nested():
@@ -58,7 +63,7 @@ def start_run(session: Session, principal: Principal, cycle_id: int | str) -> Al
     except IntegrityError:
         raise _in_progress(cycle, _active_run_id(session, cycle.id)) from None
     audit.record(session, principal, "allocation_run.start", "allocation_run", run.id,
-                 new={"cycle_id": str(cycle.id), "status": "queued"})
+                 new={"cycle_id": str(cycle.id), "status": "queued", "priority": run.priority})
     return run
 
 
@@ -83,9 +88,10 @@ def get_run(session: Session, company_id: int, run_id: int | str, for_update: bo
 def run_out(run: AllocationRun) -> dict:
     """A run as the API shows it, ids as strings."""
     return {"id": str(run.id), "run_id": str(run.id), "cycle_id": str(run.cycle_id), "status": run.status,
-            "created_at": run.created_at, "created_by": str(run.created_by), "started_at": run.started_at,
-            "finished_at": run.finished_at, "totals": run.totals or {}, "timings": run.timings or {},
-            "certificate": run.certificate or {}, "excluded_orders": run.excluded_orders or [], "error": run.error}
+            "priority": run.priority, "created_at": run.created_at, "created_by": str(run.created_by),
+            "started_at": run.started_at, "finished_at": run.finished_at, "totals": run.totals or {},
+            "timings": run.timings or {}, "certificate": run.certificate or {},
+            "excluded_orders": run.excluded_orders or [], "error": run.error}
 
 
 def list_runs(session: Session, principal: Principal, cycle_id: int | str, cursor: str | None, limit: int):
@@ -175,12 +181,12 @@ def read_snapshot(session: Session, company_id: int, cycle_id: int) -> Snapshot:
     return Snapshot(demand, supply, caps, list(excluded))
 
 
-def _solve(snapshot: Snapshot):
+def _solve(snapshot: Snapshot, priority: str = "volume"):
     """Validate and allocate; split out so its time is measured apart from reading and writing."""
     from allocation.engine import allocate
     from allocation.problem import Problem
 
-    return allocate(Problem.from_frames(snapshot.demand, snapshot.supply, snapshot.caps))
+    return allocate(Problem.from_frames(snapshot.demand, snapshot.supply, snapshot.caps), priority=priority)
 
 
 def jsonable(value: Any) -> Any:
@@ -272,7 +278,7 @@ def fail_run(bind, run_id: int, error: str) -> None:
                         .values(status="failed", error=error[:2000], finished_at=utcnow()))
 
 
-def execute_run(bind, run_id: int, solve: Callable[[Snapshot], Any] = _solve) -> str:
+def execute_run(bind, run_id: int, solve: Callable[[Snapshot, str], Any] = _solve) -> str:
     """Run one queued allocation to its end and return its final status; a failure leaves no rows, only the reason."""
     t0 = time.perf_counter()
     run = _claim(bind, run_id)
@@ -288,7 +294,7 @@ def execute_run(bind, run_id: int, solve: Callable[[Snapshot], Any] = _solve) ->
             snapshot = read_snapshot(session, run.company_id, run.cycle_id)
         timings["read_s"] = round(time.perf_counter() - t, 3)
         t = time.perf_counter()
-        result = solve(snapshot)
+        result = solve(snapshot, run.priority)
         timings["solve_s"] = round(time.perf_counter() - t, 3)
         _write(bind, run, result, snapshot, timings, t0)
     except Exception as exc:  # the run records why it failed; the service keeps going

@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Request
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import PageDep, SessionDep, require
 from api.idempotency import IdempotencyDep
 from api.schemas import Page
-from api.schemas_runs import AllocationOut, PublishedRun, RunCreated, RunOut
+from api.schemas_runs import AllocationOut, PublishedRun, RunCreated, RunIn, RunOut
 from models import runs
 from models.users import Principal
 from models.worker import spawn
@@ -26,8 +26,9 @@ RUN_RULES = """Starts an allocation run on a snapshot of the **closed** cycle an
 `GET /v1/allocation-runs/{run_id}` until `status` is `succeeded` or `failed`. The run executes in a worker
 process after this request has committed. It uses the approved demand (retailer-stated orders, and collected
 orders approved at their current version; the others are listed in `excluded_orders`), the cycle's supply and
-its caps with weights. Its rows, totals, timings and certificate are written in one transaction, or nothing
-is written and the run is `failed` with a short `error`.
+its caps with weights, and puts first the `priority` the body names (`volume` or `choice`), else the company's
+allocation policy (`GET /v1/allocation-policy`). Its rows, totals, timings and certificate are written in one
+transaction, or nothing is written and the run is `failed` with a short `error`.
 
 409 `cycle_state` unless the cycle is closed; 409 `run_in_progress` while another run of the cycle is queued or
 running. A run left queued or running by a stopped service is marked failed when the service starts."""
@@ -75,12 +76,14 @@ def on_startup(app: FastAPI) -> None:
                  404: {"description": "no such cycle"},
                  409: {"description": "the cycle is not closed (cycle_state) or has a run queued or running "
                                       "(run_in_progress, with its `run_id`)"}})
-def start_run(cycle_id: str, request: Request, session: SessionDep, principal: Admin, idem: IdempotencyDep):
+def start_run(cycle_id: str, request: Request, session: SessionDep, principal: Admin, idem: IdempotencyDep,
+              body: Annotated[RunIn | None, Body()] = None):
     """Queues a run; the worker starts once this request's transaction has committed."""
-    run = runs.start_run(session, principal, cycle_id)
+    run = runs.start_run(session, principal, cycle_id, body.priority if body else None)
     run_id, app = run.id, request.app
     runs.after_commit(session, lambda: dispatch(app, run_id))
-    return idem.respond({"run_id": str(run_id), "status": run.status, "cycle_id": str(run.cycle_id)}, 202,
+    return idem.respond({"run_id": str(run_id), "status": run.status, "cycle_id": str(run.cycle_id),
+                         "priority": run.priority}, 202,
                         headers={"Location": f"/v1/allocation-runs/{run_id}"})
 
 

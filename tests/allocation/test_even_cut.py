@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import numpy as np
 import pandas as pd
 from hypothesis import given, settings
@@ -11,21 +9,7 @@ from hypothesis import strategies as st
 
 from allocation.even_cut import even_cut
 from allocation.problem import Problem
-
-
-def oracle_cut(orders: dict[str, dict[str, int]], caps: dict[str, int]) -> dict[tuple[str, str], int]:
-    """DOMAIN.md's words as a loop: list every carton with its rank (k-1)/d, sort by (rank, brand_code), keep C."""
-    out = {}
-    for rid, lines in orders.items():
-        kept = {bc: 0 for bc in lines}
-        if sum(lines.values()) <= caps[rid]:
-            kept = dict(lines)
-        else:
-            cartons = sorted((Fraction(k - 1, d), bc) for bc, d in lines.items() for k in range(1, d + 1))
-            for _, bc in cartons[: caps[rid]]:
-                kept[bc] += 1
-        out.update({(rid, bc): q for bc, q in kept.items()})
-    return out
+from tests.allocation.oracles import oracle_cut
 
 
 def cut_of(rows: list[tuple[str, str, int]], caps: dict[str, int]) -> dict[tuple[str, str], int]:

@@ -74,7 +74,7 @@ def test_failure_mid_write_leaves_a_failed_run_and_no_rows(session, connection, 
 def test_engine_raising_fails_the_run(session, connection, company, world, monkeypatch):
     import allocation.engine
 
-    def broken(problem):
+    def broken(problem, **options):
         raise ValueError("no flow")
 
     monkeypatch.setattr(allocation.engine, "allocate", broken)
@@ -108,9 +108,9 @@ def test_invalid_inputs_fail_with_the_problem_named(session, connection, company
 
 
 def test_cycle_reopened_during_the_run_writes_nothing(session, connection, company, world):
-    def reopen_while_solving(snapshot):
+    def reopen_while_solving(snapshot, priority):
         connection.execute(update(Cycle).where(Cycle.id == world.id).values(status="open", closed_at=None))
-        return runs._solve(snapshot)
+        return runs._solve(snapshot, priority)
 
     run_id = queue_run(session, company.id, world.id)
     assert runs.execute_run(connection, run_id, solve=reopen_while_solving) == "failed"

@@ -25,6 +25,7 @@ def target(label: str, world, **override: str) -> tuple[str, dict]:
         "POST /v1/cycles": {"json": {"name": "matrix", "start_date": "2027-01-04", "end_date": "2027-01-10"}},
         "PUT /v1/cycles/{cycle_id}/supply": {"json": [{"brand_code": brand, "quantity": 5}]},
         "PUT /v1/cap-policy": {"json": {}},
+        "PUT /v1/allocation-policy": {"json": {"priority": "volume"}},
         "PUT /v1/cycles/{cycle_id}/caps": {"json": [{"retailer_id": world.own_retailer, "cap": 100}]},
         "POST /v1/cycles/{cycle_id}/cap-adjustments": {"json": {"moves": [
             {"from_retailer_id": world.own_retailer, "to_retailer_id": world.retailers[1], "quantity": 1}],
