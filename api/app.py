@@ -11,10 +11,22 @@ import anyio.to_thread
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from api import errors, idempotency
+from api import docs, errors, idempotency, ui
 from api.edge import BodyLimit, ConcurrencyLimit, RefuseControlCharacters
 from api.schemas import ERROR_RESPONSES
-from api.routes import allocation_policy, audit, caps, cycles, distribution, forecasts, master, orders, runs
+from api.routes import (
+    allocation_policy,
+    audit,
+    caps,
+    compliance,
+    cycles,
+    distribution,
+    forecasts,
+    master,
+    orders,
+    runs,
+    supply,
+)
 from api.settings import Settings, get_settings
 from models.db import make_engine
 
@@ -47,14 +59,18 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         if own_engine:
             engine.dispose()
 
-    app = FastAPI(title="tobacco-alloc", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="tobacco-alloc", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)  # docs.install serves both from the service's own assets
     app.state.engine = engine
     app.state.settings = settings
     errors.install(app)
     idempotency.install(app)
-    for module in (master, cycles, caps, orders, runs, allocation_policy, distribution, forecasts, audit):
+    docs.install(app)
+    for module in (master, cycles, caps, orders, runs, allocation_policy, distribution, forecasts, compliance, audit,
+                   supply):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(master.service)
+    ui.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RefuseControlCharacters)
     app.add_middleware(ConcurrencyLimit, limit=THREADS)

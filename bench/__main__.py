@@ -21,6 +21,7 @@ BENCHES = [
     ("bench.bench_accuracy", [], "forecast accuracy for a quarter, 100 managers x 300 specs"),
     ("bench.bench_accuracy_db", [], "the same through the database"),
     ("bench.load_morning", [], "an ordering morning at a fixed arrival rate (PostgreSQL)"),
+    ("bench.bench_supply_plan", [], "supply plan: the projection's backtest (WAPE) against naive and managers"),
 ]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from decimal import Decimal
 
@@ -12,13 +11,13 @@ from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
 from allocation.caps import CapInputError, CapPolicy, compute_caps
-from models import audit
+from allocation.projection import period_week as _iso_week
+from models import audit, policies
 from models.cycles import SHOWN, duplicates, get_cycle, require_status
 from models.db import bulk_insert, upsert
 from models.errors import Conflict, Invalid
 from models.master import scope_retailers
 from models.pagination import entity_page
-from models.policies import current_version, put_version
 from models.tables import (
     Allocation,
     Cap,
@@ -36,40 +35,16 @@ WRITABLE = ("planned", "open")
 BASIS_COLUMNS = ["method", "size_class", "base_monthly", "band", "monthly_cap", "allocated_so_far", "cycles_left",
                  "cycles_in_month", "even_share", "bound", "carry_over", "weeks_with_orders", "weeks_on_record",
                  "order_every_weeks"]
-_ISO_WEEK = re.compile(r"(\d{4})-?W(\d{2})")
-
-
-def policy_out(row: PolicyRow) -> dict:
-    """A policy version as callers see it (ids as strings)."""
-    return {"version": row.version, "params": row.params, "created_at": row.created_at,
-            "created_by": None if row.created_by is None else str(row.created_by)}
-
-
-_CAP_DEFAULTS = CapPolicy().model_dump(mode="json")
 
 
 def current_policy(session: Session, company_id: int) -> PolicyRow:
-    """The policy in force; a fresh company gets version 1 = the defaults, so caps can be computed at once."""
-    return current_version(session, PolicyRow, company_id, _CAP_DEFAULTS)
+    """The cap policy in force; a fresh company gets version 1 = the defaults, so caps can be computed at once."""
+    return policies.current(session, PolicyRow, company_id, CapPolicy())
 
 
 def put_policy(session: Session, principal: Principal, policy: CapPolicy) -> PolicyRow:
     """Add a version (never edit one) so every computed cap can name the exact rules it came from."""
-    return put_version(session, principal, PolicyRow, policy.model_dump(mode="json"), _CAP_DEFAULTS)
-
-
-def _iso_week(period: str | date) -> str | None:
-    """The ISO week ('2026-W35') of a period written as an ISO week or as a date; None if neither."""
-    day = period
-    if not isinstance(period, date):
-        text = str(period).strip()
-        match = _ISO_WEEK.fullmatch(text)
-        try:
-            day = date.fromisocalendar(int(match[1]), int(match[2]), 1) if match else date.fromisoformat(text)
-        except ValueError:
-            return None
-    year, week, _ = day.isocalendar()
-    return f"{year}-W{week:02d}"
+    return policies.put(session, principal, PolicyRow, policy, "cap_policy")
 
 
 def cap_inputs(session: Session, company_id: int, cycle: Cycle) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

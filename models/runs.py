@@ -23,7 +23,7 @@ from models.cycles import get_cycle, require_status, status_of
 from models.db import bulk_insert, read_frame, session_scope
 from models.errors import Conflict, DomainError, NotFound, row_id
 from models.pagination import entity_page, page
-from models.policies import default_priority
+from models.allocation_policy import default_priority
 from models.tables import Allocation, AllocationRun, Cap, Cycle, Publication, Supply
 from models.types import utcnow
 from models.users import Principal

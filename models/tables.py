@@ -188,7 +188,7 @@ class Supply(SQLModel, table=True):
 
 
 class PolicyVersion(SQLModel):
-    """The columns of every versioned company policy (models/policies.py): a new PUT adds a version, never edits one."""
+    """The columns of every versioned policy: a new PUT adds a version, never edits one (not a table itself)."""
 
     id: Optional[int] = Field(default=None, primary_key=True)
     company_id: int = Field(foreign_key="company.id")
@@ -198,7 +198,8 @@ class PolicyVersion(SQLModel):
     created_by: Optional[int] = Field(default=None, foreign_key="app_user.id")
 
 
-def _versioned() -> tuple:
+def policy_version_args() -> tuple:
+    """One version number per company and policy, counting from 1."""
     return UniqueConstraint("company_id", "version"), CheckConstraint("version >= 1", name="version")
 
 
@@ -206,14 +207,21 @@ class CapPolicy(PolicyVersion, table=True):
     """One version of the floating-cap policy."""
 
     __tablename__ = "cap_policy"
-    __table_args__ = _versioned()
+    __table_args__ = policy_version_args()
+
+
+class CompliancePolicyVersion(PolicyVersion, table=True):
+    """One version of the compliance policy (the identical-order cluster thresholds)."""
+
+    __tablename__ = "compliance_policy"
+    __table_args__ = policy_version_args()
 
 
 class AllocationPolicyVersion(PolicyVersion, table=True):
     """One version of the allocation policy (its priority)."""
 
     __tablename__ = "allocation_policy"
-    __table_args__ = _versioned()
+    __table_args__ = policy_version_args()
 
 
 class Cap(SQLModel, table=True):
@@ -451,3 +459,7 @@ class IdempotencyKey(SQLModel, table=True):
     status_code: Optional[int] = None
     response_body: Optional[str] = None
     created_at: datetime = _ts()
+
+
+# Tables kept in modules of their own, registered on the metadata with the rest wherever tables are imported.
+from models.tables_supply import Availability, SupplyPolicyVersion  # noqa: E402,F401

@@ -121,3 +121,15 @@ def principal_for_token(session: Session, token: str) -> Principal | None:
         _token_cache.clear()
     _token_cache[digest] = (principal, time.monotonic() + TOKEN_CACHE_SECONDS)
     return principal
+
+
+_zones: dict[int, str] = {}
+
+
+def company_timezone(session: Session, company_id: int) -> str:
+    """The company's time zone, in which its dates and deadlines are read (set when the company is created)."""
+    zone = _zones.get(company_id)
+    if zone is None:
+        company = session.get(Company, company_id)
+        zone = _zones[company_id] = company.timezone if company is not None else "Asia/Shanghai"
+    return zone

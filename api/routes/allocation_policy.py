@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from allocation.priority import AllocationPolicy
 from api.deps import SessionDep, require
 from api.schemas_runs import AllocationPolicyOut
-from models import policies
+from models import allocation_policy, policies
 from models.users import Principal
 
 router = APIRouter(tags=["allocation runs"])
@@ -23,18 +23,13 @@ records its priority, and its certificate reports `volume`, `volume_policy_max` 
 choice is always visible. A PUT adds a version (audited, old -> new); an identical body keeps the current one."""
 
 
-def shown(row) -> AllocationPolicyOut:
-    return AllocationPolicyOut(version=row.version, params=row.params, created_at=row.created_at,
-                               created_by=None if row.created_by is None else str(row.created_by))
-
-
 @router.get("/v1/allocation-policy", response_model=AllocationPolicyOut, description=RULES)
 def get_allocation_policy(session: SessionDep, principal: Reader):
     """The allocation policy in force (a fresh company starts at version 1: volume first)."""
-    return shown(policies.allocation_policy(session, principal.company_id))
+    return policies.policy_out(allocation_policy.current_policy(session, principal.company_id))
 
 
 @router.put("/v1/allocation-policy", response_model=AllocationPolicyOut, description=RULES)
 def put_allocation_policy(body: AllocationPolicy, session: SessionDep, principal: Admin):
     """Adopt a new allocation policy version (old versions stay as they were)."""
-    return shown(policies.put_allocation_policy(session, principal, body))
+    return policies.policy_out(allocation_policy.put_policy(session, principal, body))

@@ -1,7 +1,7 @@
 """allocation priority: the company's allocation policy, and the priority each run used
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: allocation_priority
+Revises: compliance_policy
 Create Date: 2026-12-05 23:09:49.613901
 """
 from __future__ import annotations
@@ -14,8 +14,8 @@ from sqlalchemy.dialects import postgresql
 
 import models.types  # noqa: F401
 
-revision = '0002'
-down_revision = '0001'
+revision = 'allocation_priority'
+down_revision = 'compliance_policy'
 branch_labels = None
 depends_on = None
 
