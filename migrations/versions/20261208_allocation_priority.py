@@ -1,7 +1,7 @@
 """allocation priority: the company's allocation policy, and the priority each run used
 
 Revision ID: allocation_priority
-Revises: compliance_policy
+Revises: queue_schema
 Create Date: 2026-12-05 23:09:49.613901
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 import models.types  # noqa: F401
 
 revision = 'allocation_priority'
-down_revision = 'compliance_policy'
+down_revision = 'queue_schema'
 branch_labels = None
 depends_on = None
 
