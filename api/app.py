@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from api import docs, errors, idempotency, ui
 from api.edge import BodyLimit, ConcurrencyLimit, RefuseControlCharacters
 from api.schemas import ERROR_RESPONSES
-from api.routes import audit, caps, cycles, distribution, forecasts, master, orders, runs, supply
+from api.routes import audit, caps, cycles, distribution, forecasts, master, orders, runs, scenarios, supply
 from api.settings import Settings, get_settings
 from models.db import make_engine
 
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         gc.collect()
         gc.freeze()  # start-up objects live forever: keep them out of every later collection's walk
         runs.on_startup(app)
+        scenarios.on_startup(app)
         yield
         if own_engine:
             engine.dispose()
@@ -54,7 +55,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     errors.install(app)
     idempotency.install(app)
     docs.install(app)
-    for module in (master, cycles, caps, orders, runs, distribution, forecasts, audit, supply):
+    for module in (master, cycles, caps, orders, runs, distribution, forecasts, audit, supply, scenarios):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(master.service)
     ui.install(app)
