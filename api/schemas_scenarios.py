@@ -74,6 +74,7 @@ class ScenarioOut(BaseModel):
     excluded_orders: list[dict[str, Any]] = Field(default_factory=list)
     comparison: Comparison | None = Field(None, description="null while not succeeded, or with no run to compare with")
     error: str | None = None
+    error_code: str | None = Field(None, description="executor_lost when its executor stopped (lease expired)")
 
 
 class ScenarioAllocationOut(AllocationOut):

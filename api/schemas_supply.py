@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import Field
 
 from allocation.supply_plan import SupplyPolicy
-from api.schemas import Out
+from api.schemas import Out, PolicyVersionOut
 
 
-class SupplyPolicyOut(Out):
-    version: int
+class SupplyPolicyOut(PolicyVersionOut):
     params: SupplyPolicy = Field(description="the policy in force (the body of PUT /v1/supply-policy)")
-    created_at: datetime
-    created_by: str | None
 
 
 class SupplyPlanRow(Out):

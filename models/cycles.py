@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import bindparam, delete, insert, select
@@ -93,10 +94,12 @@ def create_cycle(session: Session, principal: Principal, name: str, start_date: 
     return cycle
 
 
-def list_cycles(session: Session, company_id: int, cursor: str | None, limit: int) -> tuple[list[Cycle], str | None]:
-    """Cycles oldest first by id, so a client paging through never misses one created meanwhile."""
+def list_cycles(session: Session, company_id: int, cursor: str | None, limit: int,
+                newest_first: bool = False) -> tuple[list[Cycle], str | None]:
+    """Cycles oldest first by id, so a client paging through never misses one created meanwhile (the board:
+    newest first)."""
     stmt = select(Cycle).where(Cycle.company_id == company_id)
-    return entity_page(session, stmt, [Cycle.id], cursor, limit)
+    return entity_page(session, stmt, [Cycle.id], cursor, limit, descending=newest_first)
 
 
 def retailers_without_cap(session: Session, cycle: Cycle) -> list[str]:
@@ -198,3 +201,43 @@ def list_supply(session: Session, company_id: int, cycle_id: int | str, cursor: 
     cycle = get_cycle(session, company_id, cycle_id)
     stmt = select(Supply.brand_code, Supply.quantity).where(Supply.cycle_id == cycle.id)
     return page(session, stmt, [Supply.brand_code], cursor, limit)
+
+
+FINAL = ("closed", "published")
+
+
+@dataclass(frozen=True)
+class ReportQuery:
+    """What a report over final cycles covers: one cycle, or the cycles whose start date falls in
+    [date_from, date_to]; optionally one manager."""
+
+    cycle_id: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    manager_id: str | None = None
+
+
+def final_cycles(session: Session, company_id: int, q: ReportQuery,
+                 why: str) -> tuple[list[Cycle], list[Cycle], str | None]:
+    """The closed or published cycles a report covers: one cycle (409 unless final, ``why`` saying so), or the
+    range's; also the range's cycles left out as not final, and the range's label ('from..to', None for one)."""
+    cycle_id, date_from, date_to = q.cycle_id, q.date_from, q.date_to
+    if cycle_id is not None:
+        if date_from is not None or date_to is not None:
+            raise Invalid("give either cycle_id or from and to, not both", "invalid_request")
+        cycle = get_cycle(session, company_id, cycle_id)
+        status = status_of(cycle)
+        if status not in FINAL:
+            raise Conflict(f"cycle {cycle.id} ({cycle.name}) is {status}: {why}", "cycle_state", status=status)
+        return [cycle], [], None
+    if date_from is None or date_to is None:
+        raise Invalid("give cycle_id for one cycle, or both from and to (dates) to pool the cycles whose start "
+                      "date falls in that range", "invalid_request")
+    if date_from > date_to:
+        raise Invalid(f"from {date_from} is after to {date_to}", "invalid_request")
+    stmt = (select(Cycle).where(Cycle.company_id == company_id, Cycle.start_date >= date_from,
+                                Cycle.start_date <= date_to).order_by(Cycle.start_date, Cycle.id))
+    cycles = list(session.execute(stmt).scalars())
+    final = [c for c in cycles if status_of(c) in FINAL]
+    done = {c.id for c in final}
+    return final, [c for c in cycles if c.id not in done], f"{date_from}..{date_to}"

@@ -17,7 +17,7 @@ from sqlalchemy import and_, select, update
 from sqlmodel import Session
 
 from allocation.scenarios import compare, with_overrides
-from models import audit
+from models import audit, leases
 from models.caps import check_retailer_lines
 from models.cycles import check_spec_lines, get_cycle, require_status, status_of
 from models.db import bulk_insert, read_frame
@@ -31,11 +31,9 @@ from models.users import Principal
 
 log = logging.getLogger("scenarios")
 PREFIX = "S"
-ACTIVE = ("queued", "running")
 FROZEN = ("closed", "published")
 ROW_COLUMNS = ["scenario_id", "retailer_id", "brand_code", "demanded", "allocated", "reason"]
 ROWS = {"retailer_id": "str", "brand_code": "str", "demanded": "int64", "allocated": "int64", "reason": "str"}
-ABANDONED = "the service stopped before this scenario finished; start it again"
 
 
 def public_id(key: int) -> str:
@@ -134,7 +132,7 @@ def scenario_out(scenario: Scenario) -> dict:
             "finished_at": scenario.finished_at, "supply": scenario.supply, "caps": scenario.caps,
             "totals": scenario.totals or {}, "timings": scenario.timings or {},
             "certificate": scenario.certificate or {}, "excluded_orders": scenario.excluded_orders or [],
-            "comparison": comparison, "error": scenario.error}
+            "comparison": comparison, "error": scenario.error, "error_code": scenario.error_code}
 
 
 def scenario_allocations(session: Session, principal: Principal, scenario_id: str, cursor: str | None, limit: int,
@@ -166,26 +164,10 @@ def _require_frozen_cycle(session: Session, scenario: Scenario, when: str) -> No
                        "the scenario again on the closed cycle")
 
 
-def _claim(bind, scenario_id: int) -> Scenario | None:
-    """Mark the scenario running (committed), unless it is no longer queued."""
-    with _transaction(bind) as session:
-        claimed = session.execute(update(Scenario).where(Scenario.id == scenario_id, Scenario.status == "queued")
-                                  .values(status="running", started_at=utcnow())).rowcount
-        return session.get(Scenario, scenario_id, populate_existing=True) if claimed else None
-
-
-def fail_scenario(bind, scenario_id: int, error: str) -> None:
+def fail_scenario(bind, scenario_id: int, error: str, owner: str | None = None) -> None:
     """Mark a queued or running scenario failed with its reason, in a transaction of its own."""
     with _transaction(bind) as session:
-        session.execute(update(Scenario).where(Scenario.id == scenario_id, Scenario.status.in_(ACTIVE))
-                        .values(status="failed", error=error[:2000], finished_at=utcnow()))
-
-
-def fail_abandoned(bind) -> int:
-    """At service start, mark scenarios a stopped service left queued or running as failed."""
-    with _transaction(bind) as session:
-        return session.execute(update(Scenario).where(Scenario.status.in_(ACTIVE))
-                               .values(status="failed", error=ABANDONED, finished_at=utcnow())).rowcount
+        leases.fail(session, Scenario, scenario_id, error, owner=owner)
 
 
 def _solve(snapshot: Snapshot):
@@ -201,10 +183,10 @@ def _write(bind, scenario: Scenario, result, snapshot: Snapshot, timings: dict, 
     with _transaction(bind) as session:
         t = time.perf_counter()
         _require_frozen_cycle(session, scenario, "during the scenario")
-        locked = session.get(Scenario, scenario.id, with_for_update=True, populate_existing=True)
-        if locked.status != "running":
-            raise Conflict(f"scenario {public_id(scenario.id)} was marked {locked.status} while it ran; nothing was "
-                           "written")
+        if not leases.holds(session, Scenario, scenario.id, scenario.lease_owner):
+            raise Conflict(f"scenario {public_id(scenario.id)} was failed or taken over while it ran (its lease "
+                           "expired); nothing was written")
+        locked = session.get(Scenario, scenario.id, populate_existing=True)
         a = result.allocations
         rows = zip(repeat(scenario.id), a["retailer_id"].astype(str).tolist(), a["brand_code"].astype(str).tolist(),
                    a["demanded"].astype("int64").tolist(), a["allocated"].astype("int64").tolist(),
@@ -228,14 +210,16 @@ def _write(bind, scenario: Scenario, result, snapshot: Snapshot, timings: dict, 
         session.add(locked)
 
 
-def execute_scenario(bind, scenario_id: int, solve=_solve) -> str:
-    """Run one queued scenario to its end and return its final status; a failure leaves no rows, only the reason."""
+def execute_claimed(bind, scenario_id: int, owner: str, solve=_solve) -> str:
+    """Execute a scenario claimed by `owner` (executor.kinds) to its end and return its final status; a failure
+    leaves no rows, only why. The rows are written only while the owner's lease is still held."""
     t0 = time.perf_counter()
-    scenario = _claim(bind, scenario_id)
-    if scenario is None:
-        with _transaction(bind) as session:
-            found = session.get(Scenario, scenario_id)
-            return found.status if found else "missing"
+    with _transaction(bind) as session:
+        scenario = session.get(Scenario, scenario_id)
+        if scenario is None:
+            return "missing"
+        if scenario.status != "running" or scenario.lease_owner != owner:
+            return scenario.status
     try:
         timings = {"queued_s": round((scenario.started_at - scenario.created_at).total_seconds(), 3)}
         t = time.perf_counter()
@@ -251,6 +235,6 @@ def execute_scenario(bind, scenario_id: int, solve=_solve) -> str:
         _write(bind, scenario, result, snapshot, timings, t0)
     except Exception as exc:  # the scenario records why it failed; the service keeps going
         log.exception("scenario %s failed", scenario_id)
-        fail_scenario(bind, scenario_id, _short_error(exc).replace("start a new run", "start it again"))
+        fail_scenario(bind, scenario_id, _short_error(exc).replace("start a new run", "start it again"), owner=owner)
         return "failed"
     return "succeeded"

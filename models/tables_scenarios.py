@@ -9,12 +9,14 @@ from typing import Optional
 from sqlalchemy import CheckConstraint, String
 from sqlmodel import Field, SQLModel
 
+from models.leases import Leased
 from models.tables import RUN_STATUSES, _in
 from models.types import JSONType, UTCDateTime, utcnow
 
 
-class Scenario(SQLModel, table=True):
-    """The allocation of a closed or published cycle's frozen demand under other supply and/or caps."""
+class Scenario(Leased, table=True):
+    """The allocation of a closed or published cycle's frozen demand under other supply and/or caps; executed
+    under a lease like a run (models.leases, executor.kinds)."""
 
     __tablename__ = "scenario"
     __table_args__ = (CheckConstraint(_in("status", RUN_STATUSES), name="status"),)

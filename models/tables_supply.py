@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Optional
-
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKeyConstraint, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKeyConstraint, String
 from sqlmodel import Field, SQLModel
 
-from models.types import JSONType, UTCDateTime, utcnow
+from models.tables import PolicyVersion, policy_version_args
 
 
-class SupplyPolicyVersion(SQLModel, table=True):
+class SupplyPolicyVersion(PolicyVersion, table=True):
     """One version of the supply policy (factors per price class, weeks projected); a PUT adds one, never edits."""
 
     __tablename__ = "supply_policy"
-    __table_args__ = (UniqueConstraint("company_id", "version"), CheckConstraint("version >= 1", name="version"))
-    id: Optional[int] = Field(default=None, primary_key=True)
-    company_id: int = Field(foreign_key="company.id")
-    version: int
-    params: dict = Field(default_factory=dict, sa_type=JSONType)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
-    created_by: Optional[int] = Field(default=None, foreign_key="app_user.id")
+    __table_args__ = policy_version_args()
 
 
 class Availability(SQLModel, table=True):

@@ -3,30 +3,26 @@ with the cycle's run, never published."""
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from sqlalchemy.exc import SQLAlchemyError
+from fastapi import APIRouter, Depends, Query, Request
 
 from api.deps import PageDep, SessionDep, require
 from api.idempotency import IdempotencyDep
-from api.routes.runs import worker_url
 from api.schemas import Page
 from api.schemas_scenarios import ScenarioAllocationOut, ScenarioCreated, ScenarioIn, ScenarioOut
+from executor.kinds import SCENARIO
 from models import scenarios
-from models.runs import after_commit
 from models.users import Principal
-from models.worker import spawn
 
-log = logging.getLogger("scenarios")
 router = APIRouter(tags=["scenarios"])
 Admin = Annotated[Principal, Depends(require("admin"))]
 Reader = Annotated[Principal, Depends(require("admin", "auditor"))]
 
 SCENARIO_RULES = """Queues a what-if allocation of the cycle's frozen demand (the approved demand of its close, as a
 run reads it) under other supply and/or caps, and answers 202 at once; poll `GET /v1/scenarios/{scenario_id}`.
-It executes like a run (a worker process, the same engine and certificate) on the cycle's supply and caps with the
+It executes like a run (by the same executor, a process of the API's host or a queue worker, under a lease; the
+same engine and certificate) on the cycle's supply and caps with the
 listed specs' supply and retailers' caps replaced; everything not listed stands.
 
 A scenario is never published and has its own ids (`S` and a number: run routes answer 404 for them); it does not
@@ -44,32 +40,6 @@ allocated, every demanded spec) give both sides; `retailers_changed` counts reta
 differently."""
 
 
-def dispatch(app: FastAPI, key: int) -> None:
-    """Execute the scenario inline (tests) or in a worker process; never raise: the request has committed."""
-    try:
-        if app.state.settings.run_in_process:
-            scenarios.execute_scenario(app.state.engine, key)
-        else:
-            spawn(key, worker_url(app), kind="scenario")
-    except Exception:
-        log.exception("could not execute or start scenario %s", key)
-        try:
-            scenarios.fail_scenario(app.state.engine, key, "the scenario could not be started; start it again")
-        except Exception:
-            log.exception("could not mark scenario %s failed", key)
-
-
-def on_startup(app: FastAPI) -> None:
-    """Scenarios a stopped service left queued or running can never finish: mark them failed."""
-    try:
-        n = scenarios.fail_abandoned(app.state.engine)
-    except SQLAlchemyError:
-        log.warning("could not check for abandoned scenarios (is the schema migrated?)")
-        return
-    if n:
-        log.warning("marked %d abandoned scenario(s) failed", n)
-
-
 @router.post("/v1/cycles/{cycle_id}/scenarios", status_code=202, response_model=ScenarioCreated,
              description=SCENARIO_RULES, responses={
                  404: {"description": "no such cycle"},
@@ -82,8 +52,9 @@ def start_scenario(cycle_id: str, body: ScenarioIn, request: Request, session: S
     scenario = scenarios.start_scenario(session, principal, cycle_id, body.name,
                                         [(x.brand_code, x.quantity) for x in body.supply],
                                         [(x.retailer_id, x.cap, x.weight) for x in body.caps])
-    key, app, sid = scenario.id, request.app, scenarios.public_id(scenario.id)
-    after_commit(session, lambda: dispatch(app, key))
+    # no lock: scenarios do not count toward a cycle's one active run, and may run beside each other
+    request.app.state.executor.submit(session, SCENARIO, scenario.id, lock=None)
+    sid = scenarios.public_id(scenario.id)
     return idem.respond({"scenario_id": sid, "status": scenario.status, "cycle_id": str(scenario.cycle_id)}, 202,
                         headers={"Location": f"/v1/scenarios/{sid}"})
 

@@ -14,7 +14,7 @@ from api.schemas_caps import SupplyLineIn, SupplyLineOut, SupplySummary
 from api.schemas_supply import SupplyPlanPage, SupplyPolicyOut
 from models import policies
 from models import supply_plan as plans
-from models.pagination import frame_page
+from models.pagination import frame_page, frame_records
 from models.users import Principal
 
 router = APIRouter(tags=["supply plan"])
@@ -68,7 +68,7 @@ def get_supply_plan(cycle_id: str, session: SessionDep, principal: Reader, pagin
     """The cycle's supply plan per spec, with the policy version, the weeks projected and the totals."""
     plan = plans.supply_plan_of(session, principal.company_id, cycle_id)
     shown, nxt = frame_page(plan.rows, ["brand_code"], paging.cursor, paging.limit)
-    items = shown.astype(object).where(shown.notna(), None).to_dict("records")
+    items = frame_records(shown)
     return {"items": items, "next_cursor": nxt, "cycle_id": str(plan.cycle.id), "policy_version": plan.policy_version,
             "weeks": plan.weeks, "managers": plan.managers, "forecasters": plan.forecasters, "totals": plan.totals}
 

@@ -77,8 +77,9 @@ def environment(lang: str) -> Environment:
     return env
 
 
-def gettext(lang: str):
-    return i18n.translations(lang).gettext
+def translator(request: Request):
+    """gettext in the request's language, for strings a route puts into a page (chart series, axis names)."""
+    return i18n.translations(i18n.negotiate(request)).gettext
 
 
 def render(request: Request, template: str, status_code: int = 200, headers: dict | None = None,

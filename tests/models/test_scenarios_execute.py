@@ -1,4 +1,5 @@
-"""Executing a scenario: the overrides, a reopen in between fails it with nothing written, abandoned ones freed."""
+"""Executing a scenario: the overrides, a reopen in between fails it with nothing written, a lost one is failed
+by the lease sweep like a run."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from allocation.scenarios import compare, with_overrides
-from models import scenarios
+from executor.kinds import SCENARIO
+from executor.supervise import execute_here
+from models import leases, scenarios
 from models.tables import Cap, Cycle, Supply
 from models.tables_scenarios import Scenario, ScenarioAllocation
 from models.types import utcnow
@@ -62,13 +65,13 @@ def test_a_scenario_executes_with_its_overrides(session, connection, company):
     admin = who(company.id, "admin", user_id=seed.user_id)
     sc = scenarios.start_scenario(session, admin, cid, "x", [("A", 8)], [("R2", 3, None)])
     session.commit()
-    assert scenarios.execute_scenario(connection, sc.id) == "succeeded"
+    assert execute_here(SCENARIO, sc.id, connection, 3600) == "succeeded"
     got = dict(session.execute(select(ScenarioAllocation.retailer_id, ScenarioAllocation.allocated)
                                .where(ScenarioAllocation.scenario_id == sc.id)).all())
     assert got == {"R1": 5, "R2": 3}                       # 8 supplied; R2 held to its scenario cap of 3
     done = session.get(Scenario, sc.id, populate_existing=True)
     assert done.certificate["volume"] == done.certificate["max_volume"] == 8 and done.comparison is None
-    assert scenarios.execute_scenario(connection, sc.id) == "succeeded"   # executed once
+    assert execute_here(SCENARIO, sc.id, connection, 3600) == "succeeded"   # executed once
 
 
 def test_reopened_before_it_runs_fails_with_nothing_written(session, connection, company):
@@ -76,16 +79,20 @@ def test_reopened_before_it_runs_fails_with_nothing_written(session, connection,
     sc = scenarios.start_scenario(session, who(company.id, "admin", user_id=seed.user_id), cid, "x", [], [])
     session.get(Cycle, cid).status = "open"
     session.commit()
-    assert scenarios.execute_scenario(connection, sc.id) == "failed"
+    assert execute_here(SCENARIO, sc.id, connection, 3600) == "failed"
     failed = session.get(Scenario, sc.id, populate_existing=True)
     assert "reopened" in failed.error and failed.finished_at is not None and failed.totals == {}
     assert session.execute(select(func.count()).select_from(ScenarioAllocation)).scalar() == 0
 
 
-def test_abandoned_scenarios_are_failed(session, connection, company):
+def test_a_scenario_whose_lease_expired_is_failed_and_never_written(session, connection, company):
     seed, cid = closed_world(session, company)
     sc = scenarios.start_scenario(session, who(company.id, "admin", user_id=seed.user_id), cid, "x", [], [])
     session.commit()
-    assert scenarios.fail_abandoned(connection) >= 1
-    assert session.get(Scenario, sc.id, populate_existing=True).status == "failed"
-    assert scenarios.execute_scenario(connection, sc.id) == "failed"
+    assert leases.claim(session, Scenario, sc.id, "gone-worker", lease_s=-1)     # claimed, lease already over
+    assert leases.fail_expired(session, Scenario) == [sc.id]
+    session.commit()
+    lost = session.get(Scenario, sc.id, populate_existing=True)
+    assert lost.status == "failed" and lost.error_code == leases.EXECUTOR_LOST
+    assert scenarios.execute_claimed(connection, sc.id, "gone-worker") == "failed"
+    assert session.execute(select(func.count()).select_from(ScenarioAllocation)).scalar() == 0

@@ -1,8 +1,8 @@
 """scenarios
 
 Revision ID: scenarios
-Revises: supply_plan
-Create Date: 2026-12-05 23:35:57.010580
+Revises: queue_schema
+Create Date: 2026-12-06 00:02:45.563362
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
 revision = 'scenarios'
-down_revision = 'supply_plan'
+down_revision = 'queue_schema'
 branch_labels = None
 depends_on = None
 
@@ -34,6 +34,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('scenario_id', 'retailer_id', 'brand_code', name=op.f('pk_scenario_allocation'))
     )
     op.create_table('scenario',
+    sa.Column('lease_owner', sa.String(length=200), nullable=True),
+    sa.Column('lease_expires_at', models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('error_code', sa.String(length=64), nullable=True),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('company_id', sa.Integer(), nullable=False),
     sa.Column('cycle_id', sa.Integer(), nullable=False),
