@@ -27,6 +27,7 @@ from api.routes import (
     master,
     orders,
     runs,
+    scenarios,
     supply,
 )
 from api.settings import Settings, get_settings
@@ -78,7 +79,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     idempotency.install(app)
     docs.install(app)
     for module in (master, cycles, caps, orders, runs, allocation_policy, distribution, forecasts, compliance, audit,
-                   supply):
+                   supply, scenarios):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(master.service)
     ui.install(app)

@@ -1,4 +1,5 @@
-"""A run's priority over HTTP: named in the request or taken from the allocation policy, recorded and shown.
+"""A run's and a scenario's priority over HTTP: named in the request or taken from the allocation policy, recorded
+and shown.
 
 The small world of runs_world.py under `choice`, worked out by hand. R1 (cap 700) ordered A 600 (short: 1,000
 for R1's 600 and R2's 600) and C 300 (plentiful). The even cut keeps R1's 700 lowest-ranked cartons: A 467 and C
@@ -85,3 +86,25 @@ def test_a_retry_with_another_priority_is_another_request(client, auth, world):
     other = client.post(f"/v1/cycles/{world.id}/allocation-runs", headers={**auth("admin"), **key},
                         json={"priority": "volume"})
     assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+
+
+def test_a_scenario_takes_a_priority_like_a_run_and_compares_with_the_run(client, auth, world):
+    run_id = start(client, auth, world.id).json()["run_id"]  # the policy's default: volume
+    r = client.post(f"/v1/cycles/{world.id}/scenarios", headers=auth("admin"),
+                    json={"name": "choice first", "priority": "choice"})
+    assert r.status_code == 202 and r.json()["priority"] == "choice", r.text
+    shown = client.get(f"/v1/scenarios/{r.json()['scenario_id']}", headers=auth("auditor")).json()
+    assert shown["status"] == "succeeded" and shown["priority"] == "choice", shown
+    cert = shown["certificate"]
+    assert (cert["priority"], cert["volume"], cert["volume_policy_max"]) == ("choice", 2362, 2400)
+    assert cert["volume_cost"] == round(38 / 2400, 6)
+    assert shown["comparison"]["run_id"] == run_id and shown["comparison"]["volume_change"] == 2362 - 2400
+    rows = pull_all(client, f"/v1/scenarios/{shown['scenario_id']}/allocations", auth("auditor"), limit=1000)
+    assert {(x["retailer_id"], x["brand_code"]): (x["demanded"], x["allocated"], x["reason"]) for x in rows} == CHOICE
+
+    client.put("/v1/allocation-policy", json={"priority": "choice"}, headers=auth("admin"))
+    plain = client.post(f"/v1/cycles/{world.id}/scenarios", headers=auth("admin"), json={"name": "policy's"})
+    assert plain.json()["priority"] == "choice"
+    bad = client.post(f"/v1/cycles/{world.id}/scenarios", headers=auth("admin"),
+                      json={"name": "typo", "priority": "fairness"})
+    assert bad.status_code == 422 and set(bad.json()) == {"detail", "code"}

@@ -1,7 +1,7 @@
-"""allocation priority: the company's allocation policy, and the priority each run used
+"""allocation priority: the company's allocation policy, and the priority each run and scenario used
 
 Revision ID: allocation_priority
-Revises: queue_schema
+Revises: scenarios
 Create Date: 2026-12-05 23:09:49.613901
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 import models.types  # noqa: F401
 
 revision = 'allocation_priority'
-down_revision = 'queue_schema'
+down_revision = 'scenarios'
 branch_labels = None
 depends_on = None
 
@@ -38,9 +38,15 @@ def upgrade() -> None:
     with op.batch_alter_table('allocation_run', schema=None) as batch_op:
         batch_op.add_column(sa.Column('priority', sa.String(length=16), server_default='volume', nullable=False))
         batch_op.create_check_constraint(op.f('ck_allocation_run_priority'), "priority IN ('volume', 'choice')")
+    with op.batch_alter_table('scenario', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('priority', sa.String(length=16), server_default='volume', nullable=False))
+        batch_op.create_check_constraint(op.f('ck_scenario_priority'), "priority IN ('volume', 'choice')")
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('scenario', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_scenario_priority'), type_='check')
+        batch_op.drop_column('priority')
     with op.batch_alter_table('allocation_run', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_allocation_run_priority'), type_='check')
         batch_op.drop_column('priority')
