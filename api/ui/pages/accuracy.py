@@ -45,10 +45,12 @@ def period_range(period: str) -> tuple[date, date]:
 
 
 def _query(final, cycle_id: str | None, period: str | None, key_only: bool, **kw) -> scores.AccuracyQuery:
+    """The chosen cycle or period; by default the latest published cycle (its orders are final), else closed."""
     if period:
         start, end = period_range(period)
         return scores.AccuracyQuery(date_from=start, date_to=end, key_only=key_only, **kw)
-    return scores.AccuracyQuery(cycle_id=cycle_id or str(final[0].id), key_only=key_only, **kw)
+    default = next((c for c in final if c.status == "published"), final[0])
+    return scores.AccuracyQuery(cycle_id=cycle_id or str(default.id), key_only=key_only, **kw)
 
 
 @router.get("/ui/accuracy")
@@ -66,6 +68,9 @@ def ranks(request: Request, session: SessionDep, principal: Reader, cycle_id: Te
                          horizontal=True, percent=True)
     months = sorted({c.start_date.strftime("%Y-%m") for c in final}, reverse=True)
     quarters = sorted({f"{c.start_date.year}-Q{(c.start_date.month - 1) // 3 + 1}" for c in final}, reverse=True)
+    names = {str(c.id): c.name for c in final}
+    for r in rows:
+        r["period"] = names.get(str(r["period"]), r["period"])
     return render(request, "accuracy.html", team=rows, final=final, option=option, months=months, quarters=quarters,
                   chosen_cycle=(result.cycle_ids[0] if result and not period and result.cycle_ids else None),
                   period=period, key_only=key_only, not_closed=result.cycles_not_closed if result else [])
