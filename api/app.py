@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
 from contextlib import asynccontextmanager
@@ -16,6 +18,8 @@ from api.edge import BodyLimit, ConcurrencyLimit, RefuseControlCharacters
 from api.schemas import ERROR_RESPONSES
 from api.routes import audit, caps, compliance, cycles, distribution, forecasts, master, orders, runs, supply
 from api.settings import Settings, get_settings
+from executor import make_executor
+from executor.sweeper import sweep_forever
 from models.db import make_engine
 
 log = logging.getLogger("api")
@@ -42,8 +46,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
         gc.collect()
         gc.freeze()  # start-up objects live forever: keep them out of every later collection's walk
-        runs.on_startup(app)
+        # lost jobs are found by their expired leases, never because this process started; a test's shared
+        # connection (not an Engine) is left to the test
+        sweeper = asyncio.create_task(sweep_forever(engine, settings)) if isinstance(engine, Engine) else None
         yield
+        if sweeper is not None:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
         if own_engine:
             engine.dispose()
 
@@ -51,6 +61,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                   docs_url=None, redoc_url=None)  # docs.install serves both from the service's own assets
     app.state.engine = engine
     app.state.settings = settings
+    app.state.executor = make_executor(settings, engine)
     errors.install(app)
     idempotency.install(app)
     docs.install(app)

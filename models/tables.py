@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from models.leases import Leased
 from models.roles import ROLES
 from models.types import JSONType, UTCDateTime, utcnow
 
@@ -310,7 +311,9 @@ class OrderVersion(SQLModel, table=True):
     submitted_at: datetime = _ts()
 
 
-class AllocationRun(SQLModel, table=True):
+class AllocationRun(Leased, table=True):
+    """A run of the engine on a closed cycle's snapshot; executed under a lease (models.leases)."""
+
     __tablename__ = "allocation_run"
     __table_args__ = (
         CheckConstraint(_in("status", RUN_STATUSES), name="status"),
