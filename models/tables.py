@@ -453,4 +453,5 @@ class IdempotencyKey(SQLModel, table=True):
 
 
 # Tables kept in modules of their own, registered on the metadata with the rest wherever tables are imported.
-from models.tables_supply import Availability, SupplyPolicyVersion  # noqa: E402,F401
+import models.tables_scenarios  # noqa: E402,F401
+import models.tables_supply  # noqa: E402,F401

@@ -69,6 +69,10 @@ WHO: dict[str, frozenset[str] | None] = {
     "GET /v1/cycles/{cycle_id}/availability": ADMIN_AUDITOR,
     "GET /v1/cycles/{cycle_id}/supply-plan": ADMIN_AUDITOR,
     "GET /v1/cycles/{cycle_id}/supply-plan.csv": ADMIN_AUDITOR,
+    "POST /v1/cycles/{cycle_id}/scenarios": ADMIN,
+    "GET /v1/cycles/{cycle_id}/scenarios": ADMIN_AUDITOR,
+    "GET /v1/scenarios/{scenario_id}": ADMIN_AUDITOR,
+    "GET /v1/scenarios/{scenario_id}/allocations": ADMIN_AUDITOR,
 }
 
 

@@ -11,8 +11,10 @@ def ids_for(label: str, world) -> dict[str, str]:
         cycle = world.cycles["published"]
     if "forecasts" in path:
         cycle = world.cycles["planned"]
+    if "scenarios" in path:
+        cycle = world.cycles["closed"]
     return {"cycle_id": cycle, "retailer_id": world.own_retailer, "manager_id": world.manager_id,
-            "run_id": world.run_id, "adjustment_id": world.adjustment_id}
+            "run_id": world.run_id, "adjustment_id": world.adjustment_id, "scenario_id": world.scenario_id}
 
 
 def target(label: str, world, **override: str) -> tuple[str, dict]:
@@ -27,6 +29,8 @@ def target(label: str, world, **override: str) -> tuple[str, dict]:
         "PUT /v1/cap-policy": {"json": {}},
         "PUT /v1/compliance-policy": {"json": {"min_cluster": 3, "min_lines": 3}},
         "PUT /v1/supply-policy": {"json": {"weeks": 4}},
+        "POST /v1/cycles/{cycle_id}/scenarios": {"json": {"name": "matrix", "supply": [{"brand_code": brand,
+                                                                                        "quantity": 5}]}},
         "PUT /v1/cycles/{cycle_id}/availability": {"json": [{"brand_code": brand, "quantity": 5}]},
         "PUT /v1/cycles/{cycle_id}/caps": {"json": [{"retailer_id": world.own_retailer, "cap": 100}]},
         "POST /v1/cycles/{cycle_id}/cap-adjustments": {"json": {"moves": [
