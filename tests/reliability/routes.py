@@ -7,7 +7,7 @@ def ids_for(label: str, world) -> dict[str, str]:
     """Ids of objects every role allowed on this route may see, in the state the route needs."""
     path = label.split(" ", 1)[1]
     cycle = world.cycles["open"]
-    if any(x in path for x in ("allocation", "pick-list")):
+    if any(x in path for x in ("allocation", "pick-list", "/ui/distribution/")):
         cycle = world.cycles["published"]
     if "forecasts" in path:
         cycle = world.cycles["planned"]
