@@ -113,6 +113,13 @@ class AdjustmentState(StrEnum):
     REJECTED = "rejected"
 
 
+class Priority(StrEnum):
+    """What an allocation puts first (DOMAIN.md "Volume first, or choice first")."""
+
+    VOLUME = "volume"  # the most cartons, shortages shared by fill ratio (the default)
+    CHOICE = "choice"  # orders above their cap cut evenly first, so capped retailers keep their scarce specs
+
+
 # limits, each enforced by the files, the API and (where stored) a database CHECK
 LINE_MAX = 10_000  # cartons in one demand line: keeps the engine's integer costs exact and small
 CAP_MAX = 1_000_000  # cartons of one retailer's cap
