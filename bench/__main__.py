@@ -22,6 +22,7 @@ BENCHES = [
     ("bench.bench_accuracy_db", [], "the same through the database"),
     ("bench.load_morning", [], "an ordering morning at a fixed arrival rate (PostgreSQL)"),
     ("bench.bench_supply_plan", [], "supply plan: the projection's backtest (WAPE) against naive and managers"),
+    ("bench.bench_compliance", [], "compliance figures of a city cycle: compute vs plain pandas, read, HTTP"),
 ]
 
 
