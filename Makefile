@@ -43,6 +43,15 @@ browser:                ## Debian's Chromium and a CJK font for the console's br
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	fi
 
+bench: install          ## benchmarks; prints figures as ratios against baselines measured in the same run
+	$(PY) -m bench
+
+lint: install
+	$(VENV)/bin/ruff check allocation api executor models fixtures bench tests
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .hypothesis
+
 LOCALE := api/ui/locale
 messages: install       ## console strings: extract, merge into each catalog (zh_CN, en), compile the .mo files
 	$(VENV)/bin/pybabel extract -F api/ui/babel.cfg -k N_ --no-location --sort-output --omit-header --no-wrap -o $(LOCALE)/messages.pot . >/dev/null

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from tests.reliability.matrix import ADMIN, ADMIN_AUDITOR, ALL
+from tests.reliability.matrix import ADMIN, ADMIN_AUDITOR, ALL, MANAGERS_READ, WAREHOUSE
 
 PUBLIC = None  # no sign-in needed
+MARKET = frozenset({"market_manager"})
+ACCOUNT = frozenset({"account_manager"})
 
 # "METHOD path" -> the roles that get past authorization (None: anybody, signed in or not)
 PAGES: dict[str, frozenset[str] | None] = {
@@ -22,10 +24,28 @@ PAGES: dict[str, frozenset[str] | None] = {
     "GET /ui/runs/{run_id}": ADMIN_AUDITOR,
     "GET /ui/runs/{run_id}/status": ADMIN_AUDITOR,
     "POST /ui/runs/{run_id}/publish": ADMIN,
+    "GET /ui/approvals": MARKET,
+    "GET /ui/approvals/{cycle_id}/{retailer_id}": MARKET,
+    "POST /ui/approvals/{cycle_id}/{retailer_id}/approve": MARKET,
+    "POST /ui/cap-adjustments/{adjustment_id}/{decision}": MARKET,
+    "GET /ui/orders": ACCOUNT,
+    "GET /ui/orders/{cycle_id}/{retailer_id}": ACCOUNT,
+    "POST /ui/orders/{cycle_id}/{retailer_id}": ACCOUNT,
+    "GET /ui/forecasts": ACCOUNT,
+    "POST /ui/forecasts/{cycle_id}": ACCOUNT,
+    "GET /ui/accuracy": MANAGERS_READ,
+    "GET /ui/accuracy/managers/{manager_id}": MANAGERS_READ,
+    "GET /ui/distribution": WAREHOUSE,
+    "GET /ui/distribution/{cycle_id}": WAREHOUSE,
+    "GET /ui/distribution/{cycle_id}/allocations.csv": WAREHOUSE,
 }
 
 # a well-formed form body per action, aimed at the reliability world's objects
-FORMS: dict[str, dict] = {}
+FORMS: dict[str, dict] = {
+    "POST /ui/approvals/{cycle_id}/{retailer_id}/approve": {"version": "1"},
+    "POST /ui/orders/{cycle_id}/{retailer_id}": {"brand_code": "11001001", "quantity": "2"},
+    "POST /ui/forecasts/{cycle_id}": {"brand_code": "11001001", "quantity": "7"},
+}
 
 
 def console_routes() -> list[str]:

@@ -31,7 +31,7 @@ def world(client, auth, sample):
 
 def _url(label: str, world) -> str:
     path = label.split(" ", 1)[1]
-    ids = {**ids_for(label, world), "lang": "en"}
+    ids = {**ids_for(label, world), "lang": "en", "decision": "approve"}
     return path.format(**ids)
 
 
@@ -61,3 +61,23 @@ def test_console_authorization_matrix(connection, client, world):
             if not ok:
                 problems.append(f"{label} as {role}: {r.status_code} {r.text[:120]!r}")
     assert not problems, "\n".join(problems)
+
+
+def test_another_managers_objects_are_not_found_on_pages(connection, world):
+    """As in the API: a retailer (or its order, or a team's adjustment) of another manager answers 404."""
+    browser = make_client(connection)
+
+    def as_role(role: str):
+        token = world.headers[role]["Authorization"].split()[1]
+        browser.cookies.clear()
+        browser.cookies.set(TOKEN_COOKIE, token, path="/ui")
+        return {"X-CSRF-Token": csrf_for(token)}
+
+    cycle, other = world.cycles["open"], world.other_retailer
+    h = as_role("account_manager")
+    assert browser.get(f"/ui/orders/{cycle}/{other}").status_code == 404
+    r = browser.post(f"/ui/orders/{cycle}/{other}", data={"brand_code": world.brands[0], "quantity": "1"}, headers=h)
+    assert r.status_code == 404 and 'data-code="not_found"' in r.text
+    h = as_role("market_manager")
+    assert browser.get(f"/ui/approvals/{cycle}/{other}").status_code == 404
+    assert browser.post(f"/ui/approvals/{cycle}/{other}/approve", data={"version": "1"}, headers=h).status_code == 404

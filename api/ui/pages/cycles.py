@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
 
 from api.deps import SessionDep
-from api.routes.runs import dispatch
+from api.routes.runs import start_and_submit
 from api.ui import charts
 from api.ui.i18n import N_
 from api.ui.render import NavItem, render, translator, url
@@ -65,9 +65,7 @@ def close(cycle_id: str, session: SessionDep, principal: Admin):
 @router.post("/ui/cycles/{cycle_id}/runs")
 def start_run(cycle_id: str, request: Request, session: SessionDep, principal: Admin):
     """Queue a run on the closed cycle; the page then follows it until it succeeds or fails."""
-    run = runs.start_run(session, principal, cycle_id)
-    run_id, app = run.id, request.app
-    runs.after_commit(session, lambda: dispatch(app, run_id))
+    run = start_and_submit(request, session, principal, cycle_id)
     if "hx-request" in request.headers:
         return render(request, "_run_status.html", run=runs.run_out(run), cycle_status="closed")
     return RedirectResponse(f"/ui/cycles/{run.cycle_id}", 303)
