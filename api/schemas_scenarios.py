@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
+from allocation.priority import Priority
 from api.schemas import CleanStr, In
 from api.schemas_caps import CapIn, SupplyLineIn
 from api.schemas_runs import AllocationOut, Certificate
@@ -22,14 +23,16 @@ class ScenarioIn(In):
         default_factory=list, description="replaces these specs' supply")
     caps: Annotated[list[CapIn], Field(max_length=1_000_000)] = Field(
         default_factory=list, description="replaces these retailers' caps (and weights, where given)")
-    # A place for the allocation priority (volume | choice) once runs have one: it is recorded with the scenario
-    # and passed to the engine exactly as a run's.
+    priority: Priority | None = Field(None, description=(
+        "volume or choice, as for a run (DOMAIN.md \"Volume first, or choice first\"); default: the allocation "
+        "policy's"))
 
 
 class ScenarioCreated(BaseModel):
     scenario_id: str
     status: str
     cycle_id: str
+    priority: str
 
 
 class ShortLines(BaseModel):
@@ -60,6 +63,7 @@ class ScenarioOut(BaseModel):
     cycle_id: str
     name: str
     status: str = Field(description="queued, running, succeeded or failed; a scenario is never published")
+    priority: str = Field(description="what it put first: volume or choice")
     created_at: datetime
     created_by: str
     started_at: datetime | None = None

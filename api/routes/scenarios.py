@@ -51,11 +51,12 @@ def start_scenario(cycle_id: str, body: ScenarioIn, request: Request, session: S
     """Queues a scenario; its worker starts once this request's transaction has committed."""
     scenario = scenarios.start_scenario(session, principal, cycle_id, body.name,
                                         [(x.brand_code, x.quantity) for x in body.supply],
-                                        [(x.retailer_id, x.cap, x.weight) for x in body.caps])
+                                        [(x.retailer_id, x.cap, x.weight) for x in body.caps], body.priority)
     # no lock: scenarios do not count toward a cycle's one active run, and may run beside each other
     request.app.state.executor.submit(session, SCENARIO, scenario.id, lock=None)
     sid = scenarios.public_id(scenario.id)
-    return idem.respond({"scenario_id": sid, "status": scenario.status, "cycle_id": str(scenario.cycle_id)}, 202,
+    return idem.respond({"scenario_id": sid, "status": scenario.status, "cycle_id": str(scenario.cycle_id),
+                         "priority": scenario.priority}, 202,
                         headers={"Location": f"/v1/scenarios/{sid}"})
 
 

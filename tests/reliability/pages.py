@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.reliability.matrix import ADMIN, ADMIN_AUDITOR, ALL
+from tests.reliability.matrix import ADMIN, ADMIN_AUDITOR, ALL, MANAGERS_READ, WAREHOUSE
 
 PUBLIC = None  # no sign-in needed
 MARKET = frozenset({"market_manager"})
@@ -35,6 +35,11 @@ PAGES: dict[str, frozenset[str] | None] = {
     "POST /ui/orders/{cycle_id}/{retailer_id}": ACCOUNT,
     "GET /ui/forecasts": ACCOUNT,
     "POST /ui/forecasts/{cycle_id}": ACCOUNT,
+    "GET /ui/accuracy": MANAGERS_READ,
+    "GET /ui/accuracy/managers/{manager_id}": MANAGERS_READ,
+    "GET /ui/distribution": WAREHOUSE,
+    "GET /ui/distribution/{cycle_id}": WAREHOUSE,
+    "GET /ui/distribution/{cycle_id}/allocations.csv": WAREHOUSE,
 }
 
 # a well-formed form body per action, aimed at the reliability world's objects
