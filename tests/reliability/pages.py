@@ -25,6 +25,7 @@ PAGES: dict[str, frozenset[str] | None] = {
     "GET /ui/runs/{run_id}/status": ADMIN_AUDITOR,
     "POST /ui/runs/{run_id}/publish": ADMIN,
     "GET /ui/approvals": MARKET,
+    "GET /ui/approvals/accuracy": MARKET,
     "GET /ui/approvals/{cycle_id}/{retailer_id}": MARKET,
     "POST /ui/approvals/{cycle_id}/{retailer_id}/approve": MARKET,
     "POST /ui/cap-adjustments/{adjustment_id}/{decision}": MARKET,
