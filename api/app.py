@@ -17,6 +17,7 @@ from api import docs, errors, idempotency, ui
 from api.edge import BodyLimit, ConcurrencyLimit, RefuseControlCharacters
 from api.schemas import ERROR_RESPONSES
 from api.routes import (
+    allocation_policy,
     audit,
     caps,
     compliance,
@@ -77,7 +78,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     errors.install(app)
     idempotency.install(app)
     docs.install(app)
-    for module in (master, cycles, caps, orders, runs, distribution, forecasts, compliance, audit, supply, scenarios):
+    for module in (master, cycles, caps, orders, runs, allocation_policy, distribution, forecasts, compliance, audit,
+                   supply, scenarios):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(master.service)
     ui.install(app)

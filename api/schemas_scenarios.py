@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
+from allocation.priority import Priority
 from api.schemas import CleanStr, In
 from api.schemas_caps import CapIn, SupplyLineIn
 from api.schemas_runs import AllocationOut, Certificate
@@ -22,14 +23,16 @@ class ScenarioIn(In):
         default_factory=list, description="replaces these specs' supply")
     caps: Annotated[list[CapIn], Field(max_length=1_000_000)] = Field(
         default_factory=list, description="replaces these retailers' caps (and weights, where given)")
-    # A place for the allocation priority (volume | choice) once runs have one: it is recorded with the scenario
-    # and passed to the engine exactly as a run's.
+    priority: Priority | None = Field(None, description=(
+        "volume or choice, as for a run (DOMAIN.md \"Volume first, or choice first\"); default: the allocation "
+        "policy's"))
 
 
 class ScenarioCreated(BaseModel):
     scenario_id: str
     status: str
     cycle_id: str
+    priority: str
 
 
 class ShortLines(BaseModel):
@@ -45,8 +48,6 @@ class SpecShortfall(BaseModel):
 
 
 class Comparison(BaseModel):
-    run_id: str = Field(description="the run compared with: the cycle's published run, else its latest succeeded "
-                                    "run of the same close")
     volume_change: int = Field(description="scenario − run, cartons")
     fill_ratio_change: float | None = Field(description="scenario − run, fill ratio = Σ allocated / Σ demanded over "
                                                         "lines with demand > 0")
@@ -62,6 +63,7 @@ class ScenarioOut(BaseModel):
     cycle_id: str
     name: str
     status: str = Field(description="queued, running, succeeded or failed; a scenario is never published")
+    priority: str = Field(description="what it put first: volume or choice")
     created_at: datetime
     created_by: str
     started_at: datetime | None = None
@@ -72,6 +74,8 @@ class ScenarioOut(BaseModel):
     timings: dict[str, Any] = Field(default_factory=dict, description="as a run's, plus compare_s")
     certificate: Certificate | dict = Field(default_factory=dict, description="the engine's, for the modified instance")
     excluded_orders: list[dict[str, Any]] = Field(default_factory=list)
+    compared_run_id: str | None = Field(None, description="the run compared with: the cycle's published run, else its "
+                                                          "latest succeeded run of the same close")
     comparison: Comparison | None = Field(None, description="null while not succeeded, or with no run to compare with")
     error: str | None = None
     error_code: str | None = Field(None, description="executor_lost when its executor stopped (lease expired)")
@@ -80,3 +84,11 @@ class ScenarioOut(BaseModel):
 class ScenarioAllocationOut(AllocationOut):
     run_allocated: int | None = Field(description="the compared run's allocation of the same line (null: no run)")
 
+
+
+class FillRatios(BaseModel):
+    scenario_id: str
+    compared_run_id: str | None
+    buckets: list[str] = Field(description="0, each tenth short of full, 100 %")
+    scenario: list[int] = Field(description="the scenario's lines with demand > 0 per bucket")
+    run: list[int] | None = Field(description="the compared run's lines per bucket (null: no run to compare with)")

@@ -23,7 +23,8 @@ from models.cycles import check_spec_lines, get_cycle, require_status, status_of
 from models.db import bulk_insert, read_frame
 from models.errors import Conflict, NotFound
 from models.pagination import entity_page, page
-from models.runs import Snapshot, _short_error, _transaction, jsonable, read_snapshot, totals_of
+from models.allocation_policy import default_priority
+from models.runs import Snapshot, _short_error, _solve, _transaction, jsonable, read_snapshot, totals_of
 from models.tables import Allocation, AllocationRun, Cycle
 from models.tables_scenarios import Scenario, ScenarioAllocation
 from models.types import utcnow
@@ -52,20 +53,26 @@ def _key(scenario_id: str) -> int:
 # ---- requests (flush, never commit) -------------------------------------------------------------------------
 
 def start_scenario(session: Session, principal: Principal, cycle_id: int | str, name: str,
-                   supply: list[tuple[str, int]], caps: list[tuple[str, int, Decimal | None]]) -> Scenario:
-    """Queue a scenario on a closed or published cycle's frozen demand with these overrides (the rest stand)."""
+                   supply: list[tuple[str, int]], caps: list[tuple[str, int, Decimal | None]],
+                   priority: str | None = None) -> Scenario:
+    """Queue a scenario on a closed or published cycle's frozen demand with these overrides (the rest stand);
+    priority None takes the company's allocation policy, as a run does."""
     check_spec_lines(session, principal.company_id, [code for code, _ in supply])
     check_retailer_lines(session, principal.company_id, [rid for rid, _, _ in caps])
     cycle = get_cycle(session, principal.company_id, cycle_id, for_share=True)
     require_status(cycle, *FROZEN, doing="try a scenario")
+    if priority is None:
+        priority = default_priority(session, principal.company_id)
     scenario = Scenario(
-        company_id=principal.company_id, cycle_id=cycle.id, name=name, created_by=principal.user_id,
+        company_id=principal.company_id, cycle_id=cycle.id, name=name, priority=str(priority),
+        created_by=principal.user_id,
         cycle_closed_at=cycle.closed_at, supply=[{"brand_code": c, "quantity": q} for c, q in supply],
         caps=[{"retailer_id": r, "cap": c, "weight": None if w is None else str(w)} for r, c, w in caps])
     session.add(scenario)
     session.flush()
     audit.record(session, principal, "scenario.start", "scenario", public_id(scenario.id),
-                 new={"cycle_id": str(cycle.id), "name": name, "supply": len(supply), "caps": len(caps)})
+                 new={"cycle_id": str(cycle.id), "name": name, "supply": len(supply), "caps": len(caps),
+                      "priority": scenario.priority})
     return scenario
 
 
@@ -123,16 +130,16 @@ def refresh_comparison(session: Session, scenario: Scenario) -> Scenario:
 
 def scenario_out(scenario: Scenario) -> dict:
     """A scenario as the API shows it, ids as strings."""
-    comparison = scenario.comparison
-    if comparison is not None:
-        comparison = {"run_id": str(scenario.compared_run_id), **comparison}
+    run_id = scenario.compared_run_id
     return {"id": public_id(scenario.id), "scenario_id": public_id(scenario.id), "cycle_id": str(scenario.cycle_id),
-            "name": scenario.name, "status": scenario.status, "created_at": scenario.created_at,
+            "name": scenario.name, "status": scenario.status, "priority": scenario.priority,
+            "created_at": scenario.created_at,
             "created_by": str(scenario.created_by), "started_at": scenario.started_at,
             "finished_at": scenario.finished_at, "supply": scenario.supply, "caps": scenario.caps,
             "totals": scenario.totals or {}, "timings": scenario.timings or {},
             "certificate": scenario.certificate or {}, "excluded_orders": scenario.excluded_orders or [],
-            "comparison": comparison, "error": scenario.error, "error_code": scenario.error_code}
+            "compared_run_id": None if run_id is None else str(run_id), "comparison": scenario.comparison,
+            "error": scenario.error, "error_code": scenario.error_code}
 
 
 def scenario_allocations(session: Session, principal: Principal, scenario_id: str, cursor: str | None, limit: int,
@@ -154,6 +161,21 @@ def scenario_allocations(session: Session, principal: Principal, scenario_id: st
     return page(session, stmt, [s.retailer_id, s.brand_code], cursor, limit)
 
 
+FILL_LABELS = ["0"] + [f"{10 * k}–{10 * (k + 1)}%" for k in range(10)] + ["100%"]
+
+
+def fill_ratios(session: Session, principal: Principal, scenario_id: str) -> dict:
+    """Lines by fill ratio (none, each tenth short of full, full) in the scenario and in the run it is compared
+    with, side by side."""
+    from models.summary import fill_histogram
+
+    scenario = refresh_comparison(session, get_scenario(session, principal.company_id, scenario_id))
+    run_id = scenario.compared_run_id
+    return {"scenario_id": public_id(scenario.id), "compared_run_id": None if run_id is None else str(run_id),
+            "buckets": FILL_LABELS, "scenario": fill_histogram(session, scenario.id, ScenarioAllocation),
+            "run": None if run_id is None else fill_histogram(session, run_id)}
+
+
 # ---- execution (outside any request; each step its own transaction) ------------------------------------------
 
 def _require_frozen_cycle(session: Session, scenario: Scenario, when: str) -> None:
@@ -168,14 +190,6 @@ def fail_scenario(bind, scenario_id: int, error: str, owner: str | None = None) 
     """Mark a queued or running scenario failed with its reason, in a transaction of its own."""
     with _transaction(bind) as session:
         leases.fail(session, Scenario, scenario_id, error, owner=owner)
-
-
-def _solve(snapshot: Snapshot):
-    """The run's engine on the modified instance: validate, allocate, certify."""
-    from allocation.engine import allocate
-    from allocation.problem import Problem
-
-    return allocate(Problem.from_frames(snapshot.demand, snapshot.supply, snapshot.caps))
 
 
 def _write(bind, scenario: Scenario, result, snapshot: Snapshot, timings: dict, t0: float) -> None:
@@ -227,7 +241,7 @@ def execute_claimed(bind, scenario_id: int, owner: str, solve=_solve) -> str:
             _require_frozen_cycle(session, scenario, "before the scenario started")
             frozen = read_snapshot(session, scenario.company_id, scenario.cycle_id)
         supply, caps = with_overrides(frozen.supply, frozen.caps, scenario.supply, scenario.caps)
-        snapshot = Snapshot(frozen.demand, supply, caps, frozen.excluded)
+        snapshot = Snapshot(frozen.demand, supply, caps, frozen.excluded, scenario.priority)
         timings["read_s"] = round(time.perf_counter() - t, 3)
         t = time.perf_counter()
         result = solve(snapshot)

@@ -24,6 +24,8 @@ PAGES: dict[str, frozenset[str] | None] = {
     "GET /ui/runs/{run_id}": ADMIN_AUDITOR,
     "GET /ui/runs/{run_id}/status": ADMIN_AUDITOR,
     "POST /ui/runs/{run_id}/publish": ADMIN,
+    "GET /ui/supply-plan/{cycle_id}": ADMIN_AUDITOR,
+    "GET /ui/scenarios/{scenario_id}": ADMIN_AUDITOR,
     "GET /ui/approvals": MARKET,
     "GET /ui/approvals/accuracy": MARKET,
     "GET /ui/approvals/{cycle_id}/{retailer_id}": MARKET,

@@ -27,6 +27,7 @@ def target(label: str, world, **override: str) -> tuple[str, dict]:
         "POST /v1/cycles": {"json": {"name": "matrix", "start_date": "2027-01-04", "end_date": "2027-01-10"}},
         "PUT /v1/cycles/{cycle_id}/supply": {"json": [{"brand_code": brand, "quantity": 5}]},
         "PUT /v1/cap-policy": {"json": {}},
+        "PUT /v1/allocation-policy": {"json": {"priority": "volume"}},
         "PUT /v1/compliance-policy": {"json": {"min_cluster": 3, "min_lines": 3}},
         "PUT /v1/supply-policy": {"json": {"weeks": 4}},
         "POST /v1/cycles/{cycle_id}/scenarios": {"json": {"name": "matrix", "supply": [{"brand_code": brand,
