@@ -44,6 +44,8 @@ class RunOut(BaseModel):
     excluded_orders: list[dict[str, Any]] = Field(default_factory=list, description=(
         "collected orders without approval of their current version at close: not in the run"))
     error: str | None = Field(None, description="why a failed run failed")
+    error_code: str | None = Field(None, description=(
+        "executor_lost when the process executing it stopped (its lease expired); null otherwise"))
 
 
 class AllocationOut(Out):

@@ -18,9 +18,11 @@ BENCHES = [
     ("bench.bench_caps_db", [], "caps compute through the database, 30,000 retailers"),
     ("bench.bench_orders", ["--workers", "2"], "order import and single-order PUTs at a fixed rate (PostgreSQL)"),
     ("bench.bench_runs", [], "a city allocation run end to end, and the distribution center's pull"),
+    ("bench.bench_evening", [], "a provincial evening: 12 city companies' runs at once on the queue, 1 and 2 workers"),
     ("bench.bench_accuracy", [], "forecast accuracy for a quarter, 100 managers x 300 specs"),
     ("bench.bench_accuracy_db", [], "the same through the database"),
     ("bench.load_morning", [], "an ordering morning at a fixed arrival rate (PostgreSQL)"),
+    ("bench.bench_supply_plan", [], "supply plan: the projection's backtest (WAPE) against naive and managers"),
 ]
 
 

@@ -37,10 +37,10 @@ APPROVED_SHARE = 0.9  # collected orders signed off before close; the rest are l
 PAGE = 1000
 
 
-def load_city(engine, city, cycle) -> tuple[int, dict[str, str]]:
+def load_city(engine, city, cycle, code: str = "bench", statistics: bool = True) -> tuple[int, dict[str, str]]:
     """Master data through the loader, the closed cycle's supply, caps and orders in bulk; returns cycle id, tokens."""
     with Session(engine, expire_on_commit=False) as session:
-        company = get_or_create_company(session, "bench", "Bench city")
+        company = get_or_create_company(session, code, f"Bench city {code}")
         load_master(session, company.id, city)
         admin, admin_token = create_user(session, company.id, "admin", name="bench-admin")
         _, dc_token = create_user(session, company.id, "distribution_center", name="bench-dc")
@@ -71,10 +71,16 @@ def load_city(engine, city, cycle) -> tuple[int, dict[str, str]]:
                     zip(repeat(cid), demand.retailer_id.tolist(), demand.brand_code.tolist(), repeat(co),
                         demand.quantity.astype(int).tolist()))
         session.commit()
+    if statistics:
+        analyze(engine)
+    return cid, {"admin": admin_token, "dc": dc_token}
+
+
+def analyze(engine) -> None:
+    """Fresh planner statistics after a bulk load (PostgreSQL)."""
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("ANALYZE"))
-    return cid, {"admin": admin_token, "dc": dc_token}
 
 
 def solve_only(city, cycle) -> tuple[float, int]:

@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from sqlalchemy import event, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -61,6 +60,12 @@ def make_engine(url: str | None = None, **kw: Any) -> Engine:
     return create_engine(url, **kw)
 
 
+def small_engine(url: str | None = None) -> Engine:
+    """An engine for a process that needs a connection or two (a job's supervisor or its child)."""
+    url = url or database_url()
+    return make_engine(url, **({} if url.startswith("sqlite") else {"pool_size": 2, "max_overflow": 2}))
+
+
 @contextmanager
 def session_scope(bind) -> Iterator[Session]:
     """One commit point: commit on success, roll back on error (a request, a CLI command, a run's step).
@@ -75,6 +80,11 @@ def session_scope(bind) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def after_commit(session: Session, fn) -> None:
+    """Call fn once the session's transaction has committed (a process started then finds the rows it needs)."""
+    event.listen(session, "after_commit", lambda _s: fn(), once=True)
 
 
 def dialect_insert(session: Session, table):
@@ -146,11 +156,13 @@ def bulk_insert(session: Session, table, columns: Sequence[str], rows: Iterable[
     return n
 
 
-def read_frame(session: Session, stmt, dtypes: dict[str, str]) -> pd.DataFrame:
+def read_frame(session: Session, stmt, dtypes: dict[str, str]) -> "pd.DataFrame":  # noqa: F821
     """A query's rows as a frame; PostgreSQL sends them as CSV (COPY), several times faster than row objects.
 
     Identifiers stay strings exactly as stored (no NA guessing), so a licence number keeps its leading zeros.
     """
+    import pandas as pd  # here, so processes that only supervise jobs start without it
+
     columns = list(dtypes)
     if session.get_bind().dialect.name != "postgresql":
         return pd.DataFrame(session.execute(stmt).all(), columns=columns).astype(dtypes)

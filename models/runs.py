@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import event, select, text, update
+from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from models import audit
+from models import audit, leases
 from models.cycles import get_cycle, require_status, status_of
 from models.db import bulk_insert, copy_csv, read_frame, session_scope
 from models.errors import Conflict, DomainError, NotFound, row_id
@@ -32,7 +32,6 @@ log = logging.getLogger("runs")
 ACTIVE = ("queued", "running")
 ALLOCATION_COLUMNS = ["run_id", "retailer_id", "brand_code", "demanded", "allocated", "reason"]
 SHORT_REASONS = ("no_supply", "cap", "supply")
-ABANDONED = "the service stopped before this run finished; start a new run"
 
 
 # ---- requests (flush, never commit) -------------------------------------------------------------------------
@@ -67,11 +66,6 @@ def _in_progress(cycle: Cycle, run_id: int | None) -> Conflict:
                     "finish, then start another", "run_in_progress", run_id=None if run_id is None else str(run_id))
 
 
-def after_commit(session: Session, fn: Callable[[], None]) -> None:
-    """Call fn once the request's transaction has committed, so a worker never looks for a row not yet visible."""
-    event.listen(session, "after_commit", lambda _s: fn(), once=True)
-
-
 def get_run(session: Session, company_id: int, run_id: int | str, for_update: bool = False) -> AllocationRun:
     """The company's run or 404."""
     run = session.get(AllocationRun, row_id(run_id, "allocation run"), with_for_update=for_update or None, populate_existing=True)
@@ -85,7 +79,8 @@ def run_out(run: AllocationRun) -> dict:
     return {"id": str(run.id), "run_id": str(run.id), "cycle_id": str(run.cycle_id), "status": run.status,
             "created_at": run.created_at, "created_by": str(run.created_by), "started_at": run.started_at,
             "finished_at": run.finished_at, "totals": run.totals or {}, "timings": run.timings or {},
-            "certificate": run.certificate or {}, "excluded_orders": run.excluded_orders or [], "error": run.error}
+            "certificate": run.certificate or {}, "excluded_orders": run.excluded_orders or [], "error": run.error,
+            "error_code": run.error_code}
 
 
 def list_runs(session: Session, principal: Principal, cycle_id: int | str, cursor: str | None, limit: int):
@@ -236,23 +231,15 @@ def _short_error(exc: BaseException) -> str:
     return f"the run failed ({type(exc).__name__}); the service log has the details; start a new run"
 
 
-def _claim(bind, run_id: int) -> AllocationRun | None:
-    """Mark the run running (committed), unless it is no longer queued."""
-    with _transaction(bind) as session:
-        claimed = session.execute(update(AllocationRun).where(AllocationRun.id == run_id,
-                                                              AllocationRun.status == "queued")
-                                  .values(status="running", started_at=utcnow())).rowcount
-        return session.get(AllocationRun, run_id, populate_existing=True) if claimed else None
-
-
 def _write(bind, run: AllocationRun, result, snapshot: Snapshot, timings: dict, t0: float) -> None:
-    """All rows, totals, timings and the certificate in one transaction, or nothing."""
+    """All rows, totals, timings and the certificate in one transaction, or nothing; only under the run's lease."""
     with _transaction(bind) as session:
         t = time.perf_counter()
         _require_snapshot_cycle(session, run, "during the run")
-        locked = session.get(AllocationRun, run.id, with_for_update=True, populate_existing=True)
-        if locked.status != "running":
-            raise Conflict(f"run {run.id} was marked {locked.status} while it ran; nothing was written")
+        if not leases.holds(session, AllocationRun, run.id, run.lease_owner):
+            raise Conflict(f"run {run.id} was failed or taken over while it ran (its lease expired); nothing was "
+                           "written")
+        locked = session.get(AllocationRun, run.id, populate_existing=True)
         a = result.allocations
         if bind.dialect.name == "postgresql":  # millions of rows: rendered as CSV from integer codes, then COPY
             copy_csv(session, Allocation.__table__, ALLOCATION_COLUMNS, result.csv_chunks(lead=str(run.id)))
@@ -272,21 +259,33 @@ def _write(bind, run: AllocationRun, result, snapshot: Snapshot, timings: dict, 
         session.add(locked)
 
 
-def fail_run(bind, run_id: int, error: str) -> None:
+def fail_run(bind, run_id: int, error: str, owner: str | None = None) -> None:
     """Mark a queued or running run failed with its reason, in a transaction of its own."""
     with _transaction(bind) as session:
-        session.execute(update(AllocationRun).where(AllocationRun.id == run_id, AllocationRun.status.in_(ACTIVE))
-                        .values(status="failed", error=error[:2000], finished_at=utcnow()))
+        leases.fail(session, AllocationRun, run_id, error, owner=owner)
 
 
-def execute_run(bind, run_id: int, solve: Callable[[Snapshot], Any] = _solve) -> str:
-    """Run one queued allocation to its end and return its final status; a failure leaves no rows, only the reason."""
+def execute_run(bind, run_id: int, solve: Callable[[Snapshot], Any] = _solve, lease_s: float = 3600.0) -> str:
+    """Claim a queued run and execute it in this process (tests, the demo); returns its final status."""
+    owner = leases.owner_name("inline")
+    with _transaction(bind) as session:
+        leases.claim(session, AllocationRun, run_id, owner, lease_s)
+    return execute_claimed(bind, run_id, owner, solve)
+
+
+def execute_claimed(bind, run_id: int, owner: str, solve: Callable[[Snapshot], Any] = _solve) -> str:
+    """Execute a run claimed by `owner` to its end and return its final status; a failure leaves no rows, only why.
+
+    The process that claimed the run keeps its lease renewed (executor.supervise); the rows are written only
+    while that lease is still held.
+    """
     t0 = time.perf_counter()
-    run = _claim(bind, run_id)
-    if run is None:
-        with _transaction(bind) as session:
-            found = session.get(AllocationRun, run_id)
-            return found.status if found else "missing"
+    with _transaction(bind) as session:
+        run = session.get(AllocationRun, run_id)
+        if run is None:
+            return "missing"
+        if run.status != "running" or run.lease_owner != owner:
+            return run.status
     try:
         timings = {"queued_s": round((run.started_at - run.created_at).total_seconds(), 3)}
         t = time.perf_counter()
@@ -300,7 +299,7 @@ def execute_run(bind, run_id: int, solve: Callable[[Snapshot], Any] = _solve) ->
         _write(bind, run, result, snapshot, timings, t0)
     except Exception as exc:  # the run records why it failed; the service keeps going
         log.exception("allocation run %s failed", run_id)
-        fail_run(bind, run_id, _short_error(exc))
+        fail_run(bind, run_id, _short_error(exc), owner=owner)
         return "failed"
     _refresh_statistics(bind)
     return "succeeded"
@@ -315,11 +314,3 @@ def _refresh_statistics(bind) -> None:
             session.execute(text("ANALYZE allocation"))
     except Exception:  # statistics are an optimisation; autovacuum catches up anyway
         log.warning("could not analyze the allocation table", exc_info=True)
-
-
-def fail_abandoned(bind) -> int:
-    """At service start, mark runs a stopped service left queued or running as failed, freeing their cycles."""
-    with _transaction(bind) as session:
-        return session.execute(update(AllocationRun).where(AllocationRun.status.in_(ACTIVE))
-                               .values(status="failed", error=ABANDONED, finished_at=utcnow())).rowcount
-

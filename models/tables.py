@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from models.leases import Leased
 from models.roles import ROLES
 from models.types import JSONType, UTCDateTime, utcnow
 
@@ -185,17 +186,34 @@ class Supply(SQLModel, table=True):
     quantity: int = Field(sa_type=BigInteger)
 
 
-class CapPolicy(SQLModel, table=True):
-    """One version of the floating-cap policy; a new PUT adds a version, never edits one."""
+class PolicyVersion(SQLModel):
+    """The columns of every versioned policy: a new PUT adds a version, never edits one (not a table itself)."""
 
-    __tablename__ = "cap_policy"
-    __table_args__ = (UniqueConstraint("company_id", "version"), CheckConstraint("version >= 1", name="version"))
     id: Optional[int] = Field(default=None, primary_key=True)
     company_id: int = Field(foreign_key="company.id")
     version: int
     params: dict = Field(default_factory=dict, sa_type=JSONType)
     created_at: datetime = _ts()
     created_by: Optional[int] = Field(default=None, foreign_key="app_user.id")
+
+
+def policy_version_args() -> tuple:
+    """One version number per company and policy, counting from 1."""
+    return UniqueConstraint("company_id", "version"), CheckConstraint("version >= 1", name="version")
+
+
+class CapPolicy(PolicyVersion, table=True):
+    """One version of the floating-cap policy."""
+
+    __tablename__ = "cap_policy"
+    __table_args__ = policy_version_args()
+
+
+class CompliancePolicyVersion(PolicyVersion, table=True):
+    """One version of the compliance policy (the identical-order cluster thresholds)."""
+
+    __tablename__ = "compliance_policy"
+    __table_args__ = policy_version_args()
 
 
 class Cap(SQLModel, table=True):
@@ -293,7 +311,9 @@ class OrderVersion(SQLModel, table=True):
     submitted_at: datetime = _ts()
 
 
-class AllocationRun(SQLModel, table=True):
+class AllocationRun(Leased, table=True):
+    """A run of the engine on a closed cycle's snapshot; executed under a lease (models.leases)."""
+
     __tablename__ = "allocation_run"
     __table_args__ = (
         CheckConstraint(_in("status", RUN_STATUSES), name="status"),
@@ -430,3 +450,7 @@ class IdempotencyKey(SQLModel, table=True):
     status_code: Optional[int] = None
     response_body: Optional[str] = None
     created_at: datetime = _ts()
+
+
+# Tables kept in modules of their own, registered on the metadata with the rest wherever tables are imported.
+from models.tables_supply import Availability, SupplyPolicyVersion  # noqa: E402,F401
