@@ -184,7 +184,7 @@ def read_frame(session: Session, stmt, dtypes: dict[str, str]) -> "pd.DataFrame"
 _ARROW_TYPES = {"str": "string", "int64": "int64", "float64": "float64"}
 
 
-def _columnar(buf: io.BytesIO, columns: list[str], dtypes: dict[str, str]) -> pd.DataFrame | None:
+def _columnar(buf: io.BytesIO, columns: list[str], dtypes: dict[str, str]) -> "pd.DataFrame | None":  # noqa: F821
     """COPY's CSV through pyarrow's reader: text as Arrow strings, no Python object per cell; None to fall back."""
     if any(t not in _ARROW_TYPES for t in dtypes.values()):
         return None
