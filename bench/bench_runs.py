@@ -104,7 +104,7 @@ def serve(url: str):
 
 
 class PeakMemory:
-    """The largest resident size any worker process reached (VmHWM), polled from /proc while a run executes."""
+    """The largest resident size any process executing a run reached (VmHWM), polled from /proc while it runs."""
 
     def __init__(self) -> None:
         self.peak_mb = 0.0
@@ -113,7 +113,7 @@ class PeakMemory:
         for pid in (p for p in os.listdir("/proc") if p.isdigit()):
             try:
                 with open(f"/proc/{pid}/cmdline", "rb") as fh:
-                    if b"models.worker" not in fh.read():
+                    if b"executor.child" not in fh.read():
                         continue
                 with open(f"/proc/{pid}/status") as fh:
                     hwm = next(line for line in fh if line.startswith("VmHWM:"))
