@@ -87,8 +87,9 @@ def _sorted_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
         text = pa.array(s.array)
         encoded = pc.dictionary_encode(text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text)
+        # Arrow sorts UTF-8 bytewise, which is code point order: the order Python gives the same strings
+        order = pc.sort_indices(encoded.dictionary).to_numpy()
         values = encoded.dictionary.to_numpy(zero_copy_only=False).astype(object)
-        order = np.argsort(values, kind="stable")
         rank = np.empty(len(values) + 1, np.int64)
         rank[order] = np.arange(len(values))
         rank[-1] = -1  # a missing cell's index is null, read below as -1

@@ -152,16 +152,19 @@ class _Bundle:
         del skey
         self.count = np.add.reduceat(weight, head, dtype=np.int64) if len(head) else np.zeros(0, np.int64)
         del weight
-        self.egroup = ukey // max(levels.n_ranks, 1)
-        self.erank = ukey % max(levels.n_ranks, 1)
+        self.egroup = (ukey // max(levels.n_ranks, 1)).astype(np.int32)
+        self.erank = (ukey % max(levels.n_ranks, 1)).astype(np.int32)
+        del ukey
+        # cartons of the group below each level (before) and up to its end (after), then what bounds fix and free
         after = np.cumsum(self.count)
-        first = np.r_[True, self.egroup[1:] != self.egroup[:-1]] if len(ukey) else np.zeros(0, bool)
-        base = np.maximum.accumulate(np.where(first, after - self.count, 0)) if len(ukey) else after
-        self.before = after - self.count - base
-        self.after = after - base
+        first = np.r_[True, self.egroup[1:] != self.egroup[:-1]] if len(head) else np.zeros(0, bool)
+        base = np.maximum.accumulate(np.where(first, after - self.count, 0)) if len(head) else after
+        after -= base
+        before = after - self.count
+        del base, first
         lo, hi = low[self.egroup], high[self.egroup]
-        self.fixed = np.clip(np.minimum(self.after, lo) - self.before, 0, None)
-        self.window = np.clip(np.minimum(self.after, hi) - np.maximum(self.before, lo), 0, None)
+        self.fixed = np.clip(np.minimum(after, lo) - before, 0, None)
+        self.window = np.clip(np.minimum(after, hi) - np.maximum(before, lo), 0, None)
 
     def distribute(self, flow: np.ndarray, weight: np.ndarray, demand: np.ndarray, levels: _Levels) -> np.ndarray:
         """Cartons per line: every level below the group's last one, then that level's ties in canonical order."""
@@ -263,7 +266,8 @@ def build_graph(problem: Problem) -> ContestedGraph | None:
         return None
     short = (np.bincount(b, weights=d, minlength=n_b) > supply)[b]
     capped = (_sum_by_retailer(r, d, n_r) > cap)[r]
-    lines = np.flatnonzero(short | capped)
+    index = np.int32 if len(d) < 2**31 else np.int64  # positions, kept for the decode: half the bytes
+    lines = np.flatnonzero(short | capped).astype(index)
     if len(lines) == 0:
         return None
     preset = d.copy()
@@ -271,11 +275,11 @@ def build_graph(problem: Problem) -> ContestedGraph | None:
     weight, demand = problem.weight_cents[ret], d[lines]
     levels = _Levels(weight, demand)
     kind = short[lines].view(np.int8) + 2 * capped[lines].view(np.int8)
-    by_spec, by_retailer = np.flatnonzero(kind == 1), np.flatnonzero(kind == 2)
+    by_spec, by_retailer = np.flatnonzero(kind == 1).astype(index), np.flatnonzero(kind == 2).astype(index)
     spec_group = np.bincount(spec[by_spec], weights=demand[by_spec], minlength=n_b).astype(np.int64)
     retailer_group = np.bincount(ret[by_retailer], weights=demand[by_retailer], minlength=n_r).astype(np.int64)
     # a short spec that uncapped retailers can absorb, at a retailer that ample specs can fill: always 0
-    both = np.flatnonzero(kind == 3)
+    both = np.flatnonzero(kind == 3).astype(index)
     never = (supply <= spec_group)[spec[both]] & (retailer_group >= cap)[ret[both]]
     preset[lines[both[never]]] = 0
     both = both[~never]

@@ -139,6 +139,8 @@ def test_the_columnar_reader_reads_what_the_careful_reader_reads(tmp_path_factor
             p = Problem.from_frames(*read_inputs(d, s, c))
         except ProblemError as exc:
             return exc.errors
+        assert p.retailer_ids.tolist() == sorted(p.retailer_ids.tolist())  # canonical order is Python's
+        assert p.brand_codes.tolist() == sorted(p.brand_codes.tolist())
         return [p.retailer_ids.tolist(), p.brand_codes.tolist(), p.line_retailer.tolist(), p.line_spec.tolist(),
                 p.line_demand.tolist(), p.cap.tolist(), p.supply.tolist(), p.zero_lines]
 
