@@ -20,6 +20,7 @@ from itertools import repeat
 
 import httpx
 import numpy as np
+import pandas as pd
 from sqlalchemy import text
 from sqlmodel import Session
 
@@ -27,7 +28,7 @@ from allocation.problem import Problem
 from allocation.engine import allocate
 from bench.common import database, free_port, load_master, start_server, usable_cores
 from fixtures.city import generate_city, generate_cycle
-from models.db import bulk_insert, make_engine
+from models.db import bulk_insert, copy_frame, make_engine
 from models.migrate import upgrade
 from models.tables import Cap, Cycle, Order, OrderLine, Supply
 from models.types import utcnow
@@ -67,9 +68,9 @@ def load_city(engine, city, cycle, code: str = "bench", statistics: bool = True)
                     zip(repeat(cid), orders.retailer_id.tolist(), repeat(co), repeat(1), orders.channel.tolist(),
                         repeat("0" * 64), orders.total.astype(int).tolist(), repeat(admin.id), repeat(now),
                         approved.tolist()))
-        bulk_insert(session, OrderLine.__table__, ["cycle_id", "retailer_id", "brand_code", "company_id", "quantity"],
-                    zip(repeat(cid), demand.retailer_id.tolist(), demand.brand_code.tolist(), repeat(co),
-                        demand.quantity.astype(int).tolist()))
+        copy_frame(session, OrderLine.__table__,
+                   pd.DataFrame({"cycle_id": cid, "retailer_id": demand.retailer_id, "brand_code": demand.brand_code,
+                                 "company_id": co, "quantity": demand.quantity.astype("int64")}))
         session.commit()
     if statistics:
         analyze(engine)
@@ -158,7 +159,7 @@ def main() -> None:
         cid, tokens = load_city(engine, city, cycle)
         print(f"{args.database}: loaded the closed cycle in {time.perf_counter() - t:.1f} s")
         with serve(url) as base:
-            admin = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {tokens['admin']}"}, timeout=120)
+            admin = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {tokens['admin']}"}, timeout=900)
             dc = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {tokens['dc']}"}, timeout=300)
             t = time.perf_counter()
             admin.post(f"/v1/cycles/{cid}/close").raise_for_status()
