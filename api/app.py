@@ -16,7 +16,20 @@ from sqlalchemy.engine import Engine
 from api import docs, errors, idempotency, ui
 from api.edge import BodyLimit, ConcurrencyLimit, RefuseControlCharacters
 from api.schemas import ERROR_RESPONSES
-from api.routes import audit, caps, compliance, cycles, distribution, forecasts, master, orders, runs, supply
+from api.routes import (
+    allocation_policy,
+    audit,
+    caps,
+    compliance,
+    cycles,
+    distribution,
+    forecasts,
+    master,
+    orders,
+    runs,
+    scenarios,
+    supply,
+)
 from api.settings import Settings, get_settings
 from executor import make_executor
 from executor.sweeper import sweep_forever
@@ -65,7 +78,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     errors.install(app)
     idempotency.install(app)
     docs.install(app)
-    for module in (master, cycles, caps, orders, runs, distribution, forecasts, compliance, audit, supply):
+    for module in (master, cycles, caps, orders, runs, allocation_policy, distribution, forecasts, compliance, audit,
+                   supply, scenarios):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(master.service)
     ui.install(app)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from models.tables import AllocationRun
+from models.tables_scenarios import Scenario
 
 
 @dataclass(frozen=True)
@@ -29,3 +30,4 @@ def register(kind: Kind) -> Kind:
 
 
 RUN = register(Kind("run", AllocationRun, "models.runs:execute_claimed"))
+SCENARIO = register(Kind("scenario", Scenario, "models.scenarios:execute_claimed"))

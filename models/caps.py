@@ -159,20 +159,23 @@ def _plain(record: dict) -> dict:
     return {k: v.item() if isinstance(v, np.generic) else v for k, v in record.items()}
 
 
-def set_caps(session: Session, principal: Principal, cycle_id: int | str,
-             items: list[tuple[str, int, Decimal | None]]) -> dict:
-    """Set the listed retailers' caps by hand (source 'set'), leaving every other cap as it is."""
-    ids = [rid for rid, _, _ in items]
+def check_retailer_lines(session: Session, company_id: int, ids: list[str]) -> None:
+    """422 for a retailer given twice (which would make 'set' ambiguous) or one the company does not have."""
     twice = duplicates(ids)
     if twice:
         raise Invalid(f"retailer_id {', '.join(twice[:SHOWN])} appears more than once; give each retailer once",
                       "duplicate_line", retailer_ids=twice)
-    known = set(session.execute(select(Retailer.retailer_id)
-                                .where(Retailer.company_id == principal.company_id)).scalars())
+    known = set(session.execute(select(Retailer.retailer_id).where(Retailer.company_id == company_id)).scalars())
     unknown = sorted(set(ids) - known)
     if unknown:
         raise Invalid(f"unknown retailer(s) {', '.join(unknown[:SHOWN])}: load them first", "unknown_retailer",
                       retailer_ids=unknown)
+
+
+def set_caps(session: Session, principal: Principal, cycle_id: int | str,
+             items: list[tuple[str, int, Decimal | None]]) -> dict:
+    """Set the listed retailers' caps by hand (source 'set'), leaving every other cap as it is."""
+    check_retailer_lines(session, principal.company_id, [rid for rid, _, _ in items])
     cycle = get_cycle(session, principal.company_id, cycle_id, for_share=True)
     require_status(cycle, *WRITABLE, doing="set caps")
     old = {r.retailer_id: ((r.cap, Decimal(r.weight)), r.source) for r in session.execute(

@@ -23,6 +23,7 @@ from models.cycles import get_cycle, require_status, status_of
 from models.db import bulk_insert, copy_csv, read_frame, session_scope
 from models.errors import Conflict, DomainError, NotFound, row_id
 from models.pagination import entity_page, page
+from models.allocation_policy import default_priority
 from models.tables import Allocation, AllocationRun, Cap, Cycle, Publication, Supply
 from models.types import utcnow
 from models.users import Principal
@@ -41,14 +42,18 @@ def _active_run_id(session: Session, cycle_id: int) -> int | None:
                                                           AllocationRun.status.in_(ACTIVE))).scalar()
 
 
-def start_run(session: Session, principal: Principal, cycle_id: int | str) -> AllocationRun:
-    """Queue a run for a closed cycle; the partial unique index keeps it to one active run per cycle."""
+def start_run(session: Session, principal: Principal, cycle_id: int | str, priority: str | None = None) -> AllocationRun:
+    """Queue a run for a closed cycle; the partial unique index keeps it to one active run per cycle.
+
+    priority: what the run puts first; None takes the company's allocation policy."""
     cycle = get_cycle(session, principal.company_id, cycle_id, for_share=True)
     require_status(cycle, "closed", doing="start an allocation run")
     active = _active_run_id(session, cycle.id)
     if active is not None:
         raise _in_progress(cycle, active)
-    run = AllocationRun(company_id=principal.company_id, cycle_id=cycle.id, status="queued",
+    if priority is None:
+        priority = default_priority(session, principal.company_id)
+    run = AllocationRun(company_id=principal.company_id, cycle_id=cycle.id, status="queued", priority=str(priority),
                         created_by=principal.user_id, cycle_closed_at=cycle.closed_at)
     try:
         with session.begin_nested():
@@ -57,7 +62,7 @@ def start_run(session: Session, principal: Principal, cycle_id: int | str) -> Al
     except IntegrityError:
         raise _in_progress(cycle, _active_run_id(session, cycle.id)) from None
     audit.record(session, principal, "allocation_run.start", "allocation_run", run.id,
-                 new={"cycle_id": str(cycle.id), "status": "queued"})
+                 new={"cycle_id": str(cycle.id), "status": "queued", "priority": run.priority})
     return run
 
 
@@ -77,10 +82,10 @@ def get_run(session: Session, company_id: int, run_id: int | str, for_update: bo
 def run_out(run: AllocationRun) -> dict:
     """A run as the API shows it, ids as strings."""
     return {"id": str(run.id), "run_id": str(run.id), "cycle_id": str(run.cycle_id), "status": run.status,
-            "created_at": run.created_at, "created_by": str(run.created_by), "started_at": run.started_at,
-            "finished_at": run.finished_at, "totals": run.totals or {}, "timings": run.timings or {},
-            "certificate": run.certificate or {}, "excluded_orders": run.excluded_orders or [], "error": run.error,
-            "error_code": run.error_code}
+            "priority": run.priority, "created_at": run.created_at, "created_by": str(run.created_by),
+            "started_at": run.started_at, "finished_at": run.finished_at, "totals": run.totals or {},
+            "timings": run.timings or {}, "certificate": run.certificate or {},
+            "excluded_orders": run.excluded_orders or [], "error": run.error, "error_code": run.error_code}
 
 
 def list_runs(session: Session, principal: Principal, cycle_id: int | str, cursor: str | None, limit: int):
@@ -156,10 +161,11 @@ class Snapshot:
     supply: pd.DataFrame
     caps: pd.DataFrame
     excluded: list[dict]
+    priority: str = "volume"  # the run's (DOMAIN.md "Volume first, or choice first")
 
 
-def read_snapshot(session: Session, company_id: int, cycle_id: int) -> Snapshot:
-    """Approved demand, supply and caps with weights: everything the run is computed from."""
+def read_snapshot(session: Session, company_id: int, cycle_id: int, priority: str = "volume") -> Snapshot:
+    """Approved demand, supply and caps with weights, and the priority: everything the run is computed from."""
     from models.orders import approved_demand
 
     demand, excluded = approved_demand(session, company_id, cycle_id)
@@ -167,7 +173,7 @@ def read_snapshot(session: Session, company_id: int, cycle_id: int) -> Snapshot:
                         {"brand_code": "str", "quantity": "int64"})
     caps = read_frame(session, select(Cap.retailer_id, Cap.cap, Cap.weight).where(Cap.cycle_id == cycle_id),
                       {"retailer_id": "str", "cap": "int64", "weight": "float64"})
-    return Snapshot(demand, supply, caps, list(excluded))
+    return Snapshot(demand, supply, caps, list(excluded), priority)
 
 
 def _solve(snapshot: Snapshot):
@@ -179,7 +185,7 @@ def _solve(snapshot: Snapshot):
     problem = Problem.from_frames(snapshot.demand, snapshot.supply, snapshot.caps)
     snapshot.demand = snapshot.supply = snapshot.caps = None  # the problem's arrays replace them, before the solve
     release_unused_memory()
-    return allocate(problem)
+    return allocate(problem, priority=snapshot.priority)
 
 
 def jsonable(value: Any) -> Any:
@@ -291,7 +297,7 @@ def execute_claimed(bind, run_id: int, owner: str, solve: Callable[[Snapshot], A
         t = time.perf_counter()
         with _transaction(bind, snapshot=True) as session:
             _require_snapshot_cycle(session, run, "before the run started")
-            snapshot = read_snapshot(session, run.company_id, run.cycle_id)
+            snapshot = read_snapshot(session, run.company_id, run.cycle_id, run.priority)
         timings["read_s"] = round(time.perf_counter() - t, 3)
         t = time.perf_counter()
         result = solve(snapshot)

@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from allocation.priority import Priority
 from models.leases import Leased
 from models.roles import ROLES
 from models.types import JSONType, UTCDateTime, utcnow
@@ -38,6 +39,7 @@ CHANNELS = ("retailer_stated", "collected")
 SIZE_CLASSES = ("large", "medium", "small")
 MAX_LINE_QUANTITY = 10_000
 MAX_CAP = 1_000_000
+PRIORITIES = tuple(p.value for p in Priority)
 
 
 def _in(col: str, values: tuple[str, ...]) -> str:
@@ -216,6 +218,13 @@ class CompliancePolicyVersion(PolicyVersion, table=True):
     __table_args__ = policy_version_args()
 
 
+class AllocationPolicyVersion(PolicyVersion, table=True):
+    """One version of the allocation policy (its priority)."""
+
+    __tablename__ = "allocation_policy"
+    __table_args__ = policy_version_args()
+
+
 class Cap(SQLModel, table=True):
     """A retailer's total cap for one cycle: an upper limit only, never a floor or a per-spec figure."""
 
@@ -317,6 +326,7 @@ class AllocationRun(Leased, table=True):
     __tablename__ = "allocation_run"
     __table_args__ = (
         CheckConstraint(_in("status", RUN_STATUSES), name="status"),
+        CheckConstraint(_in("priority", PRIORITIES), name="priority"),
         # at most one run per cycle is queued or running at a time
         Index(
             "uq_allocation_run_active", "cycle_id", unique=True,
@@ -328,6 +338,8 @@ class AllocationRun(Leased, table=True):
     company_id: int = Field(foreign_key="company.id")
     cycle_id: int = Field(foreign_key="cycle.id", index=True)
     status: str = Field(default="queued", sa_type=String(16))
+    # what the run put first (DOMAIN.md "Volume first, or choice first"); the policy's when the request named none
+    priority: str = Field(default="volume", sa_type=String(16), sa_column_kwargs={"server_default": "volume"})
     created_by: int = Field(foreign_key="app_user.id")
     created_at: datetime = _ts()
     started_at: Optional[datetime] = _ts(nullable=True)
@@ -453,4 +465,5 @@ class IdempotencyKey(SQLModel, table=True):
 
 
 # Tables kept in modules of their own, registered on the metadata with the rest wherever tables are imported.
-from models.tables_supply import Availability, SupplyPolicyVersion  # noqa: E402,F401
+import models.tables_scenarios  # noqa: E402,F401
+import models.tables_supply  # noqa: E402,F401

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Body, Depends, Request
 
 from api.deps import PageDep, SessionDep, require
 from api.idempotency import IdempotencyDep
 from api.schemas import Page
-from api.schemas_runs import AllocationOut, PublishedRun, RunCreated, RunOut
+from api.schemas_runs import AllocationOut, PublishedRun, RunCreated, RunIn, RunOut
 from executor.kinds import RUN
 from models import runs
 from models.users import Principal
@@ -22,8 +22,10 @@ RUN_RULES = """Starts an allocation run on a snapshot of the **closed** cycle an
 `GET /v1/allocation-runs/{run_id}` until `status` is `succeeded` or `failed`. The run executes outside the
 request: in a process of the API's host (`RUNS_EXECUTOR=local`) or on a queue worker (`queue`). It uses the
 approved demand (retailer-stated orders, and collected orders approved at their current version; the others
-are listed in `excluded_orders`), the cycle's supply and its caps with weights. Its rows, totals, timings and
-certificate are written in one transaction, or nothing is written and the run is `failed` with a short `error`.
+are listed in `excluded_orders`), the cycle's supply and its caps with weights, and puts first the `priority`
+the body names (`volume` or `choice`), else the company's allocation policy (`GET /v1/allocation-policy`). Its
+rows, totals, timings and certificate are written in one transaction, or nothing is written and the run is
+`failed` with a short `error`.
 
 409 `cycle_state` unless the cycle is closed; 409 `run_in_progress` while another run of the cycle is queued or
 running. The process executing a run renews a lease on it; a run whose executor stopped (its lease expired, or
@@ -35,9 +37,10 @@ PUBLISH_RULES = """Makes a succeeded run the cycle's final allocation: the cycle
 `run_not_succeeded`) of a `closed` cycle (409 `cycle_state`) computed since its last close (409 `run_stale`)."""
 
 
-def start_and_submit(request: Request, session, principal: Principal, cycle_id: str):
-    """Queue a run and hand it to the executor (a local process or the queue), in the request's transaction."""
-    run = runs.start_run(session, principal, cycle_id)
+def start_and_submit(request: Request, session, principal: Principal, cycle_id: str, priority: str | None = None):
+    """Queue a run and hand it to the executor (a local process or the queue), in the request's transaction;
+    priority None takes the company's allocation policy."""
+    run = runs.start_run(session, principal, cycle_id, priority)
     request.app.state.executor.submit(session, RUN, run.id, lock=f"cycle:{run.cycle_id}")
     return run
 
@@ -47,11 +50,12 @@ def start_and_submit(request: Request, session, principal: Principal, cycle_id: 
                  404: {"description": "no such cycle"},
                  409: {"description": "the cycle is not closed (cycle_state) or has a run queued or running "
                                       "(run_in_progress, with its `run_id`)"}})
-def start_run(cycle_id: str, request: Request, session: SessionDep, principal: Admin, idem: IdempotencyDep):
+def start_run(cycle_id: str, request: Request, session: SessionDep, principal: Admin, idem: IdempotencyDep,
+              body: Annotated[RunIn | None, Body()] = None):
     """Queues a run and submits it to the executor (local process or queue) in the same transaction."""
-    run = start_and_submit(request, session, principal, cycle_id)
-    return idem.respond({"run_id": str(run.id), "status": run.status, "cycle_id": str(run.cycle_id)}, 202,
-                        headers={"Location": f"/v1/allocation-runs/{run.id}"})
+    run = start_and_submit(request, session, principal, cycle_id, body.priority if body else None)
+    return idem.respond({"run_id": str(run.id), "status": run.status, "cycle_id": str(run.cycle_id),
+                         "priority": run.priority}, 202, headers={"Location": f"/v1/allocation-runs/{run.id}"})
 
 
 @router.get("/v1/cycles/{cycle_id}/allocation-runs", response_model=Page[RunOut])

@@ -70,7 +70,7 @@ def test_second_run_while_one_is_queued_is_409(client, auth, session, company, w
 def test_a_failed_run_cannot_be_published_and_frees_the_cycle(client, auth, session, company, world, monkeypatch):
     import allocation.engine
 
-    def broken(problem):
+    def broken(problem, **options):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(allocation.engine, "allocate", broken)

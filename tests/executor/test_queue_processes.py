@@ -150,3 +150,22 @@ def test_a_worker_killed_mid_run_fails_its_run_within_the_bound_and_a_new_run_su
     dep.workers.remove(victim)
     dep.start_worker()
     dep.wait_ready()
+
+
+def test_a_scenario_goes_through_the_queue_without_the_cycles_lock(deployment):
+    dep = deployment
+    cycle = dep.cycles["south"]["c2"]
+    r = httpx.post(f"{dep.base(1)}/v1/cycles/{cycle}/scenarios", headers=dep.admin["south"], timeout=30,
+                   json={"name": "queued what-if", "supply": [{"brand_code": "A", "quantity": 1}]})
+    assert r.status_code == 202, r.text
+    key = int(r.json()["scenario_id"].removeprefix("S"))
+    deadline = time.monotonic() + 90
+    while (row := dep.sql("SELECT status, error, lease_owner, certificate FROM scenario WHERE id = :i", i=key)[0]
+           ).status in ("queued", "running"):
+        assert time.monotonic() < deadline, dep.tail()
+        time.sleep(0.1)
+    assert (row.status, row.error) == ("succeeded", None), dep.tail()
+    assert row.lease_owner.startswith("worker:") and row.certificate["fairness_violations"] == 0
+    jobs = dep.sql("SELECT lock, queueing_lock FROM procrastinate_jobs WHERE args->>'kind' = 'scenario' "
+                   "AND (args->>'job_id')::int = :i", i=key)
+    assert jobs == [(None, None)], "a scenario takes no cycle lock: it never waits for, nor blocks, a run"

@@ -85,7 +85,7 @@ def test_failure_mid_write_leaves_a_failed_run_and_no_rows(session, connection, 
 def test_engine_raising_fails_the_run(session, connection, company, world, monkeypatch):
     import allocation.engine
 
-    def broken(problem):
+    def broken(problem, **options):
         raise ValueError("no flow")
 
     monkeypatch.setattr(allocation.engine, "allocate", broken)

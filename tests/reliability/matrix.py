@@ -26,6 +26,8 @@ WHO: dict[str, frozenset[str] | None] = {
     "GET /v1/cycles/{cycle_id}/supply": WAREHOUSE,
     "GET /v1/cap-policy": ADMIN_AUDITOR,
     "PUT /v1/cap-policy": ADMIN,
+    "GET /v1/allocation-policy": ADMIN_AUDITOR,
+    "PUT /v1/allocation-policy": ADMIN,
     "POST /v1/cycles/{cycle_id}/caps/compute": ADMIN,
     "PUT /v1/cycles/{cycle_id}/caps": ADMIN,
     "GET /v1/cycles/{cycle_id}/caps": MANAGERS_READ,
@@ -69,6 +71,11 @@ WHO: dict[str, frozenset[str] | None] = {
     "GET /v1/cycles/{cycle_id}/availability": ADMIN_AUDITOR,
     "GET /v1/cycles/{cycle_id}/supply-plan": ADMIN_AUDITOR,
     "GET /v1/cycles/{cycle_id}/supply-plan.csv": ADMIN_AUDITOR,
+    "POST /v1/cycles/{cycle_id}/scenarios": ADMIN,
+    "GET /v1/cycles/{cycle_id}/scenarios": ADMIN_AUDITOR,
+    "GET /v1/scenarios/{scenario_id}": ADMIN_AUDITOR,
+    "GET /v1/scenarios/{scenario_id}/allocations": ADMIN_AUDITOR,
+    "GET /v1/scenarios/{scenario_id}/fill-ratios": ADMIN_AUDITOR,
 }
 
 

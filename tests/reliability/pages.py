@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.reliability.matrix import ADMIN, ADMIN_AUDITOR, ALL
+from tests.reliability.matrix import ADMIN, ADMIN_AUDITOR, ALL, MANAGERS_READ, WAREHOUSE
 
 PUBLIC = None  # no sign-in needed
 MARKET = frozenset({"market_manager"})
@@ -24,6 +24,8 @@ PAGES: dict[str, frozenset[str] | None] = {
     "GET /ui/runs/{run_id}": ADMIN_AUDITOR,
     "GET /ui/runs/{run_id}/status": ADMIN_AUDITOR,
     "POST /ui/runs/{run_id}/publish": ADMIN,
+    "GET /ui/supply-plan/{cycle_id}": ADMIN_AUDITOR,
+    "GET /ui/scenarios/{scenario_id}": ADMIN_AUDITOR,
     "GET /ui/approvals": MARKET,
     "GET /ui/approvals/{cycle_id}/{retailer_id}": MARKET,
     "POST /ui/approvals/{cycle_id}/{retailer_id}/approve": MARKET,
@@ -33,6 +35,11 @@ PAGES: dict[str, frozenset[str] | None] = {
     "POST /ui/orders/{cycle_id}/{retailer_id}": ACCOUNT,
     "GET /ui/forecasts": ACCOUNT,
     "POST /ui/forecasts/{cycle_id}": ACCOUNT,
+    "GET /ui/accuracy": MANAGERS_READ,
+    "GET /ui/accuracy/managers/{manager_id}": MANAGERS_READ,
+    "GET /ui/distribution": WAREHOUSE,
+    "GET /ui/distribution/{cycle_id}": WAREHOUSE,
+    "GET /ui/distribution/{cycle_id}/allocations.csv": WAREHOUSE,
 }
 
 # a well-formed form body per action, aimed at the reliability world's objects

@@ -7,12 +7,14 @@ def ids_for(label: str, world) -> dict[str, str]:
     """Ids of objects every role allowed on this route may see, in the state the route needs."""
     path = label.split(" ", 1)[1]
     cycle = world.cycles["open"]
-    if any(x in path for x in ("allocation", "pick-list")):
+    if any(x in path for x in ("allocation", "pick-list", "/ui/distribution/")):
         cycle = world.cycles["published"]
     if "forecasts" in path:
         cycle = world.cycles["planned"]
+    if "scenarios" in path:
+        cycle = world.cycles["closed"]
     return {"cycle_id": cycle, "retailer_id": world.own_retailer, "manager_id": world.manager_id,
-            "run_id": world.run_id, "adjustment_id": world.adjustment_id}
+            "run_id": world.run_id, "adjustment_id": world.adjustment_id, "scenario_id": world.scenario_id}
 
 
 def target(label: str, world, **override: str) -> tuple[str, dict]:
@@ -25,8 +27,11 @@ def target(label: str, world, **override: str) -> tuple[str, dict]:
         "POST /v1/cycles": {"json": {"name": "matrix", "start_date": "2027-01-04", "end_date": "2027-01-10"}},
         "PUT /v1/cycles/{cycle_id}/supply": {"json": [{"brand_code": brand, "quantity": 5}]},
         "PUT /v1/cap-policy": {"json": {}},
+        "PUT /v1/allocation-policy": {"json": {"priority": "volume"}},
         "PUT /v1/compliance-policy": {"json": {"min_cluster": 3, "min_lines": 3}},
         "PUT /v1/supply-policy": {"json": {"weeks": 4}},
+        "POST /v1/cycles/{cycle_id}/scenarios": {"json": {"name": "matrix", "supply": [{"brand_code": brand,
+                                                                                        "quantity": 5}]}},
         "PUT /v1/cycles/{cycle_id}/availability": {"json": [{"brand_code": brand, "quantity": 5}]},
         "PUT /v1/cycles/{cycle_id}/caps": {"json": [{"retailer_id": world.own_retailer, "cap": 100}]},
         "POST /v1/cycles/{cycle_id}/cap-adjustments": {"json": {"moves": [

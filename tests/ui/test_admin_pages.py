@@ -29,6 +29,7 @@ def test_run_page_draws_the_histogram_and_reasons(open_as, world):
     page = open_as("auditor", f"/ui/runs/{world.run_id}")
     assert chart_points(page, "#fill-histogram") == 12 and chart_points(page, "#short-reasons") == 3
     assert page.locator("tr", has_text="公平性违规").locator("td").inner_text() == "0"
+    assert "总量优先" in page.locator("main p").first.inner_text()  # the run's priority: the policy's default
     screenshot(page, "admin-run")
     assert axe_violations(page) == []
 

@@ -31,8 +31,9 @@ def team_accuracy(session, principal: Principal) -> tuple[object, list[dict]]:
     final = cycles_in_state(session, principal.company_id, "published", "closed")
     if not final:
         return None, []
-    result = scores.score(session, principal, scores.AccuracyQuery(cycle_id=str(final[0].id)))
-    return final[0], frame_records(result.rows)
+    cycle = next((c for c in final if c.status == "published"), final[0])
+    result = scores.score(session, principal, scores.AccuracyQuery(cycle_id=str(cycle.id)))
+    return cycle, [{**r, "period": cycle.name} for r in frame_records(result.rows)]
 
 
 @router.get("/ui/approvals")

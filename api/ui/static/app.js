@@ -27,6 +27,9 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () { drawCharts(document); });
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-print]")) window.print();
+  });
   document.addEventListener("htmx:afterSettle", function (event) { drawCharts(event.target); });
   window.addEventListener("resize", resizeAll);
   window.addEventListener("beforeprint", resizeAll);
