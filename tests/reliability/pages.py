@@ -27,6 +27,7 @@ PAGES: dict[str, frozenset[str] | None] = {
     "GET /ui/supply-plan/{cycle_id}": ADMIN_AUDITOR,
     "GET /ui/scenarios/{scenario_id}": ADMIN_AUDITOR,
     "GET /ui/approvals": MARKET,
+    "GET /ui/approvals/accuracy": MARKET,
     "GET /ui/approvals/{cycle_id}/{retailer_id}": MARKET,
     "POST /ui/approvals/{cycle_id}/{retailer_id}/approve": MARKET,
     "POST /ui/cap-adjustments/{adjustment_id}/{decision}": MARKET,
