@@ -10,7 +10,7 @@ only pauses the helper.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
@@ -21,6 +21,7 @@ import pandas as pd
 
 from allocation.certificate import REASONS, Certificate, Proof, certify, reasons, require_passing
 from allocation.choice import ChoiceCertificate, ChoiceFirst
+from allocation.files import AllocationsFile
 from allocation.problem import Problem
 from allocation.solver import GraphStats, Solution
 from allocation.vocabulary import Priority
@@ -66,6 +67,14 @@ class Result:
             "allocated": self.allocated,
             "reason": pd.Categorical.from_codes(self.reasons, categories=list(REASONS)),
         })
+
+    def csv_chunks(self, lead: str | None = None) -> Iterator[bytes]:
+        """The rows as CSV bytes (retailer_id, brand_code, demanded, allocated, reason, after `lead` if given),
+        a chunk at a time: how a database's bulk load takes millions of rows without a Python object per cell."""
+        p = self.problem
+        rows = AllocationsFile(p.line_retailer, p.retailer_ids, p.line_spec, p.brand_codes, p.line_demand,
+                               REASONS, lead)
+        return rows.chunks(self.allocated, self.reasons)
 
 
 class Sink(Protocol):

@@ -121,6 +121,14 @@ def copy_frame(session: Session, table, frame) -> int:
     return len(frame)
 
 
+def copy_csv(session: Session, table, columns: Sequence[str], chunks: Iterable[bytes]) -> None:
+    """COPY rows already rendered as CSV bytes (PostgreSQL only): no Python object per row or cell."""
+    raw = session.connection().connection.driver_connection
+    with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)") as copy:
+        for chunk in chunks:
+            copy.write(chunk)
+
+
 def bulk_insert(session: Session, table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """Append many rows the fastest way each database offers: COPY on PostgreSQL, executemany on SQLite."""
     conn = session.connection()
@@ -167,4 +175,29 @@ def read_frame(session: Session, stmt, dtypes: dict[str, str]) -> "pd.DataFrame"
     if not buf.tell():
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in dtypes.items()})
     buf.seek(0)
-    return pd.read_csv(buf, names=columns, dtype=dtypes, keep_default_na=False, na_filter=False)
+    frame = _columnar(buf, columns, dtypes)
+    if frame is None:
+        frame = pd.read_csv(buf, names=columns, dtype=dtypes, keep_default_na=False, na_filter=False)
+    return frame
+
+
+_ARROW_TYPES = {"str": "string", "int64": "int64", "float64": "float64"}
+
+
+def _columnar(buf: io.BytesIO, columns: list[str], dtypes: dict[str, str]) -> "pd.DataFrame | None":  # noqa: F821
+    """COPY's CSV through pyarrow's reader: text as Arrow strings, no Python object per cell; None to fall back."""
+    if any(t not in _ARROW_TYPES for t in dtypes.values()):
+        return None
+    import pyarrow as pa
+    from pyarrow import csv as pa_csv
+
+    try:
+        table = pa_csv.read_csv(buf, read_options=pa_csv.ReadOptions(column_names=columns),
+                                parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+                                convert_options=pa_csv.ConvertOptions(
+                                    column_types={c: pa.type_for_alias(_ARROW_TYPES[t]) for c, t in dtypes.items()},
+                                    null_values=[], strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except pa.ArrowException:
+        buf.seek(0)
+        return None
+    return table.to_pandas()

@@ -21,7 +21,7 @@ from sqlmodel import Session
 from allocation.vocabulary import ACTIVE_RUN_STATES, SHORT_REASONS, CycleState, Priority, Reason, RunState
 from models import audit, leases
 from models.cycles import cycle_status, get_cycle, require_status
-from models.db import bulk_insert, read_frame, session_scope
+from models.db import bulk_insert, copy_csv, read_frame, session_scope
 from models.errors import Conflict, DomainError, NotFound, row_id
 from models.pagination import entity_page, page
 from models.allocation_policy import default_priority
@@ -178,9 +178,13 @@ def read_snapshot(session: Session, company_id: int, cycle_id: int, priority: st
 def _solve(snapshot: Snapshot):
     """Validate and allocate; split out so its time is measured apart from reading and writing."""
     from allocation.engine import allocate
+    from allocation.files import release_unused_memory
     from allocation.problem import Problem
 
-    return allocate(Problem.from_frames(snapshot.demand, snapshot.supply, snapshot.caps), priority=snapshot.priority)
+    problem = Problem.from_frames(snapshot.demand, snapshot.supply, snapshot.caps)
+    snapshot.demand = snapshot.supply = snapshot.caps = None  # the problem's arrays replace them, before the solve
+    release_unused_memory()
+    return allocate(problem, priority=snapshot.priority)
 
 
 def jsonable(value: Any) -> Any:
@@ -242,10 +246,13 @@ def _write(bind, run: AllocationRun, result, snapshot: Snapshot, timings: dict, 
                            "written")
         locked = session.get(AllocationRun, run.id, populate_existing=True)
         a = result.allocations
-        rows = zip(repeat(run.id), a["retailer_id"].astype(str).tolist(), a["brand_code"].astype(str).tolist(),
-                   a["demanded"].astype("int64").tolist(), a["allocated"].astype("int64").tolist(),
-                   a["reason"].astype(str).tolist())
-        bulk_insert(session, Allocation.__table__, ALLOCATION_COLUMNS, rows)
+        if bind.dialect.name == "postgresql":  # millions of rows: rendered as CSV from integer codes, then COPY
+            copy_csv(session, Allocation.__table__, ALLOCATION_COLUMNS, result.csv_chunks(lead=str(run.id)))
+        else:
+            rows = zip(repeat(run.id), a["retailer_id"].astype(str).tolist(), a["brand_code"].astype(str).tolist(),
+                       a["demanded"].astype("int64").tolist(), a["allocated"].astype("int64").tolist(),
+                       a["reason"].astype(str).tolist())
+            bulk_insert(session, Allocation.__table__, ALLOCATION_COLUMNS, rows)
         timings["write_s"] = round(time.perf_counter() - t, 3)
         timings["total_s"] = round(time.perf_counter() - t0, 3)
         timings["engine"] = result.timings.as_json()

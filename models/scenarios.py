@@ -130,9 +130,7 @@ def refresh_comparison(session: Session, scenario: Scenario) -> Scenario:
 
 def scenario_out(scenario: Scenario) -> dict:
     """A scenario as the API shows it, ids as strings."""
-    comparison = scenario.comparison
-    if comparison is not None:
-        comparison = {"run_id": str(scenario.compared_run_id), **comparison}
+    run_id = scenario.compared_run_id
     return {"id": public_id(scenario.id), "scenario_id": public_id(scenario.id), "cycle_id": str(scenario.cycle_id),
             "name": scenario.name, "status": scenario.status, "priority": scenario.priority,
             "created_at": scenario.created_at,
@@ -140,7 +138,8 @@ def scenario_out(scenario: Scenario) -> dict:
             "finished_at": scenario.finished_at, "supply": scenario.supply, "caps": scenario.caps,
             "totals": scenario.totals or {}, "timings": scenario.timings or {},
             "certificate": scenario.certificate or {}, "excluded_orders": scenario.excluded_orders or [],
-            "comparison": comparison, "error": scenario.error, "error_code": scenario.error_code}
+            "compared_run_id": None if run_id is None else str(run_id), "comparison": scenario.comparison,
+            "error": scenario.error, "error_code": scenario.error_code}
 
 
 def scenario_allocations(session: Session, principal: Principal, scenario_id: str, cursor: str | None, limit: int,
@@ -160,6 +159,21 @@ def scenario_allocations(session: Session, principal: Principal, scenario_id: st
     if changed:
         stmt = stmt.where((Allocation.allocated.is_(None)) | (Allocation.allocated != s.allocated))
     return page(session, stmt, [s.retailer_id, s.brand_code], cursor, limit)
+
+
+FILL_LABELS = ["0"] + [f"{10 * k}–{10 * (k + 1)}%" for k in range(10)] + ["100%"]
+
+
+def fill_ratios(session: Session, principal: Principal, scenario_id: str) -> dict:
+    """Lines by fill ratio (none, each tenth short of full, full) in the scenario and in the run it is compared
+    with, side by side."""
+    from models.summary import fill_histogram
+
+    scenario = refresh_comparison(session, get_scenario(session, principal.company_id, scenario_id))
+    run_id = scenario.compared_run_id
+    return {"scenario_id": public_id(scenario.id), "compared_run_id": None if run_id is None else str(run_id),
+            "buckets": FILL_LABELS, "scenario": fill_histogram(session, scenario.id, ScenarioAllocation),
+            "run": None if run_id is None else fill_histogram(session, run_id)}
 
 
 # ---- execution (outside any request; each step its own transaction) ------------------------------------------

@@ -91,12 +91,14 @@ def caps_overview(session: Session, company_id: int, cycle_id: int) -> dict[str,
 FILL_BUCKETS = 12  # 0, then ten tenths (0-10 % ... 90-100 %, open at 100 %), then full
 
 
-def fill_histogram(session: Session, run_id: int) -> list[int]:
-    """Lines of a run by fill ratio (allocated / demanded): none, each tenth short of full, and full."""
-    bucket = case((Allocation.allocated == 0, 0), (Allocation.allocated >= Allocation.demanded, FILL_BUCKETS - 1),
-                  else_=(Allocation.allocated * 10) / Allocation.demanded + 1)
+def fill_histogram(session: Session, run_id: int, table=Allocation) -> list[int]:
+    """Lines of a run (or, with table=ScenarioAllocation, of a scenario) by fill ratio (allocated / demanded):
+    none, each tenth short of full, and full."""
+    key = table.run_id if table is Allocation else table.scenario_id
+    bucket = case((table.allocated == 0, 0), (table.allocated >= table.demanded, FILL_BUCKETS - 1),
+                  else_=(table.allocated * 10) / table.demanded + 1)
     counts = [0] * FILL_BUCKETS
-    for b, n in session.execute(select(bucket, func.count()).where(Allocation.run_id == run_id,
-                                                                   Allocation.demanded > 0).group_by(bucket)).all():
+    for b, n in session.execute(select(bucket, func.count()).where(key == run_id, table.demanded > 0)
+                                .group_by(bucket)).all():
         counts[int(b)] = n
     return counts

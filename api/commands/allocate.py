@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from allocation.files import read_inputs
+from allocation.files import read_inputs, release_unused_memory
 from allocation.problem import Problem, ProblemError
 from allocation.vocabulary import Priority, Reason
 
@@ -84,6 +84,8 @@ def allocate(
         frames = read_inputs(demand, supply, caps)
         t1 = time.perf_counter()
         problem = Problem.from_frames(*frames)
+        del frames  # the problem's arrays replace the frames: free them before the solve
+        release_unused_memory()
     except ProblemError as exc:
         _bad_input(err, exc, paths)
         raise typer.Exit(EXIT_BAD_INPUT) from None

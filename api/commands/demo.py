@@ -71,6 +71,10 @@ def demo(retailers: Annotated[int, typer.Option(help="retailers in the generated
               highlight=False, soft_wrap=True)
     for line in extra:
         out.print("  " + line.replace("BASE", base), highlight=False, soft_wrap=True)
+    out.print(f"\nweb console: {base}/ui/  (sign in with one token; each role sees its own pages)", highlight=False,
+              soft_wrap=True)
+    for role, tok in tokens.items():
+        out.print(f"  {role:<20} {tok}", highlight=False, soft_wrap=True)
 
 
 def _demo_cycle(engine, company, city, cycle) -> list[str]:

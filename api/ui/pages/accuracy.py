@@ -3,21 +3,19 @@ per-spec errors. Auditors and admins see everyone, a market manager his team, an
 
 from __future__ import annotations
 
-import calendar
-import re
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from allocation.vocabulary import FINAL_CYCLE_STATES, CycleState, Role
+from allocation.vocabulary import FINAL_CYCLE_STATES, Role
 from api.deps import SessionDep
 from api.ui import charts
 from api.ui.i18n import N_
+from api.ui.periods import choices, report_query
 from api.ui.render import NavItem, render, translator
 from api.ui.session import page_for
 from models import accuracy as scores
-from models.errors import Invalid, NotFound
+from models.errors import NotFound
 from models.master import may_see_manager
 from models.pagination import frame_records
 from models.users import Principal
@@ -32,28 +30,6 @@ TREND_CYCLES = 12  # a manager's trend: his scores over the last this many final
 TOP_ERRORS = 50
 
 
-def period_range(period: str) -> tuple[date, date]:
-    """'2026-11' (a month) or '2026-Q4' (a quarter) as the first and last day of it."""
-    if m := re.fullmatch(r"(\d{4})-(\d{2})", period):
-        year, month = int(m[1]), int(m[2])
-        if 1 <= month <= 12:
-            return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
-    if m := re.fullmatch(r"(\d{4})-Q([1-4])", period):
-        year, q = int(m[1]), int(m[2])
-        last = 3 * q
-        return date(year, last - 2, 1), date(year, last, calendar.monthrange(year, last)[1])
-    raise Invalid(f"period {period!r}: give a month as 2026-11 or a quarter as 2026-Q4", "invalid_request")
-
-
-def _query(final, cycle_id: str | None, period: str | None, key_only: bool, **kw) -> scores.AccuracyQuery:
-    """The chosen cycle or period; by default the latest published cycle (its orders are final), else closed."""
-    if period:
-        start, end = period_range(period)
-        return scores.AccuracyQuery(date_from=start, date_to=end, key_only=key_only, **kw)
-    default = next((c for c in final if c.status == CycleState.PUBLISHED), final[0])
-    return scores.AccuracyQuery(cycle_id=cycle_id or str(default.id), key_only=key_only, **kw)
-
-
 @router.get("/ui/accuracy")
 def ranks(request: Request, session: SessionDep, principal: Reader, cycle_id: Text = None, period: Text = None,
           key_only: bool = False):
@@ -62,17 +38,16 @@ def ranks(request: Request, session: SessionDep, principal: Reader, cycle_id: Te
     final = cycles_in_state(session, principal.company_id, *FINAL_CYCLE_STATES)
     rows, result = [], None
     if final or period:
-        result = scores.score(session, principal, _query(final, cycle_id, period, key_only))
+        result = scores.score(session, principal, report_query(final, cycle_id, period, scores.AccuracyQuery,
+                                                               key_only=key_only))
         rows = frame_records(result.rows.sort_values(["rank", "manager_id"], kind="stable"))
     field = "key_single_brand_accuracy" if key_only else "single_brand_accuracy"
     option = charts.bars([r["manager_id"] for r in rows], [(t("Single-brand accuracy"), [r[field] for r in rows])],
                          horizontal=True, percent=True)
-    months = sorted({c.start_date.strftime("%Y-%m") for c in final}, reverse=True)
-    quarters = sorted({f"{c.start_date.year}-Q{(c.start_date.month - 1) // 3 + 1}" for c in final}, reverse=True)
     names = {str(c.id): c.name for c in final}
     for r in rows:
         r["period"] = names.get(str(r["period"]), r["period"])
-    return render(request, "accuracy.html", team=rows, final=final, option=option, months=months, quarters=quarters,
+    return render(request, "accuracy.html", team=rows, final=final, option=option, **choices(final),
                   chosen_cycle=(result.cycle_ids[0] if result and not period and result.cycle_ids else None),
                   period=period, key_only=key_only, not_closed=result.cycles_not_closed if result else [])
 

@@ -15,6 +15,7 @@ from api.ui.i18n import N_
 from api.ui.render import NavItem, render, translator, url
 from api.ui.session import page_for
 from models import cycles, runs
+from models.scenarios import list_scenarios, refresh_comparison, scenario_out
 from models.summary import caps_overview, cycle_counts, cycle_summary
 from models.users import Principal
 
@@ -53,7 +54,8 @@ def cycle_page(cycle_id: str, request: Request, session: SessionDep, principal: 
     return render(request, "cycle.html", c=summary, caps=caps_overview(session, principal.company_id, cid),
                   runs=[runs.run_out(r) for r in reversed(run_rows)], active=active, option=option,
                   active_out=runs.run_out(active) if active else None,
-                  chart_specs=len(top))
+                  chart_specs=len(top), scenarios=[scenario_out(refresh_comparison(session, x))
+                                                   for x in list_scenarios(session, principal, cid, None, 100)[0]])
 
 
 @router.post("/ui/cycles/{cycle_id}/close")

@@ -53,7 +53,7 @@ def _form(request: Request, session, principal: Principal, cycle_id: str, retail
     brands, _ = list_brands(session, principal, None, PAGE_LIMIT_MAX)
     lines = entered if entered is not None else (order["lines"] if order else [])
     return render(request, "order_form.html", status_code, cycle=cycle, cycle_status=cycle_status(cycle),
-                  retailer=retailer, order=order, brands=brands,
+                  retailer=retailer, order=order, brands=brands, names={b.brand_code: b.name for b in brands},
                   lines=[*lines, *({"brand_code": "", "quantity": ""} for _ in range(EMPTY_ROWS))],
                   channel=channel or (order["channel"] if order else Channel.RETAILER_STATED), **extra)
 
