@@ -184,7 +184,12 @@ def worker(concurrency: Annotated[int, typer.Option(min=1, max=64, help="runs ex
     if not url.startswith("postgresql"):
         fail("the worker needs PostgreSQL: set DATABASE_URL=postgresql+psycopg://... (on SQLite, RUNS_EXECUTOR=local "
              "runs allocations without workers)")
-    settings = ExecutorSettings()
+    from pydantic import ValidationError
+
+    try:
+        settings = ExecutorSettings()
+    except ValidationError as exc:
+        fail("; ".join(e["msg"] for e in exc.errors()))
     err.print(f"worker: concurrency {concurrency}, heartbeat {settings.runs_heartbeat_s:g} s, lease "
               f"{settings.runs_lease_s:g} s, stalled after {settings.runs_stalled_s:g} s", markup=False)
     run_worker(url, settings, concurrency)
