@@ -31,15 +31,14 @@ from models.accuracy import actual_frame
 from models.cycles import ReportQuery, final_cycles
 from models.master import team_subquery
 from models.tables import (
-    Allocation,
     Brand,
     CapAdjustment,
     CompliancePolicyVersion,
     Cycle,
+    DemandSnapshotLine,
     History,
     Order,
     OrderLine,
-    Publication,
     Retailer,
 )
 from models.users import Principal
@@ -139,14 +138,12 @@ def gather(session: Session, company_id: int, cycles: list[Cycle], policy: Compl
         CapAdjustment.status == AdjustmentState.APPROVED))
     adjustments = pd.DataFrame([(c, m, sum(int(x["quantity"]) for x in mv)) for c, m, mv in moves],
                                columns=["cycle_id", "manager_id", "cartons"])
-    allocated = read_frame(session, select(Publication.cycle_id, Retailer.manager_id, Allocation.brand_code,
-                                           func.sum(Allocation.allocated))
-                           .join(Allocation, Allocation.run_id == Publication.run_id)
-                           .join(Retailer, and_(Retailer.company_id == Publication.company_id,
-                                                Retailer.retailer_id == Allocation.retailer_id))
-                           .where(Publication.company_id == company_id, Publication.cycle_id.in_(ids),
-                                  Allocation.allocated > 0)
-                           .group_by(Publication.cycle_id, Retailer.manager_id, Allocation.brand_code),
+    # the published cycles' allocation, kept per manager and spec in the demand snapshots actual_frame refreshed
+    allocated = read_frame(session, select(DemandSnapshotLine.cycle_id, DemandSnapshotLine.manager_id,
+                                           DemandSnapshotLine.brand_code, DemandSnapshotLine.allocated)
+                           .join(Cycle, Cycle.id == DemandSnapshotLine.cycle_id)
+                           .where(Cycle.company_id == company_id, Cycle.status == "published",
+                                  DemandSnapshotLine.cycle_id.in_(ids), DemandSnapshotLine.allocated > 0),
                            {"cycle_id": "int64", "manager_id": "str", "brand_code": "str", "quantity": "int64"})
     history, loaded = _history(session, company_id, cycles)
     frame = pd.DataFrame({"cycle_id": ids, "start_date": [c.start_date for c in cycles],

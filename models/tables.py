@@ -437,11 +437,14 @@ class DemandSnapshot(SQLModel, table=True):
 
 
 class DemandSnapshotLine(SQLModel, table=True):
+    """A published cycle's counted demand and its published allocation, per manager and spec."""
+
     __tablename__ = "demand_snapshot_line"
     cycle_id: int = Field(foreign_key="demand_snapshot.cycle_id", primary_key=True)
     manager_id: str = Field(sa_type=String(64), primary_key=True)
     brand_code: str = Field(sa_type=String(64), primary_key=True)
     quantity: int = Field(sa_type=BigInteger)
+    allocated: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": text("0")})
 
 
 class AuditEvent(SQLModel, table=True):
