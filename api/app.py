@@ -19,7 +19,8 @@ from api.settings import Settings, get_settings
 from models.db import make_engine
 
 log = logging.getLogger("api")
-THREADS = 32  # worker threads for the synchronous routes; the database pool holds more connections than this
+THREADS = 32  # worker threads for sync routes and dependencies = requests let in at once (edge.ConcurrencyLimit); the
+#             database pool holds more connections than this, and commits run outside this limit (api/deps.py)
 
 DESCRIPTION = """Order allocation for a tobacco commercial company.
 
@@ -35,14 +36,14 @@ Errors are `{"detail", "code"}`; lists are `{"items", "next_cursor"}` with `curs
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
     own_engine = engine is None
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(settings.database_url, sqlite_lock_timeout=settings.sqlite_lock_timeout)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
         gc.collect()
         gc.freeze()  # start-up objects live forever: keep them out of every later collection's walk
-        runs.on_startup(app)
+        await anyio.to_thread.run_sync(runs.on_startup, app)  # database work: never on the event loop
         yield
         if own_engine:
             engine.dispose()
