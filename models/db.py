@@ -41,8 +41,8 @@ def make_engine(url: str | None = None, sqlite_lock_timeout: float = SQLITE_LOCK
     """
     url = url or database_url()
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:":  # a file: a pool as large as for a server database (in memory: one)
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             kw.setdefault("pool_size", POOL_SIZE)
             kw.setdefault("max_overflow", POOL_OVERFLOW)
