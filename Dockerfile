@@ -6,6 +6,7 @@ COPY pyproject.toml README.md requirements.lock ./
 RUN python -c "import subprocess, sys, tomllib; deps = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; subprocess.check_call([sys.executable, '-m', 'pip', 'install', '--no-cache-dir', '-c', 'requirements.lock', *deps])"
 COPY allocation allocation
 COPY api api
+COPY executor executor
 COPY models models
 COPY fixtures fixtures
 COPY migrations migrations

@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d
 # `make lock` re-resolves only what pyproject.toml changed; every other pin stays. `make upgrade` takes the newest.
 COMPILE = $(UV) pip compile pyproject.toml --extra dev --universal --python-version 3.11 -q -o $(LOCK) --custom-compile-command 'make lock'
 
-.PHONY: install run test bench lint clean lock upgrade
+.PHONY: install run test bench lint clean lock upgrade browser messages
 
 # uv at the version requirements.lock pins, bootstrapped with pip
 $(UV): $(LOCK)
@@ -35,14 +35,28 @@ run: install            ## build a demo city, then serve the API on 127.0.0.1:80
 	$(VENV)/bin/tobacco-alloc demo
 	$(VENV)/bin/tobacco-alloc serve
 
-test: install           ## every test, on SQLite and on PostgreSQL (127.0.0.1:5432, database test)
+test: install browser   ## every test, on SQLite and on PostgreSQL (127.0.0.1:5432, database test)
 	$(PY) -m pytest -p no:cacheprovider
+
+browser:                ## Debian's Chromium and a CJK font for the console's browser tests (never a downloaded browser)
+	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	fi
 
 bench: install          ## benchmarks; prints figures as ratios against baselines measured in the same run
 	$(PY) -m bench
 
 lint: install
-	$(VENV)/bin/ruff check allocation api models fixtures bench tests
+	$(VENV)/bin/ruff check allocation api executor models fixtures bench tests
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .hypothesis
+
+LOCALE := api/ui/locale
+messages: install       ## console strings: extract, merge into each catalog (zh_CN, en), compile the .mo files
+	$(VENV)/bin/pybabel extract -F api/ui/babel.cfg -k N_ --no-location --sort-output --omit-header --no-wrap -o $(LOCALE)/messages.pot . >/dev/null
+	for l in zh_CN en; do \
+		$(VENV)/bin/pybabel update -i $(LOCALE)/messages.pot -d $(LOCALE) -l $$l --init-missing --no-fuzzy-matching \
+			--ignore-obsolete --ignore-pot-creation-date --no-wrap >/dev/null || exit 1; \
+	done
+	$(VENV)/bin/pybabel compile -d $(LOCALE) --statistics

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -24,17 +25,14 @@ REASONS = ("full", "no_supply", "cap", "supply")  # the names of those codes, in
 
 
 @dataclass(frozen=True)
-class Certificate:
-    """The proof a published allocation carries; `volume`, `max_volume` and `fairness_violations` are the
-    contract's names, the rest say how the proof went."""
+class Outcome:
+    """What every certificate says of an allocation, whatever its priority: `volume`, `max_volume` and
+    `fairness_violations` (the contract's names), the bounds it keeps and how the shortfall fell."""
 
     volume: int
     max_volume: int
     fairness_violations: int
     feasible: bool
-    max_volume_proof: str  # "cut" (the allocation's own residual cut) or "max_flow" (computed afresh)
-    violations_between_retailers: int
-    violations_within_retailer: int
     lines_out_of_bounds: int
     retailers_over_cap: int
     specs_over_supply: int
@@ -44,17 +42,33 @@ class Certificate:
     short_lines_at_zero: int
     largest_shortfall: int
 
+
+@dataclass(frozen=True)
+class Certificate(Outcome):
+    """The proof a `volume` allocation carries: its volume proved maximal, and no carton a fairness rule would move."""
+
+    max_volume_proof: str  # "cut" (the allocation's own residual cut) or "max_flow" (computed afresh)
+    violations_between_retailers: int
+    violations_within_retailer: int
+
     @property
     def passes(self) -> bool:
         """Whether it allows publishing: feasible, volume proved maximal, no fairness violation."""
         return self.feasible and not self.fairness_violations and self.volume == self.max_volume
 
     def as_json(self) -> dict:
-        """The figures as plain JSON values, as a run stores and the API shows them."""
-        return asdict(self)
+        """The figures as plain JSON values, as a run stores and the API shows them; the volume priority's
+        volume_policy_max is its own max_volume."""
+        return {**asdict(self), "priority": "volume", "volume_policy_max": self.max_volume,
+                "volume_cost": volume_cost(self.volume, self.max_volume)}
 
 
-def _totals(problem: Problem, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def volume_cost(volume: int, policy_max: int) -> float:
+    """1 - volume / volume_policy_max: the share of the volume priority's maximum an allocation gives up."""
+    return round(1 - volume / policy_max, 6) if policy_max else 0.0
+
+
+def cartons_by(problem: Problem, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Cartons per retailer and per spec; lines are sorted by retailer, so retailer sums are running sums."""
     r = problem.line_retailer
     by_r = np.zeros(len(problem.cap), np.int64)
@@ -69,7 +83,7 @@ def _totals(problem: Problem, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def reasons(problem: Problem, x: np.ndarray) -> np.ndarray:
     """Why each line got less than asked, by the contract's precedence: full, no_supply, cap, supply."""
-    by_r, _ = _totals(problem, x)
+    by_r, _ = cartons_by(problem, x)
     r, b, d = problem.line_retailer, problem.line_spec, problem.line_demand
     code = np.full(len(d), SUPPLY, np.int8)
     code[by_r[r] == problem.cap[r]] = CAP
@@ -192,14 +206,27 @@ def feasibility(problem: Problem, x: np.ndarray, totals: tuple) -> dict:
     }
 
 
-def certify(problem: Problem, x: np.ndarray) -> Certificate:
-    """The figures a published run must carry: volume against the maximum, feasibility, fairness, shortfalls."""
+def whole_cartons(x) -> np.ndarray:
+    """The allocation as int64, refusing anything that is not whole cartons."""
     x = np.asarray(x)
     if not np.issubdtype(x.dtype, np.integer):
         raise TypeError("allocated quantities must be whole cartons")
-    x = x.astype(np.int64)
+    return x.astype(np.int64)
+
+
+def shortfalls(problem: Problem, x: np.ndarray) -> dict:
+    """How the cut fell: lines, demand, short lines, lines at zero, the largest shortfall someone could serve."""
     d = problem.line_demand
-    totals = _totals(problem, x)
+    servable = (problem.supply[problem.line_spec] > 0) & (problem.cap[problem.line_retailer] > 0)
+    return {"lines": len(d), "demanded": int(d.sum()), "short_lines": int(np.count_nonzero(x < d)),
+            "short_lines_at_zero": int(np.count_nonzero(x == 0)),
+            "largest_shortfall": int((d - x)[servable].max()) if servable.any() else 0}
+
+
+def certify(problem: Problem, x: np.ndarray) -> Certificate:
+    """The figures a published run must carry: volume against the maximum, feasibility, fairness, shortfalls."""
+    x = whole_cartons(x)
+    totals = cartons_by(problem, x)
     by_r, by_b = totals
     feas = feasibility(problem, x, totals)
     feasible = not any(feas.values())
@@ -210,25 +237,34 @@ def certify(problem: Problem, x: np.ndarray) -> Certificate:
     else:
         max_volume, proof = max_flow_volume(problem), "max_flow"
     fair = fairness_violations(problem, x, totals)
-    servable = (problem.supply[problem.line_spec] > 0) & (problem.cap[problem.line_retailer] > 0)
     return Certificate(
         volume=volume, max_volume=max_volume, fairness_violations=int(sum(fair.values())), feasible=feasible,
         max_volume_proof=proof, violations_between_retailers=fair["between_retailers"],
-        violations_within_retailer=fair["within_retailer"], **feas, lines=len(d), demanded=int(d.sum()),
-        short_lines=int(np.count_nonzero(x < d)), short_lines_at_zero=int(np.count_nonzero(x == 0)),
-        largest_shortfall=int((d - x)[servable].max()) if servable.any() else 0,
+        violations_within_retailer=fair["within_retailer"], **feas, **shortfalls(problem, x),
     )
+
+
+class Proof(Protocol):
+    """What the gate needs of a certificate, whichever priority produced it."""
+
+    @property
+    def passes(self) -> bool: ...
+
+    def as_json(self) -> dict: ...
+
+
+P = TypeVar("P", bound=Proof)
 
 
 class CertificateFailed(RuntimeError):
     """An allocation failed its own certificate: a defect of the engine, and nothing may be published from it."""
 
-    def __init__(self, certificate: Certificate):
+    def __init__(self, certificate: Proof):
         self.certificate = certificate
         super().__init__(f"the allocation failed its own certificate: {certificate.as_json()}")
 
 
-def require_passing(cert: Certificate) -> Certificate:
+def require_passing(cert: P) -> P:
     """The certificate, or CertificateFailed: the one gate before any allocation is written anywhere."""
     if not cert.passes:
         raise CertificateFailed(cert)

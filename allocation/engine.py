@@ -10,7 +10,7 @@ only pauses the helper.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
@@ -19,7 +19,10 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from allocation.certificate import REASONS, Certificate, certify, reasons, require_passing
+from allocation.certificate import REASONS, Certificate, Proof, certify, reasons, require_passing
+from allocation.choice import ChoiceCertificate, ChoiceFirst
+from allocation.files import AllocationsFile
+from allocation.priority import Priority
 from allocation.problem import Problem
 from allocation.solver import GraphStats, Solution
 
@@ -49,7 +52,7 @@ class Result:
     problem: Problem = field(repr=False)
     allocated: np.ndarray = field(repr=False)
     reasons: np.ndarray = field(repr=False)
-    certificate: Certificate | None
+    certificate: Certificate | ChoiceCertificate | None
     graph: GraphStats
     timings: Timings
 
@@ -65,6 +68,14 @@ class Result:
             "reason": pd.Categorical.from_codes(self.reasons, categories=list(REASONS)),
         })
 
+    def csv_chunks(self, lead: str | None = None) -> Iterator[bytes]:
+        """The rows as CSV bytes (retailer_id, brand_code, demanded, allocated, reason, after `lead` if given),
+        a chunk at a time: how a database's bulk load takes millions of rows without a Python object per cell."""
+        p = self.problem
+        rows = AllocationsFile(p.line_retailer, p.retailer_ids, p.line_spec, p.brand_codes, p.line_demand,
+                               REASONS, lead)
+        return rows.chunks(self.allocated, self.reasons)
+
 
 class Sink(Protocol):
     """Where the rows go: prepared while the solve runs, written while the certificate checks, then published."""
@@ -76,18 +87,20 @@ class Sink(Protocol):
 
 
 Solve = Callable[[Problem], Solution]
-Check = Callable[[Problem, np.ndarray], Certificate]
+Check = Callable[[Problem, np.ndarray], Proof]
 
 
-def _timed(check: Check, problem: Problem, x: np.ndarray) -> tuple[Certificate, float]:
+def _timed(check: Check, problem: Problem, x: np.ndarray) -> tuple[Proof, float]:
     t0 = time.perf_counter()
     return check(problem, x), time.perf_counter() - t0
 
 
 def allocate(problem: Problem, sink: Sink | None = None, solve: Solve | None = None,
-             check: Check | None = certify) -> Result:
-    """Allocate one cycle: maximal volume, fair in both local senses, certified by independent checks.
+             check: Check | None = certify, priority: Priority | str = Priority.VOLUME) -> Result:
+    """Allocate one cycle by its priority, certified by independent checks.
 
+    `volume`: maximal volume, fair in both local senses. `choice`: orders above their caps cut evenly first,
+    then refilled (allocation.choice), each step certified as a volume allocation of its own.
     Raises CertificateFailed rather than return (or let the sink publish) an allocation its certificate
     refuses. `solve` is the min-cost flow (allocation.solver.solve_lines) unless a baseline passes its own,
     with `check=None` to run without a certificate and without loading OR-Tools."""
@@ -95,6 +108,9 @@ def allocate(problem: Problem, sink: Sink | None = None, solve: Solve | None = N
         from allocation import solver  # looked up at call time, so OR-Tools loads only where a flow is solved
 
         solve = solver.solve_lines
+    if Priority(priority) is Priority.CHOICE:
+        plan = ChoiceFirst(solve)
+        solve, check = plan.solve, plan.check
     started = time.perf_counter()
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="allocate") as helper:

@@ -15,6 +15,7 @@ from pathlib import Path
 from allocation.certificate import REASONS, CertificateFailed, certify
 from allocation.engine import Check, Result, Solve, allocate
 from allocation.files import AllocationsFile, discard, publish
+from allocation.priority import Priority
 from allocation.problem import Problem
 
 __all__ = ["CertificateFailed", "allocate_to_file"]
@@ -50,8 +51,9 @@ class FileSink:
 
 
 def allocate_to_file(problem: Problem, out: Path | str, solve: Solve | None = None,
-                     check: Check | None = certify, durable: bool = True) -> Result:
+                     check: Check | None = certify, durable: bool = True,
+                     priority: Priority | str = Priority.VOLUME) -> Result:
     """Compute, certify and publish one allocation; raises CertificateFailed (and writes nothing) if the check fails.
 
     A baseline passes its own `solve` and `check=None` to run through the same reader, writer and overlap."""
-    return allocate(problem, FileSink(problem, out, durable), solve=solve, check=check)
+    return allocate(problem, FileSink(problem, out, durable), solve=solve, check=check, priority=priority)

@@ -79,14 +79,32 @@ def _columns(frame: pd.DataFrame, source: str, required: tuple[str, ...], bad: _
     return not missing
 
 
+def _sorted_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes into the sorted distinct values (-1 where missing); Arrow-backed text is encoded by Arrow, in C."""
+    if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        text = pa.array(s.array)
+        encoded = pc.dictionary_encode(text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text)
+        # Arrow sorts UTF-8 bytewise, which is code point order: the order Python gives the same strings
+        order = pc.sort_indices(encoded.dictionary).to_numpy()
+        values = encoded.dictionary.to_numpy(zero_copy_only=False).astype(object)
+        rank = np.empty(len(values) + 1, np.int64)
+        rank[order] = np.arange(len(values))
+        rank[-1] = -1  # a missing cell's index is null, read below as -1
+        return rank[encoded.indices.fill_null(-1).to_numpy()], values[order]
+    codes, uniques = pd.factorize(s, sort=True)
+    return codes, np.asarray(uniques, dtype=object)
+
+
 def _ids(frame: pd.DataFrame, source: str, column: str, bad: _Collector) -> tuple[np.ndarray, np.ndarray]:
     """Codes and sorted unique identifiers of one id column; ids stay strings so leading zeros survive."""
     s = frame[column]
     missing = s.isna().to_numpy()
     if not (isinstance(s.dtype, pd.StringDtype) or s.dtype == object):
         s = s.astype(str)
-    codes, uniques = pd.factorize(s, sort=True)
-    uniques = np.asarray(uniques, dtype=object)
+    codes, uniques = _sorted_codes(s)
     blank = missing | (codes < 0)
     empty_at = np.flatnonzero(uniques == "")
     if len(empty_at):
@@ -111,6 +129,11 @@ def _whole(frame: pd.DataFrame, source: str, column: str, hi: int, bad: _Collect
            what: str = "quantity") -> np.ndarray:
     """Whole numbers in 0..hi; wrong values are reported and read as 0 so the other checks can go on."""
     s = frame[column]
+    if pd.api.types.is_integer_dtype(s.dtype) and s.dtype.kind in "iu":  # the common case: no float detour
+        v = s.to_numpy()
+        neg, big = v < 0, v > hi
+        if not (neg.any() or big.any()):
+            return v.astype(np.int64, copy=False)
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
         num = s.to_numpy(dtype=np.float64, na_value=np.nan)
         empty = np.isnan(num)
@@ -161,10 +184,13 @@ def _duplicates(key: np.ndarray, source: str, what, bad: _Collector) -> np.ndarr
     A negative key marks a row whose id is missing: that row is already reported, and is no duplicate."""
     if len(key) < 2 or bool(np.all(key[1:] > key[:-1])):
         return np.arange(len(key))
-    order = np.argsort(key, kind="stable")
+    order = np.argsort(key)  # equal keys are only ever reported, so an unstable sort serves the valid case
     sk = key[order]
     rep = np.flatnonzero((sk[1:] == sk[:-1]) & (sk[1:] >= 0)) + 1
     if len(rep):
+        order = np.argsort(key, kind="stable")
+        sk = key[order]
+        rep = np.flatnonzero((sk[1:] == sk[:-1]) & (sk[1:] >= 0)) + 1
         run_start = np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]])
         first = order[run_start[np.searchsorted(run_start, rep, side="right") - 1]]
         later = order[rep]
@@ -173,6 +199,13 @@ def _duplicates(key: np.ndarray, source: str, what, bad: _Collector) -> np.ndarr
         bad.rows(source, None, later[pick],
                  lambda i: f"duplicate {what(i)} (first at line {firsts[i] + 2})")
     return order
+
+
+def _renumbered(codes: np.ndarray, used: np.ndarray, n: int) -> np.ndarray:
+    """Codes into `used` (sorted distinct codes), as int32: a gather, not a binary search per line."""
+    new = np.zeros(n, np.int32)
+    new[used] = np.arange(len(used), dtype=np.int32)
+    return new[codes]
 
 
 @dataclass(frozen=True)
@@ -233,8 +266,8 @@ class Problem:
 
         live = order[(d[order] > 0) & (r[order] >= 0) & (b[order] >= 0)]
         lr, lb, ld = r[live], b[live], d[live]
-        used_r = np.unique(lr)
-        used_b = np.unique(lb)
+        used_r = np.flatnonzero(np.bincount(lr, minlength=len(rids))) if len(lr) else np.empty(0, np.int64)
+        used_b = np.flatnonzero(np.bincount(lb, minlength=len(bcodes))) if len(lb) else np.empty(0, np.int64)
         cap_pos = pd.Index(cids).get_indexer(rids[used_r]) if len(used_r) else np.empty(0, np.intp)
         if len(cap_pos) and (cap_pos < 0).any():
             missing = set(used_r[cap_pos < 0].tolist())
@@ -262,9 +295,9 @@ class Problem:
             weight_cents=cw[crow].astype(np.int64),
             brand_codes=bcodes[used_b],
             supply=sup,
-            line_retailer=np.searchsorted(used_r, lr).astype(np.int32),
-            line_spec=np.searchsorted(used_b, lb).astype(np.int32),
-            line_demand=ld.astype(np.int64),
+            line_retailer=_renumbered(lr, used_r, len(rids)),
+            line_spec=_renumbered(lb, used_b, len(bcodes)),
+            line_demand=ld.astype(np.int64, copy=False),
             zero_lines=int(len(d) - len(live)),
             stats={"validate_seconds": time.perf_counter() - started},
         )

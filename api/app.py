@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
 from contextlib import asynccontextmanager
@@ -11,11 +13,26 @@ import anyio.to_thread
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from api import docs, errors, idempotency
+from api import docs, errors, idempotency, ui
 from api.edge import BodyLimit, ConcurrencyLimit, RefuseControlCharacters
 from api.schemas import ERROR_RESPONSES
-from api.routes import audit, caps, cycles, distribution, forecasts, master, orders, runs
+from api.routes import (
+    allocation_policy,
+    audit,
+    caps,
+    compliance,
+    cycles,
+    distribution,
+    forecasts,
+    master,
+    orders,
+    runs,
+    scenarios,
+    supply,
+)
 from api.settings import Settings, get_settings
+from executor import make_executor
+from executor.sweeper import sweep_forever
 from models.db import make_engine
 
 log = logging.getLogger("api")
@@ -43,8 +60,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
         gc.collect()
         gc.freeze()  # start-up objects live forever: keep them out of every later collection's walk
-        await anyio.to_thread.run_sync(runs.on_startup, app)  # database work: never on the event loop
+        # lost jobs are found by their expired leases, never because this process started; a test's shared
+        # connection (not an Engine) is left to the test
+        sweeper = asyncio.create_task(sweep_forever(engine, settings)) if isinstance(engine, Engine) else None
         yield
+        if sweeper is not None:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
         if own_engine:
             engine.dispose()
 
@@ -52,12 +75,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                   docs_url=None, redoc_url=None)  # docs.install serves both from the service's own assets
     app.state.engine = engine
     app.state.settings = settings
+    app.state.executor = make_executor(settings, engine)
     errors.install(app)
     idempotency.install(app)
     docs.install(app)
-    for module in (master, cycles, caps, orders, runs, distribution, forecasts, audit):
+    for module in (master, cycles, caps, orders, runs, allocation_policy, distribution, forecasts, compliance, audit,
+                   supply, scenarios):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(master.service)
+    ui.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RefuseControlCharacters)
     app.add_middleware(ConcurrencyLimit, limit=THREADS)

@@ -19,6 +19,8 @@ app = typer.Typer(help="Order allocation for a tobacco commercial company.", no_
                   pretty_exceptions_enable=False)
 users_app = typer.Typer(help="API users and their tokens.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+companies_app = typer.Typer(help="The city companies of this deployment.", no_args_is_help=True)
+app.add_typer(companies_app, name="companies")
 err = Console(stderr=True)
 out = Console()
 
@@ -74,6 +76,38 @@ def load(directory: Annotated[Path, typer.Argument(exists=True, file_okay=False,
             fail(exc.detail)
         bar.update(task, completed=5, description="done")
     out.print(", ".join(f"{n:,} {k}" for k, n in counts.items()) + " loaded", markup=False)
+
+
+@companies_app.command("create")
+def companies_create(code: Annotated[str, typer.Argument(help="a short code, e.g. 4301")],
+                     name: Annotated[str, typer.Option(help="the company's name")],
+                     timezone: Annotated[str, typer.Option(help="IANA time zone of its dates")] = "Asia/Shanghai",
+                     ) -> None:
+    """Add a city company; once there are several, commands that touch company data need --company CODE."""
+    from models.db import make_engine, session_scope
+    from models.errors import DomainError
+    from models.migrate import upgrade
+    from models.users import create_company
+
+    engine = make_engine()
+    upgrade(engine)
+    try:
+        with session_scope(engine) as session:
+            comp = create_company(session, code, name, timezone)
+    except DomainError as exc:
+        fail(exc.detail)
+    out.print(f"company {comp.code} ({comp.name}, {comp.timezone}) created", markup=False)
+
+
+@companies_app.command("list")
+def companies_list() -> None:
+    """Every company, one a line: code, name and time zone, separated by tabs."""
+    from models.db import make_engine, session_scope
+    from models.users import list_companies
+
+    with session_scope(make_engine()) as session:
+        for comp in list_companies(session):
+            sys.stdout.write(f"{comp.code}\t{comp.name}\t{comp.timezone}\n")
 
 
 @users_app.command("create")
@@ -135,6 +169,30 @@ def serve(host: Annotated[Optional[str], typer.Option(help="default HOST or 127.
     engine.dispose()
     uvicorn.run("api.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
                 log_level="info", access_log=access_log, workers=workers)
+
+
+@app.command("worker")
+def worker(concurrency: Annotated[int, typer.Option(min=1, max=64, help="runs executed at once by this worker "
+                                                                        "(each solves in a process of its own)")] = 1,
+           ) -> None:
+    """Execute queued allocation runs (RUNS_EXECUTOR=queue, PostgreSQL); start any number, on any hosts."""
+    from executor.queue import run_worker
+    from executor.settings import ExecutorSettings
+    from models.db import database_url
+
+    url = database_url()
+    if not url.startswith("postgresql"):
+        fail("the worker needs PostgreSQL: set DATABASE_URL=postgresql+psycopg://... (on SQLite, RUNS_EXECUTOR=local "
+             "runs allocations without workers)")
+    from pydantic import ValidationError
+
+    try:
+        settings = ExecutorSettings()
+    except ValidationError as exc:
+        fail("; ".join(e["msg"] for e in exc.errors()))
+    err.print(f"worker: concurrency {concurrency}, heartbeat {settings.runs_heartbeat_s:g} s, lease "
+              f"{settings.runs_lease_s:g} s, stalled after {settings.runs_stalled_s:g} s", markup=False)
+    run_worker(url, settings, concurrency)
 
 
 def _register() -> None:

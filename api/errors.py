@@ -105,7 +105,7 @@ def install(app: FastAPI) -> None:
         code = "invalid_request"
         detail = validation_sentence(errors)
         if any(e.get("type") == "extra_forbidden" and floor_like(str(e.get("loc", ("",))[-1]))
-               and "/cap" in str(_request.url.path) for e in errors):
+               and any(p in str(_request.url.path) for p in ("/cap", "/scenarios")) for e in errors):
             code = "floor_or_quota_refused"
             detail = f"{FLOOR_RULE}; {detail}"
         return JSONResponse(error_body(detail, code), 422)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -28,6 +29,14 @@ class In(BaseModel):
 
 class Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+
+class PolicyVersionOut(Out):
+    """One version of a versioned policy: which rules, since when, set by whom."""
+
+    version: int
+    created_at: datetime
+    created_by: str | None
 
 
 class Page(BaseModel, Generic[T]):

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import AwareDatetime, Field, model_validator
 
 from allocation.caps import CapPolicy
-from api.schemas import CleanStr, In, Out
+from api.schemas import CleanStr, In, Out, PolicyVersionOut
 from models.tables import MAX_CAP
 
 Id = Annotated[CleanStr, Field(min_length=1, max_length=64)]
@@ -63,11 +63,8 @@ class SupplySummary(Out):
     total: int
 
 
-class PolicyOut(Out):
-    version: int
+class PolicyOut(PolicyVersionOut):
     params: CapPolicy = Field(description="the policy in force (the body of PUT /v1/cap-policy)")
-    created_at: datetime
-    created_by: str | None
 
 
 class CapIn(In):

@@ -7,13 +7,22 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from api.schemas import Out
+from allocation.priority import AllocationPolicy, Priority
+from api.schemas import In, Out
+
+
+class RunIn(In):
+    """What a run may name; an empty or missing body takes the company's allocation policy."""
+
+    priority: Priority | None = Field(None, description=(
+        "volume or choice (DOMAIN.md \"Volume first, or choice first\"); default: the allocation policy's"))
 
 
 class RunCreated(BaseModel):
     run_id: str
     status: str
     cycle_id: str
+    priority: str
 
 
 class Certificate(BaseModel):
@@ -23,6 +32,10 @@ class Certificate(BaseModel):
     volume: int | None = Field(None, description="cartons allocated")
     max_volume: int | None = Field(None, description="the most cartons any feasible allocation could give")
     fairness_violations: int | None = Field(None, description="carton moves that would raise a lower fill ratio")
+    volume_policy_max: int | None = Field(None, description=(
+        "the most cartons the volume priority gives on the same inputs (= max_volume)"))
+    volume_cost: float | None = Field(None, description=(
+        "1 - volume / volume_policy_max: the share of volume the run's priority gave up (0 for volume)"))
 
 
 class RunOut(BaseModel):
@@ -30,6 +43,7 @@ class RunOut(BaseModel):
     run_id: str
     cycle_id: str
     status: str = Field(description="queued, running, succeeded or failed")
+    priority: str = Field(description="what the run put first: volume or choice")
     created_at: datetime
     created_by: str
     started_at: datetime | None = None
@@ -44,6 +58,8 @@ class RunOut(BaseModel):
     excluded_orders: list[dict[str, Any]] = Field(default_factory=list, description=(
         "collected orders without approval of their current version at close: not in the run"))
     error: str | None = Field(None, description="why a failed run failed")
+    error_code: str | None = Field(None, description=(
+        "executor_lost when the process executing it stopped (its lease expired); null otherwise"))
 
 
 class AllocationOut(Out):
@@ -91,3 +107,12 @@ class PickLineOut(BaseModel):
     cartons: int = Field(description="条 to pick")
     cases: int = Field(description="whole 大箱 (250 条 each)")
     cartons_over: int = Field(description="条 left over after the whole 大箱")
+
+
+class AllocationPolicyOut(Out):
+    """One version of the company's allocation policy."""
+
+    version: int
+    params: AllocationPolicy = Field(description="the policy in force (the body of PUT /v1/allocation-policy)")
+    created_at: datetime
+    created_by: str | None

@@ -5,12 +5,13 @@ from __future__ import annotations
 from functools import lru_cache
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
+from executor.settings import ExecutorSettings
 from models.db import DEFAULT_URL
 
 
-class Settings(BaseSettings):
+class Settings(ExecutorSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore")
 
     database_url: str = Field(DEFAULT_URL, description="SQLAlchemy URL; postgresql+psycopg://... in production")

@@ -14,11 +14,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, delete, func, insert, or_, select
+from sqlalchemy import and_, delete, func, insert, select
 from sqlmodel import Session
 
 from allocation.accuracy import (
@@ -29,11 +28,11 @@ from allocation.accuracy import (
     score_managers,
     single_brand_accuracy,
 )
-from models.cycles import get_cycle, status_of
+from models.cycles import ReportQuery, final_cycles
 from models.db import upsert
-from models.errors import Conflict, Invalid
+from models.errors import Invalid
 from models.master import team_subquery
-from models.pagination import decode_cursor, encode_cursor
+from models.orders import COUNTED
 from models.tables import (
     Brand,
     Cycle,
@@ -48,7 +47,6 @@ from models.types import utcnow
 from models.users import Principal
 
 FRAME_COLUMNS = ["manager_id", "period", "brand_code", "quantity"]
-FINAL = ("closed", "published")
 LEVELS = ("manager", "spec")
 # Part of every snapshot's digest: change it when the counting rule changes, and every snapshot is rebuilt.
 SNAPSHOT_RULE = "stated + collected approved at current version; manager = retailer's current manager\n"
@@ -106,14 +104,12 @@ def forecast_frame(session: Session, company_id: int, cycle_ids: Sequence[int],
 
 def _demand(company_id: int, cycle_ids: Sequence[int]):
     """The counted order lines summed per manager (the retailer's current one), cycle and spec."""
-    counts = or_(Order.channel == "retailer_stated",
-                 and_(Order.channel == "collected", Order.approved_version == Order.version))
     return (select(Retailer.manager_id, OrderLine.cycle_id, OrderLine.brand_code,
                    func.sum(OrderLine.quantity).label("quantity"))
             .join(Order, and_(Order.cycle_id == OrderLine.cycle_id, Order.retailer_id == OrderLine.retailer_id))
             .join(Retailer, and_(Retailer.company_id == Order.company_id,
                                  Retailer.retailer_id == Order.retailer_id))
-            .where(Order.company_id == company_id, OrderLine.cycle_id.in_(list(cycle_ids)), counts)
+            .where(Order.company_id == company_id, OrderLine.cycle_id.in_(list(cycle_ids)), COUNTED)
             .group_by(Retailer.manager_id, OrderLine.cycle_id, OrderLine.brand_code))
 
 
@@ -121,7 +117,8 @@ def assignment_digest(session: Session, company_id: int) -> str:
     """SHA-256 of which retailer belongs to which manager: a snapshot built on another assignment is stale."""
     rows = session.connection().execute(select(Retailer.retailer_id, Retailer.manager_id)
                                         .where(Retailer.company_id == company_id)).all()
-    text = SNAPSHOT_RULE + "".join(f"{r}\t{m}\n" for r, m in sorted(rows))
+    # plain tuples sort as the rows do, without a Python-level comparison per pair (seconds at a city's size)
+    text = SNAPSHOT_RULE + "".join(f"{r}\t{m}\n" for r, m in sorted(map(tuple, rows)))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -175,13 +172,9 @@ def actual_frame(session: Session, company_id: int, cycle_ids: Sequence[int],
 
 
 @dataclass(frozen=True)
-class AccuracyQuery:
+class AccuracyQuery(ReportQuery):
     """The filters of one accuracy request: a cycle, or a date range of cycles, and what to show."""
 
-    cycle_id: str | None = None
-    date_from: date | None = None
-    date_to: date | None = None
-    manager_id: str | None = None
     brand_code: str | None = None
     key_only: bool = False
     level: str = "manager"
@@ -197,26 +190,7 @@ class AccuracyResult:
 
 def _cycles(session: Session, company_id: int, q: AccuracyQuery) -> tuple[list[Cycle], list[Cycle], str | None]:
     """The cycles to score, the ones in the range left out as not final, and the range label."""
-    if q.cycle_id is not None:
-        if q.date_from is not None or q.date_to is not None:
-            raise Invalid("give either cycle_id or from and to, not both", "invalid_request")
-        cycle = get_cycle(session, company_id, q.cycle_id)
-        status = status_of(cycle)
-        if status not in FINAL:
-            raise Conflict(f"cycle {cycle.id} ({cycle.name}) is {status}: accuracy is scored once the cycle is "
-                           "closed and its demand final", "cycle_state", status=status)
-        return [cycle], [], None
-    if q.date_from is None or q.date_to is None:
-        raise Invalid("give cycle_id for one cycle, or both from and to (dates) to pool the cycles whose start "
-                      "date falls in that range", "invalid_request")
-    if q.date_from > q.date_to:
-        raise Invalid(f"from {q.date_from} is after to {q.date_to}", "invalid_request")
-    stmt = (select(Cycle).where(Cycle.company_id == company_id, Cycle.start_date >= q.date_from,
-                                Cycle.start_date <= q.date_to).order_by(Cycle.start_date, Cycle.id))
-    cycles = list(session.execute(stmt).scalars())
-    final = [c for c in cycles if status_of(c) in FINAL]
-    done = {c.id for c in final}
-    return final, [c for c in cycles if c.id not in done], f"{q.date_from}..{q.date_to}"
+    return final_cycles(session, company_id, q, "accuracy is scored once the cycle is closed and its demand final")
 
 
 def _spec_filter(session: Session, company_id: int, q: AccuracyQuery, keys: list[str]) -> list[str] | None:
@@ -282,36 +256,3 @@ def score(session: Session, principal: Principal, q: AccuracyQuery) -> AccuracyR
 
 def _empty_managers() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in BY_MANAGER_COLUMNS})
-
-
-def records(rows: pd.DataFrame) -> list[dict]:
-    """Plain Python values for JSON: whole numbers as int, empty figures as None."""
-    out = rows.astype(object).where(rows.notna(), None)
-    return out.to_dict("records")
-
-
-def page_frame(rows: pd.DataFrame, level: str, cursor: str | None, limit: int) -> tuple[pd.DataFrame, str | None]:
-    """Keyset paging over the sorted result, with the same opaque cursors as the database lists."""
-    keys = PAGE_KEYS[level]
-    values = decode_cursor(cursor, len(keys))
-    if values is not None:
-        after = np.zeros(len(rows), dtype=bool)
-        equal = np.ones(len(rows), dtype=bool)
-        for col, value in zip(keys, values):
-            column = rows[col].to_numpy()
-            try:
-                after |= equal & (column > value)
-                equal &= column == value
-            except TypeError:
-                raise Invalid("cursor is not one this service issued; start again without it",
-                              "invalid_cursor") from None
-        rows = rows[after]
-    shown = rows.iloc[:limit]
-    if len(rows) <= limit or shown.empty:
-        return shown, None
-    last = shown.iloc[-1]
-    return shown, encode_cursor([_plain(last[c]) for c in keys])
-
-
-def _plain(value):
-    return value.item() if isinstance(value, np.generic) else value

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from decimal import Decimal
 
@@ -12,7 +11,8 @@ from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
 from allocation.caps import CapInputError, CapPolicy, compute_caps
-from models import audit
+from allocation.projection import period_week as _iso_week
+from models import audit, policies
 from models.cycles import SHOWN, duplicates, get_cycle, require_status
 from models.db import bulk_insert, upsert
 from models.errors import Conflict, Invalid
@@ -21,7 +21,6 @@ from models.pagination import entity_page
 from models.tables import (
     Allocation,
     Cap,
-    Company,
     Cycle,
     History,
     OrderLine,
@@ -36,60 +35,16 @@ WRITABLE = ("planned", "open")
 BASIS_COLUMNS = ["method", "size_class", "base_monthly", "band", "monthly_cap", "allocated_so_far", "cycles_left",
                  "cycles_in_month", "even_share", "bound", "carry_over", "weeks_with_orders", "weeks_on_record",
                  "order_every_weeks"]
-_ISO_WEEK = re.compile(r"(\d{4})-?W(\d{2})")
-
-
-def policy_out(row: PolicyRow) -> dict:
-    """A policy version as callers see it (ids as strings)."""
-    return {"version": row.version, "params": row.params, "created_at": row.created_at,
-            "created_by": None if row.created_by is None else str(row.created_by)}
-
-
-def _latest_policy(session: Session, company_id: int) -> PolicyRow | None:
-    return session.execute(select(PolicyRow).where(PolicyRow.company_id == company_id)
-                           .order_by(PolicyRow.version.desc()).limit(1)).scalar_one_or_none()
 
 
 def current_policy(session: Session, company_id: int) -> PolicyRow:
-    """The policy in force; a fresh company gets version 1 = the defaults, so caps can be computed at once."""
-    row = _latest_policy(session, company_id)
-    if row is None:
-        # insert-or-nothing, so two first readers at once do not collide on version 1
-        upsert(session, PolicyRow.__table__, [{"company_id": company_id, "version": 1, "created_at": utcnow(),
-                                               "params": CapPolicy().model_dump(mode="json")}],
-               ["company_id", "version"])
-        row = _latest_policy(session, company_id)
-    return row
+    """The cap policy in force; a fresh company gets version 1 = the defaults, so caps can be computed at once."""
+    return policies.current(session, PolicyRow, company_id, CapPolicy())
 
 
 def put_policy(session: Session, principal: Principal, policy: CapPolicy) -> PolicyRow:
     """Add a version (never edit one) so every computed cap can name the exact rules it came from."""
-    session.get(Company, principal.company_id, with_for_update=True)  # versions are numbered one at a time
-    current = current_policy(session, principal.company_id)
-    params = policy.model_dump(mode="json")
-    if params == current.params:
-        return current  # PUT replaces: repeating it changes nothing
-    row = PolicyRow(company_id=principal.company_id, version=current.version + 1, params=params,
-                    created_by=principal.user_id)
-    session.add(row)
-    session.flush()
-    audit.record(session, principal, "cap_policy.update", "cap_policy", row.version,
-                 {"version": current.version, "params": current.params}, {"version": row.version, "params": params})
-    return row
-
-
-def _iso_week(period: str | date) -> str | None:
-    """The ISO week ('2026-W35') of a period written as an ISO week or as a date; None if neither."""
-    day = period
-    if not isinstance(period, date):
-        text = str(period).strip()
-        match = _ISO_WEEK.fullmatch(text)
-        try:
-            day = date.fromisocalendar(int(match[1]), int(match[2]), 1) if match else date.fromisoformat(text)
-        except ValueError:
-            return None
-    year, week, _ = day.isocalendar()
-    return f"{year}-W{week:02d}"
+    return policies.put(session, principal, PolicyRow, policy, "cap_policy")
 
 
 def cap_inputs(session: Session, company_id: int, cycle: Cycle) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -204,20 +159,23 @@ def _plain(record: dict) -> dict:
     return {k: v.item() if isinstance(v, np.generic) else v for k, v in record.items()}
 
 
-def set_caps(session: Session, principal: Principal, cycle_id: int | str,
-             items: list[tuple[str, int, Decimal | None]]) -> dict:
-    """Set the listed retailers' caps by hand (source 'set'), leaving every other cap as it is."""
-    ids = [rid for rid, _, _ in items]
+def check_retailer_lines(session: Session, company_id: int, ids: list[str]) -> None:
+    """422 for a retailer given twice (which would make 'set' ambiguous) or one the company does not have."""
     twice = duplicates(ids)
     if twice:
         raise Invalid(f"retailer_id {', '.join(twice[:SHOWN])} appears more than once; give each retailer once",
                       "duplicate_line", retailer_ids=twice)
-    known = set(session.execute(select(Retailer.retailer_id)
-                                .where(Retailer.company_id == principal.company_id)).scalars())
+    known = set(session.execute(select(Retailer.retailer_id).where(Retailer.company_id == company_id)).scalars())
     unknown = sorted(set(ids) - known)
     if unknown:
         raise Invalid(f"unknown retailer(s) {', '.join(unknown[:SHOWN])}: load them first", "unknown_retailer",
                       retailer_ids=unknown)
+
+
+def set_caps(session: Session, principal: Principal, cycle_id: int | str,
+             items: list[tuple[str, int, Decimal | None]]) -> dict:
+    """Set the listed retailers' caps by hand (source 'set'), leaving every other cap as it is."""
+    check_retailer_lines(session, principal.company_id, [rid for rid, _, _ in items])
     cycle = get_cycle(session, principal.company_id, cycle_id, for_share=True)
     require_status(cycle, *WRITABLE, doing="set caps")
     old = {r.retailer_id: ((r.cap, Decimal(r.weight)), r.source) for r in session.execute(

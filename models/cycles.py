@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import bindparam, delete, insert, select
@@ -93,16 +94,19 @@ def create_cycle(session: Session, principal: Principal, name: str, start_date: 
     return cycle
 
 
-def list_cycles(session: Session, company_id: int, cursor: str | None, limit: int) -> tuple[list[Cycle], str | None]:
-    """Cycles oldest first by id, so a client paging through never misses one created meanwhile."""
+def list_cycles(session: Session, company_id: int, cursor: str | None, limit: int,
+                newest_first: bool = False) -> tuple[list[Cycle], str | None]:
+    """Cycles oldest first by id, so a client paging through never misses one created meanwhile (the board:
+    newest first)."""
     stmt = select(Cycle).where(Cycle.company_id == company_id)
-    return entity_page(session, stmt, [Cycle.id], cursor, limit)
+    return entity_page(session, stmt, [Cycle.id], cursor, limit, descending=newest_first)
 
 
 def retailers_without_cap(session: Session, cycle: Cycle) -> list[str]:
     """Retailers that ordered but have no cap: the allocation could not bound them, so closing must wait."""
-    capped = select(Cap.retailer_id).where(Cap.cycle_id == cycle.id)
-    stmt = (select(Order.retailer_id).where(Order.cycle_id == cycle.id, Order.retailer_id.not_in(capped))
+    # NOT EXISTS plans as an anti-join; NOT IN over a province's 400,000 caps became a scan per order
+    capped = select(Cap.retailer_id).where(Cap.cycle_id == Order.cycle_id, Cap.retailer_id == Order.retailer_id)
+    stmt = (select(Order.retailer_id).where(Order.cycle_id == cycle.id, ~capped.exists())
             .order_by(Order.retailer_id))
     return list(session.execute(stmt).scalars())
 
@@ -154,33 +158,43 @@ def duplicates(values: list[str]) -> list[str]:
     return sorted({v for v in values if v in seen or seen.add(v)})
 
 
-def replace_supply(session: Session, principal: Principal, cycle_id: int | str,
-                   lines: list[tuple[str, int]]) -> dict:
-    """Make the cycle's supply exactly these specs (a spec left out has supply 0) until the cycle closes."""
-    codes = [code for code, _ in lines]
+def check_spec_lines(session: Session, company_id: int, codes: list[str]) -> None:
+    """422 for a spec given twice (which would make 'replace' ambiguous) or one the company does not carry."""
     twice = duplicates(codes)
     if twice:
         raise Invalid(f"brand_code {', '.join(twice[:SHOWN])} appears more than once; give each spec once",
                       "duplicate_line", brand_codes=twice)
-    unknown = sorted(set(codes) - brand_codes(session, principal.company_id))
+    unknown = sorted(set(codes) - brand_codes(session, company_id))
     if unknown:
         raise Invalid(f"unknown spec(s) {', '.join(unknown[:SHOWN])}: load them with the brands first",
                       "unknown_spec", brand_codes=unknown)
-    cycle = get_cycle(session, principal.company_id, cycle_id, for_share=True)
-    require_status(cycle, "planned", "open", doing="change the supply")
-    old = dict(session.execute(select(Supply.brand_code, Supply.quantity).where(Supply.cycle_id == cycle.id)).all())
+
+
+def replace_quantities(session: Session, principal: Principal, cycle: Cycle, table, lines: list[tuple[str, int]],
+                       action: str) -> dict:
+    """Make a cycle's per-spec quantities in `table` (supply, availability) exactly these, audited as `action`."""
+    old = dict(session.execute(select(table.brand_code, table.quantity).where(table.cycle_id == cycle.id)).all())
     new = dict(lines)
-    session.execute(delete(Supply).where(Supply.cycle_id == cycle.id))
+    session.execute(delete(table).where(table.cycle_id == cycle.id))
     if lines:
-        session.execute(insert(Supply), [{"cycle_id": cycle.id, "brand_code": c, "company_id": principal.company_id,
-                                          "quantity": q} for c, q in lines])
+        session.execute(insert(table), [{"cycle_id": cycle.id, "brand_code": c, "company_id": principal.company_id,
+                                         "quantity": q} for c, q in lines])
     session.flush()
     changed = sorted(c for c in old.keys() | new.keys() if old.get(c) != new.get(c))
     if changed:
-        audit.record(session, principal, "supply.replace", "cycle", cycle.id,
+        audit.record(session, principal, action, "cycle", cycle.id,
                      {"total": sum(old.values()), "specs": {c: old[c] for c in changed if c in old}},
                      {"total": sum(new.values()), "specs": {c: new[c] for c in changed if c in new}})
     return {"cycle_id": str(cycle.id), "specs": len(new), "total": sum(new.values())}
+
+
+def replace_supply(session: Session, principal: Principal, cycle_id: int | str,
+                   lines: list[tuple[str, int]]) -> dict:
+    """Make the cycle's supply exactly these specs (a spec left out has supply 0) until the cycle closes."""
+    check_spec_lines(session, principal.company_id, [code for code, _ in lines])
+    cycle = get_cycle(session, principal.company_id, cycle_id, for_share=True)
+    require_status(cycle, "planned", "open", doing="change the supply")
+    return replace_quantities(session, principal, cycle, Supply, lines, "supply.replace")
 
 
 def list_supply(session: Session, company_id: int, cycle_id: int | str, cursor: str | None, limit: int):
@@ -188,3 +202,43 @@ def list_supply(session: Session, company_id: int, cycle_id: int | str, cursor: 
     cycle = get_cycle(session, company_id, cycle_id)
     stmt = select(Supply.brand_code, Supply.quantity).where(Supply.cycle_id == cycle.id)
     return page(session, stmt, [Supply.brand_code], cursor, limit)
+
+
+FINAL = ("closed", "published")
+
+
+@dataclass(frozen=True)
+class ReportQuery:
+    """What a report over final cycles covers: one cycle, or the cycles whose start date falls in
+    [date_from, date_to]; optionally one manager."""
+
+    cycle_id: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    manager_id: str | None = None
+
+
+def final_cycles(session: Session, company_id: int, q: ReportQuery,
+                 why: str) -> tuple[list[Cycle], list[Cycle], str | None]:
+    """The closed or published cycles a report covers: one cycle (409 unless final, ``why`` saying so), or the
+    range's; also the range's cycles left out as not final, and the range's label ('from..to', None for one)."""
+    cycle_id, date_from, date_to = q.cycle_id, q.date_from, q.date_to
+    if cycle_id is not None:
+        if date_from is not None or date_to is not None:
+            raise Invalid("give either cycle_id or from and to, not both", "invalid_request")
+        cycle = get_cycle(session, company_id, cycle_id)
+        status = status_of(cycle)
+        if status not in FINAL:
+            raise Conflict(f"cycle {cycle.id} ({cycle.name}) is {status}: {why}", "cycle_state", status=status)
+        return [cycle], [], None
+    if date_from is None or date_to is None:
+        raise Invalid("give cycle_id for one cycle, or both from and to (dates) to pool the cycles whose start "
+                      "date falls in that range", "invalid_request")
+    if date_from > date_to:
+        raise Invalid(f"from {date_from} is after to {date_to}", "invalid_request")
+    stmt = (select(Cycle).where(Cycle.company_id == company_id, Cycle.start_date >= date_from,
+                                Cycle.start_date <= date_to).order_by(Cycle.start_date, Cycle.id))
+    cycles = list(session.execute(stmt).scalars())
+    final = [c for c in cycles if status_of(c) in FINAL]
+    done = {c.id for c in final}
+    return final, [c for c in cycles if c.id not in done], f"{date_from}..{date_to}"

@@ -9,8 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-from sqlalchemy import insert
+from sqlalchemy import event, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -55,6 +54,12 @@ def make_engine(url: str | None = None, sqlite_lock_timeout: float = SQLITE_LOCK
     return create_engine(url, **kw)
 
 
+def small_engine(url: str | None = None) -> Engine:
+    """An engine for a process that needs a connection or two (a job's supervisor or its child)."""
+    url = url or database_url()
+    return make_engine(url, **({} if url.startswith("sqlite") else {"pool_size": 2, "max_overflow": 2}))
+
+
 @contextmanager
 def session_scope(bind) -> Iterator[Session]:
     """One commit point: commit on success, roll back on error (a request, a CLI command, a run's step).
@@ -69,6 +74,11 @@ def session_scope(bind) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def after_commit(session: Session, fn) -> None:
+    """Call fn once the session's transaction has committed (a process started then finds the rows it needs)."""
+    event.listen(session, "after_commit", lambda _s: fn(), once=True)
 
 
 def dialect_insert(session: Session, table):
@@ -105,6 +115,14 @@ def copy_frame(session: Session, table, frame) -> int:
     return len(frame)
 
 
+def copy_csv(session: Session, table, columns: Sequence[str], chunks: Iterable[bytes]) -> None:
+    """COPY rows already rendered as CSV bytes (PostgreSQL only): no Python object per row or cell."""
+    raw = session.connection().connection.driver_connection
+    with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)") as copy:
+        for chunk in chunks:
+            copy.write(chunk)
+
+
 def bulk_insert(session: Session, table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """Append many rows the fastest way each database offers: COPY on PostgreSQL, executemany on SQLite."""
     conn = session.connection()
@@ -132,11 +150,13 @@ def bulk_insert(session: Session, table, columns: Sequence[str], rows: Iterable[
     return n
 
 
-def read_frame(session: Session, stmt, dtypes: dict[str, str]) -> pd.DataFrame:
+def read_frame(session: Session, stmt, dtypes: dict[str, str]) -> "pd.DataFrame":  # noqa: F821
     """A query's rows as a frame; PostgreSQL sends them as CSV (COPY), several times faster than row objects.
 
     Identifiers stay strings exactly as stored (no NA guessing), so a licence number keeps its leading zeros.
     """
+    import pandas as pd  # here, so processes that only supervise jobs start without it
+
     columns = list(dtypes)
     if session.get_bind().dialect.name != "postgresql":
         return pd.DataFrame(session.execute(stmt).all(), columns=columns).astype(dtypes)
@@ -149,4 +169,29 @@ def read_frame(session: Session, stmt, dtypes: dict[str, str]) -> pd.DataFrame:
     if not buf.tell():
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in dtypes.items()})
     buf.seek(0)
-    return pd.read_csv(buf, names=columns, dtype=dtypes, keep_default_na=False, na_filter=False)
+    frame = _columnar(buf, columns, dtypes)
+    if frame is None:
+        frame = pd.read_csv(buf, names=columns, dtype=dtypes, keep_default_na=False, na_filter=False)
+    return frame
+
+
+_ARROW_TYPES = {"str": "string", "int64": "int64", "float64": "float64"}
+
+
+def _columnar(buf: io.BytesIO, columns: list[str], dtypes: dict[str, str]) -> "pd.DataFrame | None":  # noqa: F821
+    """COPY's CSV through pyarrow's reader: text as Arrow strings, no Python object per cell; None to fall back."""
+    if any(t not in _ARROW_TYPES for t in dtypes.values()):
+        return None
+    import pyarrow as pa
+    from pyarrow import csv as pa_csv
+
+    try:
+        table = pa_csv.read_csv(buf, read_options=pa_csv.ReadOptions(column_names=columns),
+                                parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+                                convert_options=pa_csv.ConvertOptions(
+                                    column_types={c: pa.type_for_alias(_ARROW_TYPES[t]) for c, t in dtypes.items()},
+                                    null_values=[], strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except pa.ArrowException:
+        buf.seek(0)
+        return None
+    return table.to_pandas()

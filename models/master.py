@@ -66,3 +66,11 @@ def list_brands(session: Session, principal: Principal, cursor: str | None, limi
 
 def brand_codes(session: Session, company_id: int) -> set[str]:
     return set(session.execute(select(Brand.brand_code).where(Brand.company_id == company_id)).scalars())
+
+
+def delivery_routes(session: Session, company_id: int) -> list[tuple[str, int]]:
+    """Every (route, delivery weekday) the company's retailers are on, for a pick list per route and day."""
+    return [tuple(r) for r in session.execute(
+        select(Retailer.route_id, Retailer.delivery_weekday).where(Retailer.company_id == company_id)
+        .group_by(Retailer.route_id, Retailer.delivery_weekday)
+        .order_by(Retailer.route_id, Retailer.delivery_weekday)).all()]

@@ -21,6 +21,11 @@ def alembic_config(engine: Engine | None = None, url: str | None = None) -> Conf
     return cfg
 
 
+def include_name(name: str | None, type_: str, parent_names: dict) -> bool:
+    """Schema comparison skips the task queue's own tables (procrastinate_*): its migration owns them."""
+    return not (type_ == "table" and name and name.startswith("procrastinate_"))
+
+
 def upgrade(engine: Engine) -> None:
     """Create or migrate the schema to the newest revision; idempotent."""
     cfg = alembic_config(engine)

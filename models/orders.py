@@ -53,6 +53,8 @@ def status_of(channel: str, version: int, approved_version: int | None) -> str:
 
 # approved at its current version; the explicit NOT NULL keeps the negation true for never-approved orders
 _APPROVED = and_(Order.approved_version.is_not(None), Order.approved_version == Order.version)
+# the orders whose lines are demand: a run's input and accuracy's actuals
+COUNTED = or_(Order.channel == "retailer_stated", _APPROVED)
 
 
 def _status_clause(status: str):
@@ -341,16 +343,15 @@ def approve_order(session: Session, principal: Principal, cycle_id: str, retaile
 def approved_demand(session: Session, company_id: int, cycle_id: int) -> tuple[pd.DataFrame, list[dict]]:
     """The demand a run may use (retailer_stated, or collected and approved at its current version) and the
     collected orders left out, so the run can list them instead of silently dropping demand."""
-    counted = or_(Order.channel == "retailer_stated", _APPROVED)
     frame = read_frame(session, select(OrderLine.retailer_id, OrderLine.brand_code, OrderLine.quantity)
                        .join(Order, and_(Order.cycle_id == OrderLine.cycle_id,
                                          Order.retailer_id == OrderLine.retailer_id))
-                       .where(Order.company_id == company_id, Order.cycle_id == cycle_id, counted)
+                       .where(Order.company_id == company_id, Order.cycle_id == cycle_id, COUNTED)
                        .order_by(OrderLine.retailer_id, OrderLine.brand_code),
                        {"retailer_id": "str", "brand_code": "str", "quantity": "int64"})
     left = session.execute(
         select(Order.retailer_id, Order.version, Retailer.manager_id)
         .join(Retailer, and_(Retailer.company_id == Order.company_id, Retailer.retailer_id == Order.retailer_id))
-        .where(Order.company_id == company_id, Order.cycle_id == cycle_id, ~counted)
+        .where(Order.company_id == company_id, Order.cycle_id == cycle_id, ~COUNTED)
         .order_by(Order.retailer_id)).all()
     return frame, [{"retailer_id": r, "version": v, "manager_id": m} for r, v, m in left]

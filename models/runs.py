@@ -13,16 +13,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import event, select, text, update
+from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from models import audit
+from models import audit, leases
 from models.cycles import get_cycle, require_status, status_of
-from models.db import bulk_insert, read_frame, session_scope
+from models.db import bulk_insert, copy_csv, read_frame, session_scope
 from models.errors import Conflict, DomainError, NotFound, row_id
 from models.pagination import entity_page, page
+from models.allocation_policy import default_priority
 from models.tables import Allocation, AllocationRun, Cap, Cycle, Publication, Supply
 from models.types import utcnow
 from models.users import Principal
@@ -32,7 +33,6 @@ log = logging.getLogger("runs")
 ACTIVE = ("queued", "running")
 ALLOCATION_COLUMNS = ["run_id", "retailer_id", "brand_code", "demanded", "allocated", "reason"]
 SHORT_REASONS = ("no_supply", "cap", "supply")
-ABANDONED = "the service stopped before this run finished; start a new run"
 
 
 # ---- requests (flush, never commit) -------------------------------------------------------------------------
@@ -42,14 +42,18 @@ def _active_run_id(session: Session, cycle_id: int) -> int | None:
                                                           AllocationRun.status.in_(ACTIVE))).scalar()
 
 
-def start_run(session: Session, principal: Principal, cycle_id: int | str) -> AllocationRun:
-    """Queue a run for a closed cycle; the partial unique index keeps it to one active run per cycle."""
+def start_run(session: Session, principal: Principal, cycle_id: int | str, priority: str | None = None) -> AllocationRun:
+    """Queue a run for a closed cycle; the partial unique index keeps it to one active run per cycle.
+
+    priority: what the run puts first; None takes the company's allocation policy."""
     cycle = get_cycle(session, principal.company_id, cycle_id, for_share=True)
     require_status(cycle, "closed", doing="start an allocation run")
     active = _active_run_id(session, cycle.id)
     if active is not None:
         raise _in_progress(cycle, active)
-    run = AllocationRun(company_id=principal.company_id, cycle_id=cycle.id, status="queued",
+    if priority is None:
+        priority = default_priority(session, principal.company_id)
+    run = AllocationRun(company_id=principal.company_id, cycle_id=cycle.id, status="queued", priority=str(priority),
                         created_by=principal.user_id, cycle_closed_at=cycle.closed_at)
     try:
         with session.begin_nested():
@@ -58,18 +62,13 @@ def start_run(session: Session, principal: Principal, cycle_id: int | str) -> Al
     except IntegrityError:
         raise _in_progress(cycle, _active_run_id(session, cycle.id)) from None
     audit.record(session, principal, "allocation_run.start", "allocation_run", run.id,
-                 new={"cycle_id": str(cycle.id), "status": "queued"})
+                 new={"cycle_id": str(cycle.id), "status": "queued", "priority": run.priority})
     return run
 
 
 def _in_progress(cycle: Cycle, run_id: int | None) -> Conflict:
     return Conflict(f"cycle {cycle.id} ({cycle.name}) already has run {run_id} queued or running; wait for it to "
                     "finish, then start another", "run_in_progress", run_id=None if run_id is None else str(run_id))
-
-
-def after_commit(session: Session, fn: Callable[[], None]) -> None:
-    """Call fn once the request's transaction has committed, so a worker never looks for a row not yet visible."""
-    event.listen(session, "after_commit", lambda _s: fn(), once=True)
 
 
 def get_run(session: Session, company_id: int, run_id: int | str, for_update: bool = False) -> AllocationRun:
@@ -83,9 +82,10 @@ def get_run(session: Session, company_id: int, run_id: int | str, for_update: bo
 def run_out(run: AllocationRun) -> dict:
     """A run as the API shows it, ids as strings."""
     return {"id": str(run.id), "run_id": str(run.id), "cycle_id": str(run.cycle_id), "status": run.status,
-            "created_at": run.created_at, "created_by": str(run.created_by), "started_at": run.started_at,
-            "finished_at": run.finished_at, "totals": run.totals or {}, "timings": run.timings or {},
-            "certificate": run.certificate or {}, "excluded_orders": run.excluded_orders or [], "error": run.error}
+            "priority": run.priority, "created_at": run.created_at, "created_by": str(run.created_by),
+            "started_at": run.started_at, "finished_at": run.finished_at, "totals": run.totals or {},
+            "timings": run.timings or {}, "certificate": run.certificate or {},
+            "excluded_orders": run.excluded_orders or [], "error": run.error, "error_code": run.error_code}
 
 
 def list_runs(session: Session, principal: Principal, cycle_id: int | str, cursor: str | None, limit: int):
@@ -161,10 +161,11 @@ class Snapshot:
     supply: pd.DataFrame
     caps: pd.DataFrame
     excluded: list[dict]
+    priority: str = "volume"  # the run's (DOMAIN.md "Volume first, or choice first")
 
 
-def read_snapshot(session: Session, company_id: int, cycle_id: int) -> Snapshot:
-    """Approved demand, supply and caps with weights: everything the run is computed from."""
+def read_snapshot(session: Session, company_id: int, cycle_id: int, priority: str = "volume") -> Snapshot:
+    """Approved demand, supply and caps with weights, and the priority: everything the run is computed from."""
     from models.orders import approved_demand
 
     demand, excluded = approved_demand(session, company_id, cycle_id)
@@ -172,15 +173,19 @@ def read_snapshot(session: Session, company_id: int, cycle_id: int) -> Snapshot:
                         {"brand_code": "str", "quantity": "int64"})
     caps = read_frame(session, select(Cap.retailer_id, Cap.cap, Cap.weight).where(Cap.cycle_id == cycle_id),
                       {"retailer_id": "str", "cap": "int64", "weight": "float64"})
-    return Snapshot(demand, supply, caps, list(excluded))
+    return Snapshot(demand, supply, caps, list(excluded), priority)
 
 
 def _solve(snapshot: Snapshot):
     """Validate and allocate; split out so its time is measured apart from reading and writing."""
     from allocation.engine import allocate
+    from allocation.files import release_unused_memory
     from allocation.problem import Problem
 
-    return allocate(Problem.from_frames(snapshot.demand, snapshot.supply, snapshot.caps))
+    problem = Problem.from_frames(snapshot.demand, snapshot.supply, snapshot.caps)
+    snapshot.demand = snapshot.supply = snapshot.caps = None  # the problem's arrays replace them, before the solve
+    release_unused_memory()
+    return allocate(problem, priority=snapshot.priority)
 
 
 def jsonable(value: Any) -> Any:
@@ -232,28 +237,23 @@ def _short_error(exc: BaseException) -> str:
     return f"the run failed ({type(exc).__name__}); the service log has the details; start a new run"
 
 
-def _claim(bind, run_id: int) -> AllocationRun | None:
-    """Mark the run running (committed), unless it is no longer queued."""
-    with _transaction(bind) as session:
-        claimed = session.execute(update(AllocationRun).where(AllocationRun.id == run_id,
-                                                              AllocationRun.status == "queued")
-                                  .values(status="running", started_at=utcnow())).rowcount
-        return session.get(AllocationRun, run_id, populate_existing=True) if claimed else None
-
-
 def _write(bind, run: AllocationRun, result, snapshot: Snapshot, timings: dict, t0: float) -> None:
-    """All rows, totals, timings and the certificate in one transaction, or nothing."""
+    """All rows, totals, timings and the certificate in one transaction, or nothing; only under the run's lease."""
     with _transaction(bind) as session:
         t = time.perf_counter()
         _require_snapshot_cycle(session, run, "during the run")
-        locked = session.get(AllocationRun, run.id, with_for_update=True, populate_existing=True)
-        if locked.status != "running":
-            raise Conflict(f"run {run.id} was marked {locked.status} while it ran; nothing was written")
+        if not leases.holds(session, AllocationRun, run.id, run.lease_owner):
+            raise Conflict(f"run {run.id} was failed or taken over while it ran (its lease expired); nothing was "
+                           "written")
+        locked = session.get(AllocationRun, run.id, populate_existing=True)
         a = result.allocations
-        rows = zip(repeat(run.id), a["retailer_id"].astype(str).tolist(), a["brand_code"].astype(str).tolist(),
-                   a["demanded"].astype("int64").tolist(), a["allocated"].astype("int64").tolist(),
-                   a["reason"].astype(str).tolist())
-        bulk_insert(session, Allocation.__table__, ALLOCATION_COLUMNS, rows)
+        if bind.dialect.name == "postgresql":  # millions of rows: rendered as CSV from integer codes, then COPY
+            copy_csv(session, Allocation.__table__, ALLOCATION_COLUMNS, result.csv_chunks(lead=str(run.id)))
+        else:
+            rows = zip(repeat(run.id), a["retailer_id"].astype(str).tolist(), a["brand_code"].astype(str).tolist(),
+                       a["demanded"].astype("int64").tolist(), a["allocated"].astype("int64").tolist(),
+                       a["reason"].astype(str).tolist())
+            bulk_insert(session, Allocation.__table__, ALLOCATION_COLUMNS, rows)
         timings["write_s"] = round(time.perf_counter() - t, 3)
         timings["total_s"] = round(time.perf_counter() - t0, 3)
         timings["engine"] = result.timings.as_json()
@@ -265,27 +265,39 @@ def _write(bind, run: AllocationRun, result, snapshot: Snapshot, timings: dict, 
         session.add(locked)
 
 
-def fail_run(bind, run_id: int, error: str) -> None:
+def fail_run(bind, run_id: int, error: str, owner: str | None = None) -> None:
     """Mark a queued or running run failed with its reason, in a transaction of its own."""
     with _transaction(bind) as session:
-        session.execute(update(AllocationRun).where(AllocationRun.id == run_id, AllocationRun.status.in_(ACTIVE))
-                        .values(status="failed", error=error[:2000], finished_at=utcnow()))
+        leases.fail(session, AllocationRun, run_id, error, owner=owner)
 
 
-def execute_run(bind, run_id: int, solve: Callable[[Snapshot], Any] = _solve) -> str:
-    """Run one queued allocation to its end and return its final status; a failure leaves no rows, only the reason."""
+def execute_run(bind, run_id: int, solve: Callable[[Snapshot], Any] = _solve, lease_s: float = 3600.0) -> str:
+    """Claim a queued run and execute it in this process (tests, the demo); returns its final status."""
+    owner = leases.owner_name("inline")
+    with _transaction(bind) as session:
+        leases.claim(session, AllocationRun, run_id, owner, lease_s)
+    return execute_claimed(bind, run_id, owner, solve)
+
+
+def execute_claimed(bind, run_id: int, owner: str, solve: Callable[[Snapshot], Any] = _solve) -> str:
+    """Execute a run claimed by `owner` to its end and return its final status; a failure leaves no rows, only why.
+
+    The process that claimed the run keeps its lease renewed (executor.supervise); the rows are written only
+    while that lease is still held.
+    """
     t0 = time.perf_counter()
-    run = _claim(bind, run_id)
-    if run is None:
-        with _transaction(bind) as session:
-            found = session.get(AllocationRun, run_id)
-            return found.status if found else "missing"
+    with _transaction(bind) as session:
+        run = session.get(AllocationRun, run_id)
+        if run is None:
+            return "missing"
+        if run.status != "running" or run.lease_owner != owner:
+            return run.status
     try:
         timings = {"queued_s": round((run.started_at - run.created_at).total_seconds(), 3)}
         t = time.perf_counter()
         with _transaction(bind, snapshot=True) as session:
             _require_snapshot_cycle(session, run, "before the run started")
-            snapshot = read_snapshot(session, run.company_id, run.cycle_id)
+            snapshot = read_snapshot(session, run.company_id, run.cycle_id, run.priority)
         timings["read_s"] = round(time.perf_counter() - t, 3)
         t = time.perf_counter()
         result = solve(snapshot)
@@ -293,7 +305,7 @@ def execute_run(bind, run_id: int, solve: Callable[[Snapshot], Any] = _solve) ->
         _write(bind, run, result, snapshot, timings, t0)
     except Exception as exc:  # the run records why it failed; the service keeps going
         log.exception("allocation run %s failed", run_id)
-        fail_run(bind, run_id, _short_error(exc))
+        fail_run(bind, run_id, _short_error(exc), owner=owner)
         return "failed"
     _refresh_statistics(bind)
     return "succeeded"
@@ -308,11 +320,3 @@ def _refresh_statistics(bind) -> None:
             session.execute(text("ANALYZE allocation"))
     except Exception:  # statistics are an optimisation; autovacuum catches up anyway
         log.warning("could not analyze the allocation table", exc_info=True)
-
-
-def fail_abandoned(bind) -> int:
-    """At service start, mark runs a stopped service left queued or running as failed, freeing their cycles."""
-    with _transaction(bind) as session:
-        return session.execute(update(AllocationRun).where(AllocationRun.status.in_(ACTIVE))
-                               .values(status="failed", error=ABANDONED, finished_at=utcnow())).rowcount
-

@@ -20,6 +20,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from allocation.priority import Priority
+from models.leases import Leased
 from models.roles import ROLES
 from models.types import JSONType, UTCDateTime, utcnow
 
@@ -37,6 +39,7 @@ CHANNELS = ("retailer_stated", "collected")
 SIZE_CLASSES = ("large", "medium", "small")
 MAX_LINE_QUANTITY = 10_000
 MAX_CAP = 1_000_000
+PRIORITIES = tuple(p.value for p in Priority)
 
 
 def _in(col: str, values: tuple[str, ...]) -> str:
@@ -185,17 +188,41 @@ class Supply(SQLModel, table=True):
     quantity: int = Field(sa_type=BigInteger)
 
 
-class CapPolicy(SQLModel, table=True):
-    """One version of the floating-cap policy; a new PUT adds a version, never edits one."""
+class PolicyVersion(SQLModel):
+    """The columns of every versioned policy: a new PUT adds a version, never edits one (not a table itself)."""
 
-    __tablename__ = "cap_policy"
-    __table_args__ = (UniqueConstraint("company_id", "version"), CheckConstraint("version >= 1", name="version"))
     id: Optional[int] = Field(default=None, primary_key=True)
     company_id: int = Field(foreign_key="company.id")
     version: int
     params: dict = Field(default_factory=dict, sa_type=JSONType)
     created_at: datetime = _ts()
     created_by: Optional[int] = Field(default=None, foreign_key="app_user.id")
+
+
+def policy_version_args() -> tuple:
+    """One version number per company and policy, counting from 1."""
+    return UniqueConstraint("company_id", "version"), CheckConstraint("version >= 1", name="version")
+
+
+class CapPolicy(PolicyVersion, table=True):
+    """One version of the floating-cap policy."""
+
+    __tablename__ = "cap_policy"
+    __table_args__ = policy_version_args()
+
+
+class CompliancePolicyVersion(PolicyVersion, table=True):
+    """One version of the compliance policy (the identical-order cluster thresholds)."""
+
+    __tablename__ = "compliance_policy"
+    __table_args__ = policy_version_args()
+
+
+class AllocationPolicyVersion(PolicyVersion, table=True):
+    """One version of the allocation policy (its priority)."""
+
+    __tablename__ = "allocation_policy"
+    __table_args__ = policy_version_args()
 
 
 class Cap(SQLModel, table=True):
@@ -293,10 +320,13 @@ class OrderVersion(SQLModel, table=True):
     submitted_at: datetime = _ts()
 
 
-class AllocationRun(SQLModel, table=True):
+class AllocationRun(Leased, table=True):
+    """A run of the engine on a closed cycle's snapshot; executed under a lease (models.leases)."""
+
     __tablename__ = "allocation_run"
     __table_args__ = (
         CheckConstraint(_in("status", RUN_STATUSES), name="status"),
+        CheckConstraint(_in("priority", PRIORITIES), name="priority"),
         # at most one run per cycle is queued or running at a time
         Index(
             "uq_allocation_run_active", "cycle_id", unique=True,
@@ -308,6 +338,8 @@ class AllocationRun(SQLModel, table=True):
     company_id: int = Field(foreign_key="company.id")
     cycle_id: int = Field(foreign_key="cycle.id", index=True)
     status: str = Field(default="queued", sa_type=String(16))
+    # what the run put first (DOMAIN.md "Volume first, or choice first"); the policy's when the request named none
+    priority: str = Field(default="volume", sa_type=String(16), sa_column_kwargs={"server_default": "volume"})
     created_by: int = Field(foreign_key="app_user.id")
     created_at: datetime = _ts()
     started_at: Optional[datetime] = _ts(nullable=True)
@@ -430,3 +462,8 @@ class IdempotencyKey(SQLModel, table=True):
     status_code: Optional[int] = None
     response_body: Optional[str] = None
     created_at: datetime = _ts()
+
+
+# Tables kept in modules of their own, registered on the metadata with the rest wherever tables are imported.
+import models.tables_scenarios  # noqa: E402,F401
+import models.tables_supply  # noqa: E402,F401

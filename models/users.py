@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
-from models.errors import Invalid, NotFound
+from models.errors import Conflict, Invalid, NotFound
 from models.tables import ROLES, ApiToken, Company, Manager, User
 from models.types import utcnow
 
@@ -41,6 +43,32 @@ def get_or_create_company(session: Session, code: str = DEFAULT_COMPANY, name: s
         session.add(company)
         session.flush()
     return company
+
+
+COMPANY_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def create_company(session: Session, code: str, name: str, timezone: str = "Asia/Shanghai") -> Company:
+    """Another city company in this deployment; its data, users and runs are seen by nobody else."""
+    if not COMPANY_CODE.fullmatch(code):
+        raise Invalid(f"company code {code!r}: use 1 to 64 letters, digits, '_', '.' or '-', starting with a "
+                      "letter or digit")
+    if not name.strip() or len(name) > 200:
+        raise Invalid("the company name must be 1 to 200 characters")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise Invalid(f"unknown time zone {timezone!r}; use an IANA name such as Asia/Shanghai") from None
+    if session.execute(select(Company.id).where(Company.code == code)).first() is not None:
+        raise Conflict(f"a company with code {code!r} exists already", "company_exists")
+    company = Company(code=code, name=name.strip(), timezone=timezone)
+    session.add(company)
+    session.flush()
+    return company
+
+
+def list_companies(session: Session) -> list[Company]:
+    return list(session.execute(select(Company).order_by(Company.id)).scalars())
 
 
 def company_by_code(session: Session, code: str | None) -> Company:
@@ -121,3 +149,15 @@ def principal_for_token(session: Session, token: str) -> Principal | None:
         _token_cache.clear()
     _token_cache[digest] = (principal, time.monotonic() + TOKEN_CACHE_SECONDS)
     return principal
+
+
+_zones: dict[int, str] = {}
+
+
+def company_timezone(session: Session, company_id: int) -> str:
+    """The company's time zone, in which its dates and deadlines are read (set when the company is created)."""
+    zone = _zones.get(company_id)
+    if zone is None:
+        company = session.get(Company, company_id)
+        zone = _zones[company_id] = company.timezone if company is not None else "Asia/Shanghai"
+    return zone

@@ -12,7 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from allocation.files import read_inputs
+from allocation.files import read_inputs, release_unused_memory
+from allocation.priority import Priority
 from allocation.problem import Problem, ProblemError
 
 EXIT_BAD_INPUT = 2
@@ -41,8 +42,15 @@ def _summary(run, zero_lines: int, out: Path, seconds: dict) -> Table:
     table = Table(title=f"allocation written to {out}", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column(justify="right")
+    shown = cert.as_json()
+    table.add_row("priority", shown["priority"])
     table.add_row("volume (cartons)", f"{cert.volume:,} of {cert.demanded:,} demanded")
     table.add_row("maximal volume", f"{cert.max_volume:,} (proved by {cert.max_volume_proof})")
+    table.add_row("volume cost", f"{shown['volume_cost']:.2%} of the volume priority's maximum")
+    if "steps" in shown:
+        for step, c in shown["steps"].items():
+            table.add_row(f"  step {step}", f"{c['volume']:,} of a maximal {c['max_volume']:,}, "
+                                            f"{c['fairness_violations']:,} fairness violations")
     table.add_row("fairness violations", f"{cert.fairness_violations:,}")
     table.add_row("lines", f"{cert.lines:,}" + (f" (and {zero_lines:,} of 0 cartons, left out)" if zero_lines else ""))
     for reason in ("full", "no_supply", "cap", "supply"):
@@ -57,6 +65,9 @@ def allocate(
     supply: Annotated[Path, typer.Option("--supply", help="supply CSV: brand_code,quantity")],
     caps: Annotated[Path, typer.Option("--caps", help="caps CSV: retailer_id,cap[,weight]")],
     out: Annotated[Path, typer.Option("--out", help="allocations CSV to write (whole or not at all)")],
+    priority: Annotated[Priority, typer.Option("--priority", help=(
+        "volume: the most cartons; choice: orders above their caps cut evenly first, then refilled (DOMAIN.md "
+        "'Volume first, or choice first'); the volume it gives up is shown as volume cost"))] = Priority.VOLUME,
 ) -> None:
     """One allocation from files: maximal volume, fair by fill ratio, certified; no database needed."""
     import allocation.flow  # noqa: F401  (the engine and OR-Tools load with the command, not inside the run)
@@ -73,11 +84,13 @@ def allocate(
         frames = read_inputs(demand, supply, caps)
         t1 = time.perf_counter()
         problem = Problem.from_frames(*frames)
+        del frames  # the problem's arrays replace the frames: free them before the solve
+        release_unused_memory()
     except ProblemError as exc:
         _bad_input(err, exc, paths)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     try:
-        run = allocate_to_file(problem, out)
+        run = allocate_to_file(problem, out, priority=priority)
     except CertificateFailed as exc:
         err.print(f"the allocation failed its own certificate; nothing written: {exc.certificate.as_json()}",
                   markup=False)

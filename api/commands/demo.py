@@ -11,10 +11,15 @@ from rich.console import Console
 from rich.table import Table
 
 out = Console()
+# a year and a week of history: value per carton a year earlier needs the weeks 52 back of every demo cycle
+HISTORY_WEEKS = 53
+CAP_MOVES = 3  # managers who move a little cap between two of their retailers, approved
 
 
 def demo(retailers: Annotated[int, typer.Option(help="retailers in the generated city")] = 3000,
          seed: Annotated[int, typer.Option()] = 7,
+         weeks: Annotated[int, typer.Option("--history-weeks", min=0,
+                                            help="weeks of order history before the cycle")] = HISTORY_WEEKS,
          out_dir: Annotated[Path, typer.Option("--out", help="where the city's CSVs and tokens go")] = Path("data/demo"),
          company: Annotated[Optional[str], typer.Option("--company")] = None) -> None:
     """Build a demo city in the configured database and print tokens and example requests."""
@@ -29,7 +34,7 @@ def demo(retailers: Annotated[int, typer.Option(help="retailers in the generated
     engine = make_engine()
     upgrade(engine)
     with out.status("generating the city"):
-        city = generate_city(retailers=retailers, seed=seed)
+        city = generate_city(retailers=retailers, seed=seed, weeks=weeks)
         cycle = generate_cycle(city, seed=seed)
         write_csvs(city, out_dir, cycle=cycle)
     with out.status(f"loading {len(city.retailers):,} retailers and {len(city.history):,} history lines"):
@@ -64,6 +69,10 @@ def demo(retailers: Annotated[int, typer.Option(help="retailers in the generated
               highlight=False, soft_wrap=True)
     for line in extra:
         out.print("  " + line.replace("BASE", base), highlight=False, soft_wrap=True)
+    out.print(f"\nweb console: {base}/ui/  (sign in with one token; each role sees its own pages)", highlight=False,
+              soft_wrap=True)
+    for role, tok in tokens.items():
+        out.print(f"  {role:<20} {tok}", highlight=False, soft_wrap=True)
 
 
 def _demo_cycle(engine, company, city, cycle) -> list[str]:
@@ -77,6 +86,7 @@ def _demo_cycle(engine, company, city, cycle) -> list[str]:
 
     from fixtures.orders import period_monday
     from models.accuracy import refresh_snapshots
+    from models.cap_adjustments import approve_adjustment, create_adjustment
     from models.caps import compute_cycle_caps
     from models.cycles import close_cycle, create_cycle, replace_supply
     from models.forecasts import replace_forecast
@@ -109,6 +119,7 @@ def _demo_cycle(engine, company, city, cycle) -> list[str]:
         session.flush()
         replace_supply(session, admin, row.id, list(cycle.supply.itertuples(index=False, name=None)))
         compute_cycle_caps(session, admin, row.id)
+        _move_caps(session, row.id, city, as_user, create_adjustment, approve_adjustment)
         body = cycle.demand[["retailer_id", "brand_code", "quantity", "channel"]].to_csv(index=False).encode()
         import_orders(session, admin, str(row.id), body, max_lines=10_000)
         collected = cycle.demand[cycle.demand.channel == "collected"].retailer_id.drop_duplicates()
@@ -134,5 +145,26 @@ def _demo_cycle(engine, company, city, cycle) -> list[str]:
         f'curl -s -H "Authorization: Bearer $DISTRIBUTION_CENTER_TOKEN" "BASE/v1/cycles/{cycle_id}/pick-list?limit=5"',
         f'curl -s -H "Authorization: Bearer $DISTRIBUTION_CENTER_TOKEN" "BASE/v1/cycles/{cycle_id}/allocations?limit=3"',
         f'curl -s -H "Authorization: Bearer $AUDITOR_TOKEN" "BASE/v1/accuracy?cycle_id={cycle_id}&limit=5"',
+        f'curl -s -H "Authorization: Bearer $AUDITOR_TOKEN" "BASE/v1/compliance?cycle_id={cycle_id}&limit=5"',
+        f'curl -s -H "Authorization: Bearer $AUDITOR_TOKEN" "BASE/v1/compliance/clusters?cycle_id={cycle_id}"',
         'curl -s -H "Authorization: Bearer $AUDITOR_TOKEN" "BASE/v1/audit-events?limit=5"',
     ]
+
+
+def _move_caps(session, cycle_id: int, city, as_user, create_adjustment, approve_adjustment) -> None:
+    """A few managers move 2 cartons of cap between two of their active retailers (rule 5), and their market
+    managers approve, so the compliance figures show cap moves."""
+    from sqlmodel import select
+
+    from models.tables import Cap
+
+    active = city.retailers[city.retailers["status"] == "active"]
+    caps = dict(session.exec(select(Cap.retailer_id, Cap.cap).where(Cap.cycle_id == cycle_id)).all())
+    for manager in list(city.managers.itertuples(index=False))[:CAP_MOVES]:
+        own = [r for r in active.loc[active["manager_id"] == manager.manager_id, "retailer_id"] if caps.get(r, 0) >= 2]
+        if len(own) < 2:
+            continue
+        adj = create_adjustment(session, as_user("account_manager", str(manager.manager_id)), cycle_id,
+                                [{"from_retailer_id": own[0], "to_retailer_id": own[1], "quantity": 2}],
+                                "a new shop opened next door")
+        approve_adjustment(session, as_user("market_manager", str(manager.market_manager_id)), adj.id)

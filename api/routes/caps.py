@@ -23,7 +23,7 @@ from api.schemas_caps import (
     RejectIn,
 )
 from models import cap_adjustments as adjustments
-from models import caps
+from models import caps, policies
 from models.errors import Invalid
 from models.users import Principal
 
@@ -58,14 +58,14 @@ def shown(adj) -> dict:
 @router.get("/v1/cap-policy", response_model=PolicyOut)
 def get_policy(session: SessionDep, principal: PolicyReader):
     """The floating-cap policy in force (a fresh company starts at version 1, the defaults)."""
-    return caps.policy_out(caps.current_policy(session, principal.company_id))
+    return policies.policy_out(caps.current_policy(session, principal.company_id))
 
 
 @router.put("/v1/cap-policy", response_model=PolicyOut, openapi_extra=POLICY_BODY,
             responses={422: {"description": "a floor, minimum or per-spec field (floor_or_quota_refused) or a bad value"}})
 def put_policy(body: Annotated[dict[str, Any], Body()], session: SessionDep, principal: Admin):
     """Adopt a new policy version (old versions stay as they were); an identical body keeps the current one."""
-    return caps.policy_out(caps.put_policy(session, principal, parse_policy(body)))
+    return policies.policy_out(caps.put_policy(session, principal, parse_policy(body)))
 
 
 @router.post("/v1/cycles/{cycle_id}/caps/compute", response_model=ComputeSummary,

@@ -10,12 +10,15 @@ from api.deps import ALL_ROLES, PageDep, SessionDep, require
 from api.idempotency import IdempotencyDep
 from api.schemas import Page
 from api.schemas_caps import CycleIn, CycleOut, SupplyLineIn, SupplyLineOut, SupplySummary
+from api.schemas_summary import CycleSummaryOut
 from models import cycles
+from models.summary import cycle_summary
 from models.users import Principal
 
 router = APIRouter(tags=["cycles"])
 Admin = Annotated[Principal, Depends(require("admin"))]
 AnyRole = Annotated[Principal, Depends(require(*ALL_ROLES))]
+Board = Annotated[Principal, Depends(require("admin", "auditor"))]
 SupplyReader = Annotated[Principal, Depends(require("admin", "auditor", "distribution_center"))]
 
 
@@ -43,6 +46,13 @@ def get_cycles(session: SessionDep, principal: AnyRole, paging: PageDep):
 def get_cycle(cycle_id: str, session: SessionDep, principal: AnyRole):
     """One cycle with its status."""
     return cycles.cycle_out(cycles.get_cycle(session, principal.company_id, cycle_id))
+
+
+@router.get("/v1/cycles/{cycle_id}/summary", response_model=CycleSummaryOut)
+def get_summary(cycle_id: str, session: SessionDep, principal: Board):
+    """What the cycle board shows: state, orders by channel and status, collected orders pending, retailers
+    without a cap, and demand against supply per spec (with the allocation once published)."""
+    return cycle_summary(session, principal, cycle_id)
 
 
 @router.post("/v1/cycles/{cycle_id}/close", response_model=CycleOut,

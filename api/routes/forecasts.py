@@ -14,6 +14,7 @@ from api.schemas import Page
 from api.schemas_forecasts import AccuracyPage, ForecastIn, ForecastOut, ForecastSummaryOut
 from models import accuracy as scores
 from models import forecasts
+from models.pagination import frame_page, frame_records
 from models.users import Principal
 
 router = APIRouter()
@@ -103,9 +104,9 @@ AccuracyDep = Annotated[AccuracyParams, Depends()]
 def get_accuracy(session: SessionDep, principal: Reader, params: AccuracyDep, paging: PageDep):
     """Forecast accuracy per manager (or per spec) for a cycle or a range of cycles."""
     result = scores.score(session, principal, params.query)
-    shown, nxt = scores.page_frame(result.rows, result.level, paging.cursor, paging.limit)
+    shown, nxt = frame_page(result.rows, scores.PAGE_KEYS[result.level], paging.cursor, paging.limit)
     q = params.query
-    return AccuracyPage(items=scores.records(shown), next_cursor=nxt, level=result.level,
+    return AccuracyPage(items=frame_records(shown), next_cursor=nxt, level=result.level,
                         cycle_ids=result.cycle_ids, cycles_not_closed=result.cycles_not_closed,
                         date_from=q.date_from, date_to=q.date_to)
 

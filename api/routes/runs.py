@@ -1,73 +1,48 @@
-"""Allocation runs: start one on a closed cycle (executed by a worker process), follow it, review it, publish it."""
+"""Allocation runs: start one on a closed cycle (the executor runs it), follow it, review it, publish it."""
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Request
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from fastapi import APIRouter, Body, Depends, Request
 
 from api.deps import PageDep, SessionDep, require
 from api.idempotency import IdempotencyDep
 from api.schemas import Page
-from api.schemas_runs import AllocationOut, PublishedRun, RunCreated, RunOut
+from api.schemas_runs import AllocationOut, PublishedRun, RunCreated, RunIn, RunOut
+from executor.kinds import RUN
 from models import runs
 from models.users import Principal
-from models.worker import spawn
 
-log = logging.getLogger("runs")
 router = APIRouter(tags=["allocation runs"])
 Admin = Annotated[Principal, Depends(require("admin"))]
 Reader = Annotated[Principal, Depends(require("admin", "auditor"))]
 
 RUN_RULES = """Starts an allocation run on a snapshot of the **closed** cycle and answers 202 at once; poll
-`GET /v1/allocation-runs/{run_id}` until `status` is `succeeded` or `failed`. The run executes in a worker
-process after this request has committed. It uses the approved demand (retailer-stated orders, and collected
-orders approved at their current version; the others are listed in `excluded_orders`), the cycle's supply and
-its caps with weights. Its rows, totals, timings and certificate are written in one transaction, or nothing
-is written and the run is `failed` with a short `error`.
+`GET /v1/allocation-runs/{run_id}` until `status` is `succeeded` or `failed`. The run executes outside the
+request: in a process of the API's host (`RUNS_EXECUTOR=local`) or on a queue worker (`queue`). It uses the
+approved demand (retailer-stated orders, and collected orders approved at their current version; the others
+are listed in `excluded_orders`), the cycle's supply and its caps with weights, and puts first the `priority`
+the body names (`volume` or `choice`), else the company's allocation policy (`GET /v1/allocation-policy`). Its
+rows, totals, timings and certificate are written in one transaction, or nothing is written and the run is
+`failed` with a short `error`.
 
 409 `cycle_state` unless the cycle is closed; 409 `run_in_progress` while another run of the cycle is queued or
-running. A run left queued or running by a stopped service is marked failed when the service starts."""
+running. The process executing a run renews a lease on it; a run whose executor stopped (its lease expired, or
+its queue worker stopped sending heartbeats) is marked `failed` with `error_code` `executor_lost` by any API or
+worker process, and the cycle is free for a new run."""
 
 PUBLISH_RULES = """Makes a succeeded run the cycle's final allocation: the cycle becomes `published` and appears in
 `GET /v1/publications`. Once per cycle (409 `already_published`); only a `succeeded` run (409
 `run_not_succeeded`) of a `closed` cycle (409 `cycle_state`) computed since its last close (409 `run_stale`)."""
 
 
-def worker_url(app: FastAPI) -> str:
-    """The database the worker process must open: the app's own engine, password included."""
-    bind = app.state.engine
-    engine = bind if isinstance(bind, Engine) else bind.engine
-    return engine.url.render_as_string(hide_password=False)
-
-
-def dispatch(app: FastAPI, run_id: int) -> None:
-    """Execute the run inline (tests) or in a worker process; never raise: the request has already committed."""
-    try:
-        if app.state.settings.run_in_process:
-            runs.execute_run(app.state.engine, run_id)
-        else:
-            spawn(run_id, worker_url(app))
-    except Exception:
-        log.exception("could not execute or start allocation run %s", run_id)
-        try:
-            runs.fail_run(app.state.engine, run_id, "the run could not be started; start a new run")
-        except Exception:
-            log.exception("could not mark allocation run %s failed", run_id)
-
-
-def on_startup(app: FastAPI) -> None:
-    """Runs a stopped service left queued or running can never finish: mark them failed so their cycle is free."""
-    try:
-        n = runs.fail_abandoned(app.state.engine)
-    except SQLAlchemyError:
-        log.warning("could not check for abandoned allocation runs (is the schema migrated?)")
-        return
-    if n:
-        log.warning("marked %d abandoned allocation run(s) failed", n)
+def start_and_submit(request: Request, session, principal: Principal, cycle_id: str, priority: str | None = None):
+    """Queue a run and hand it to the executor (a local process or the queue), in the request's transaction;
+    priority None takes the company's allocation policy."""
+    run = runs.start_run(session, principal, cycle_id, priority)
+    request.app.state.executor.submit(session, RUN, run.id, lock=f"cycle:{run.cycle_id}")
+    return run
 
 
 @router.post("/v1/cycles/{cycle_id}/allocation-runs", status_code=202, response_model=RunCreated,
@@ -75,13 +50,12 @@ def on_startup(app: FastAPI) -> None:
                  404: {"description": "no such cycle"},
                  409: {"description": "the cycle is not closed (cycle_state) or has a run queued or running "
                                       "(run_in_progress, with its `run_id`)"}})
-def start_run(cycle_id: str, request: Request, session: SessionDep, principal: Admin, idem: IdempotencyDep):
-    """Queues a run; the worker starts once this request's transaction has committed."""
-    run = runs.start_run(session, principal, cycle_id)
-    run_id, app = run.id, request.app
-    runs.after_commit(session, lambda: dispatch(app, run_id))
-    return idem.respond({"run_id": str(run_id), "status": run.status, "cycle_id": str(run.cycle_id)}, 202,
-                        headers={"Location": f"/v1/allocation-runs/{run_id}"})
+def start_run(cycle_id: str, request: Request, session: SessionDep, principal: Admin, idem: IdempotencyDep,
+              body: Annotated[RunIn | None, Body()] = None):
+    """Queues a run and submits it to the executor (local process or queue) in the same transaction."""
+    run = start_and_submit(request, session, principal, cycle_id, body.priority if body else None)
+    return idem.respond({"run_id": str(run.id), "status": run.status, "cycle_id": str(run.cycle_id),
+                         "priority": run.priority}, 202, headers={"Location": f"/v1/allocation-runs/{run.id}"})
 
 
 @router.get("/v1/cycles/{cycle_id}/allocation-runs", response_model=Page[RunOut])

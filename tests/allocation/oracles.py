@@ -135,6 +135,21 @@ def expected_reason(problem, x) -> list[str]:
     return out
 
 
+def oracle_cut(orders: dict[str, dict[str, int]], caps: dict[str, int]) -> dict[tuple[str, str], int]:
+    """DOMAIN.md's words as a loop: list every carton with its rank (k-1)/d, sort by (rank, brand_code), keep C."""
+    out = {}
+    for rid, lines in orders.items():
+        kept = {bc: 0 for bc in lines}
+        if sum(lines.values()) <= caps[rid]:
+            kept = dict(lines)
+        else:
+            cartons = sorted((Fraction(k - 1, d), bc) for bc, d in lines.items() for k in range(1, d + 1))
+            for _, bc in cartons[: caps[rid]]:
+                kept[bc] += 1
+        out.update({(rid, bc): q for bc, q in kept.items()})
+    return out
+
+
 def rarely_zero(top: int):
     """0 about one draw in eight (the awkward case stays covered), else 1..top: most cycles have something to share."""
     # a uniform pick among eight markers, zero last: hypothesis's bias towards small integers would make 0 common

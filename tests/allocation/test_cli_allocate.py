@@ -23,11 +23,11 @@ def inputs(tmp_path):
     return tmp_path
 
 
-def invoke(folder, out="alloc.csv", **override):
+def invoke(folder, out="alloc.csv", *extra, **override):
     paths = {k: str(folder / f"{k}.csv") for k in ("demand", "supply", "caps")}
     paths.update(override)
     return runner.invoke(app, ["allocate", "--demand", paths["demand"], "--supply", paths["supply"],
-                               "--caps", paths["caps"], "--out", str(folder / out)])
+                               "--caps", paths["caps"], "--out", str(folder / out), *extra])
 
 
 def test_writes_the_allocation_and_a_summary(inputs):
@@ -38,6 +38,24 @@ def test_writes_the_allocation_and_a_summary(inputs):
                                     ["002", "x", 4, 2, "supply"]]
     for words in ("volume", "8 of 13", "maximal volume", "fairness violations", "supply", "timings"):
         assert words in result.stdout
+
+
+def test_choice_priority_keeps_the_scarce_spec_for_the_capped_retailer_and_shows_its_cost(inputs):
+    # 001 (cap 4) wants scarce x 4 and plentiful y 4; 002 wants x 5; x has 4 (worked out in test_choice.py)
+    (inputs / "demand.csv").write_text("retailer_id,brand_code,quantity\n001,x,4\n001,y,4\n002,x,5\n")
+    (inputs / "supply.csv").write_text("brand_code,quantity\nx,4\ny,10\n")
+    (inputs / "caps.csv").write_text("retailer_id,cap\n001,4\n002,50\n")
+    volume = invoke(inputs, "volume.csv")
+    assert volume.exit_code == 0, volume.output
+    assert "priority" in volume.stdout and "0.00%" in volume.stdout
+    choice = invoke(inputs, "choice.csv", "--priority", "choice")
+    assert choice.exit_code == 0, choice.output
+    back = pd.read_csv(inputs / "choice.csv", dtype={"retailer_id": str})
+    assert back.values.tolist() == [["001", "x", 4, 1, "cap"], ["001", "y", 4, 3, "cap"], ["002", "x", 5, 3, "supply"]]
+    for words in ("choice", "7 of 13", "maximal volume", "8", "12.50%", "step cut", "step refill"):
+        assert words in choice.stdout
+    wrong = invoke(inputs, "other.csv", "--priority", "fairness")
+    assert wrong.exit_code == 2 and not (inputs / "other.csv").exists()
 
 
 def test_bad_input_names_file_and_line_and_writes_nothing(inputs):

@@ -102,5 +102,15 @@ def test_demo_builds_a_published_cycle_and_working_tokens(db_env, tmp_path):
     assert run["status"] == "succeeded" and cert["volume"] == cert["max_volume"] and cert["fairness_violations"] == 0
     dc = {"Authorization": f"Bearer {tokens['DISTRIBUTION_CENTER_TOKEN']}"}
     assert client.get(f"/v1/cycles/{cycles[0]['id']}/pick-list", headers=dc).status_code == 200
+    # what auditors check beyond accuracy has something to show: collected orders, planted clusters, cap moves,
+    # and a year of history behind the value per carton a year earlier
+    auditor = {"Authorization": f"Bearer {tokens['AUDITOR_TOKEN']}"}
+    company = client.get("/v1/compliance", params={"cycle_id": cycles[0]["id"], "limit": 1},
+                         headers=auditor).json()["items"][0]
+    assert company["manager_id"] is None and company["collected_approved"] > 0 and company["collected_left_out"] > 0
+    assert company["orders_in_clusters"] >= 3 and company["cap_moves"] > 0
+    assert company["value_per_carton_last_year"] is not None and company["value_per_carton_allocated"] is not None
+    clusters = client.get("/v1/compliance/clusters", params={"cycle_id": cycles[0]["id"]}, headers=auditor).json()
+    assert sum(c["size"] for c in clusters["items"]) == company["orders_in_clusters"]
     again = runner.invoke(app, ["demo", "--retailers", "300", "--out", str(tmp_path / "demo")])
     assert again.exit_code == 0, again.output   # make run twice: reloads, keeps the published cycle

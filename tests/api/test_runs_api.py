@@ -1,6 +1,8 @@
-"""Runs over HTTP: states the contract forbids, idempotent starts, publishing once, roles, the startup sweep."""
+"""Runs over HTTP: states the contract forbids, idempotent starts, publishing once, roles, the lease sweep."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -68,7 +70,7 @@ def test_second_run_while_one_is_queued_is_409(client, auth, session, company, w
 def test_a_failed_run_cannot_be_published_and_frees_the_cycle(client, auth, session, company, world, monkeypatch):
     import allocation.engine
 
-    def broken(problem):
+    def broken(problem, **options):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(allocation.engine, "allocate", broken)
@@ -144,13 +146,32 @@ def test_roles_on_run_routes(client, auth, session, company, world):
     assert client.get(reads[0], params={"limit": 1001}, headers=auth("admin")).status_code == 422
 
 
-def test_startup_fails_runs_a_stopped_service_left(connection, session, company, world):
-    running = queue_run(session, company.id, world.id)
-    session.execute(update(AllocationRun).where(AllocationRun.id == running).values(status="running",
-                                                                                    started_at=utcnow()))
-    session.commit()
-    app = create_app(Settings(database_url="sqlite://", run_in_process=True), engine=connection)
-    with TestClient(app):
-        pass
-    run = session.get(AllocationRun, running, populate_existing=True)
-    assert run.status == "failed" and "stopped" in run.error
+def test_starting_leaves_live_runs_alone_and_fails_expired_ones(committed_engine):
+    from sqlmodel import Session
+
+    from models import leases
+    from models.users import get_or_create_company
+    from tests.conftest import Tokens
+
+    with Session(committed_engine, expire_on_commit=False) as session:
+        company = get_or_create_company(session, "sweepco", "Sweep company")
+        add_master(session, company.id)
+        live_cycle, lost_cycle = (add_cycle(session, company.id, name=n).id for n in ("live", "lost"))
+        session.commit()
+        live, lost = (queue_run(session, company.id, c) for c in (live_cycle, lost_cycle))
+        for run_id in (live, lost):
+            leases.claim(session, AllocationRun, run_id, "elsewhere", lease_s=60)
+        session.execute(update(AllocationRun).where(AllocationRun.id == lost)
+                        .values(lease_expires_at=utcnow() - timedelta(seconds=1)))
+        session.commit()
+        admin = Tokens(session, company.id)("admin")
+    app = create_app(Settings(database_url="sqlite://", run_in_process=True), engine=committed_engine)
+    with TestClient(app) as client:  # starting sweeps once at once
+        assert client.get(f"/v1/allocation-runs/{live}", headers=admin).json()["status"] == "running"
+        failed = client.get(f"/v1/allocation-runs/{lost}", headers=admin).json()
+        assert (failed["status"], failed["error_code"]) == ("failed", "executor_lost")
+        assert client.post(f"/v1/cycles/{live_cycle}/allocation-runs", headers=admin).status_code == 409
+        again = client.post(f"/v1/cycles/{lost_cycle}/allocation-runs", headers=admin)
+        assert again.status_code == 202
+        assert client.get(f"/v1/allocation-runs/{again.json()['run_id']}", headers=admin).json()["status"] \
+            == "succeeded"

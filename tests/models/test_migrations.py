@@ -7,12 +7,12 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
-from models.migrate import upgrade
+from models.migrate import include_name, upgrade
 
 
 def test_upgrade_from_empty_matches_models(engine):
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_name})
         diff = compare_metadata(ctx, SQLModel.metadata)
     assert diff == [], f"migrations and models differ: {diff}"
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select, update
+from sqlmodel import Session
 
-from models import runs
+from models import leases, runs
 from models.errors import Conflict
 from models.tables import Allocation, AllocationRun, Cap, Cycle
 from models.types import utcnow
@@ -47,7 +50,7 @@ def test_a_run_is_executed_once(session, connection, company, world):
 
 
 def test_failure_mid_write_leaves_a_failed_run_and_no_rows(session, connection, company, world, monkeypatch):
-    real = runs.bulk_insert
+    real, real_csv = runs.bulk_insert, runs.copy_csv
 
     def half_then_raise(sess, table, columns, rows):
         rows = list(rows)
@@ -55,7 +58,14 @@ def test_failure_mid_write_leaves_a_failed_run_and_no_rows(session, connection, 
         assert sess.execute(select(func.count()).select_from(Allocation)).scalar() > 0
         raise RuntimeError("disk full while writing SELECT * FROM allocation")
 
+    def half_csv_then_raise(sess, table, columns, chunks):  # PostgreSQL takes the rows as CSV through COPY
+        lines = b"".join(chunks).splitlines(keepends=True)
+        real_csv(sess, table, columns, [b"".join(lines[: len(lines) // 2])])
+        assert sess.execute(select(func.count()).select_from(Allocation)).scalar() > 0
+        raise RuntimeError("disk full while writing SELECT * FROM allocation")
+
     monkeypatch.setattr(runs, "bulk_insert", half_then_raise)
+    monkeypatch.setattr(runs, "copy_csv", half_csv_then_raise)
     run_id = queue_run(session, company.id, world.id)
     assert runs.execute_run(connection, run_id) == "failed"
     run = fresh(session, run_id)
@@ -66,6 +76,7 @@ def test_failure_mid_write_leaves_a_failed_run_and_no_rows(session, connection, 
     assert session.get(Cycle, world.id, populate_existing=True).status == "closed"
 
     monkeypatch.setattr(runs, "bulk_insert", real)
+    monkeypatch.setattr(runs, "copy_csv", real_csv)
     again = queue_run(session, company.id, world.id)
     assert runs.execute_run(connection, again) == "succeeded"
     assert rows_of(session, again) == EXPECTED
@@ -74,7 +85,7 @@ def test_failure_mid_write_leaves_a_failed_run_and_no_rows(session, connection, 
 def test_engine_raising_fails_the_run(session, connection, company, world, monkeypatch):
     import allocation.engine
 
-    def broken(problem):
+    def broken(problem, **options):
         raise ValueError("no flow")
 
     monkeypatch.setattr(allocation.engine, "allocate", broken)
@@ -133,13 +144,31 @@ def test_one_active_run_per_cycle(session, company, world):
     assert exc.value.code == "run_in_progress"
 
 
-def test_runs_left_by_a_stopped_service_are_failed(session, connection, company, world):
-    running = queue_run(session, company.id, world.id)
-    session.execute(update(AllocationRun).where(AllocationRun.id == running)
-                    .values(status="running", started_at=utcnow()))
+def test_a_run_whose_lease_expired_is_failed_and_its_late_executor_writes_nothing(session, connection, company, world):
+    run_id = queue_run(session, company.id, world.id)
+    assert leases.claim(session, AllocationRun, run_id, "gone", lease_s=30)
+    session.execute(update(AllocationRun).where(AllocationRun.id == run_id)
+                    .values(lease_expires_at=utcnow() - timedelta(seconds=1)))
     session.commit()
-    assert runs.fail_abandoned(connection) == 1
-    run = fresh(session, running)
-    assert run.status == "failed" and run.error == runs.ABANDONED
-    assert runs.execute_run(connection, running) == "failed"  # a late worker does nothing
+    assert leases.fail_expired(session, AllocationRun) == [run_id]
+    session.commit()
+    run = fresh(session, run_id)
+    assert (run.status, run.error_code, run.error) == ("failed", leases.EXECUTOR_LOST, leases.LOST)
+    assert runs.execute_claimed(connection, run_id, "gone") == "failed"  # the late executor does nothing
+    assert rows_of(session, run_id) == {}
     assert runs.execute_run(connection, queue_run(session, company.id, world.id)) == "succeeded"
+
+
+def test_an_executor_that_lost_its_lease_mid_run_writes_nothing(session, connection, company, world):
+    def lease_lost_while_solving(snapshot):
+        connection.execute(update(AllocationRun).where(AllocationRun.id == run_id)
+                           .values(lease_expires_at=utcnow() - timedelta(seconds=1)))
+        with Session(connection, join_transaction_mode="create_savepoint") as other:
+            assert leases.fail_expired(other, AllocationRun) == [run_id]
+            other.commit()
+        return runs._solve(snapshot)
+
+    run_id = queue_run(session, company.id, world.id)
+    assert runs.execute_run(connection, run_id, solve=lease_lost_while_solving) == "failed"
+    run = fresh(session, run_id)
+    assert run.error_code == leases.EXECUTOR_LOST and rows_of(session, run_id) == {}

@@ -7,6 +7,7 @@ ADMIN = frozenset({"admin"})
 ADMIN_AUDITOR = frozenset({"admin", "auditor"})
 WAREHOUSE = frozenset({"distribution_center", "admin", "auditor"})
 MANAGERS_READ = frozenset({"account_manager", "market_manager", "admin", "auditor"})
+AUDIT_READ = frozenset({"admin", "auditor", "market_manager"})
 PUBLIC = None  # no token needed
 
 # "METHOD path" -> the roles that get past authorization (None: anybody, even without a token)
@@ -18,12 +19,15 @@ WHO: dict[str, frozenset[str] | None] = {
     "POST /v1/cycles": ADMIN,
     "GET /v1/cycles": ALL,
     "GET /v1/cycles/{cycle_id}": ALL,
+    "GET /v1/cycles/{cycle_id}/summary": ADMIN_AUDITOR,
     "POST /v1/cycles/{cycle_id}/close": ADMIN,
     "POST /v1/cycles/{cycle_id}/reopen": ADMIN,
     "PUT /v1/cycles/{cycle_id}/supply": ADMIN,
     "GET /v1/cycles/{cycle_id}/supply": WAREHOUSE,
     "GET /v1/cap-policy": ADMIN_AUDITOR,
     "PUT /v1/cap-policy": ADMIN,
+    "GET /v1/allocation-policy": ADMIN_AUDITOR,
+    "PUT /v1/allocation-policy": ADMIN,
     "POST /v1/cycles/{cycle_id}/caps/compute": ADMIN,
     "PUT /v1/cycles/{cycle_id}/caps": ADMIN,
     "GET /v1/cycles/{cycle_id}/caps": MANAGERS_READ,
@@ -55,7 +59,23 @@ WHO: dict[str, frozenset[str] | None] = {
     "GET /v1/cycles/{cycle_id}/forecasts/{manager_id}/versions": MANAGERS_READ,
     "GET /v1/accuracy": MANAGERS_READ,
     "GET /v1/accuracy.csv": MANAGERS_READ,
+    "GET /v1/compliance": AUDIT_READ,
+    "GET /v1/compliance.csv": AUDIT_READ,
+    "GET /v1/compliance/clusters": AUDIT_READ,
+    "GET /v1/compliance-policy": ADMIN_AUDITOR,
+    "PUT /v1/compliance-policy": ADMIN,
     "GET /v1/audit-events": ADMIN_AUDITOR,
+    "GET /v1/supply-policy": ADMIN_AUDITOR,
+    "PUT /v1/supply-policy": ADMIN,
+    "PUT /v1/cycles/{cycle_id}/availability": ADMIN,
+    "GET /v1/cycles/{cycle_id}/availability": ADMIN_AUDITOR,
+    "GET /v1/cycles/{cycle_id}/supply-plan": ADMIN_AUDITOR,
+    "GET /v1/cycles/{cycle_id}/supply-plan.csv": ADMIN_AUDITOR,
+    "POST /v1/cycles/{cycle_id}/scenarios": ADMIN,
+    "GET /v1/cycles/{cycle_id}/scenarios": ADMIN_AUDITOR,
+    "GET /v1/scenarios/{scenario_id}": ADMIN_AUDITOR,
+    "GET /v1/scenarios/{scenario_id}/allocations": ADMIN_AUDITOR,
+    "GET /v1/scenarios/{scenario_id}/fill-ratios": ADMIN_AUDITOR,
 }
 
 

@@ -14,12 +14,13 @@ import sys
 import textwrap
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, select, update
 from sqlmodel import Session
 
 from api.app import create_app
@@ -137,7 +138,7 @@ WORKER = textwrap.dedent("""
 """)
 
 
-def test_a_worker_killed_mid_write_leaves_no_rows_and_startup_frees_the_cycle(closed_cycle, tmp_path):
+def test_a_worker_killed_mid_write_leaves_no_rows_and_its_expired_lease_frees_the_cycle(closed_cycle, tmp_path):
     engine, headers, cycle = closed_cycle
     run_id = queue_run(engine, cycle)
     marker = tmp_path / "written"
@@ -154,7 +155,14 @@ def test_a_worker_killed_mid_write_leaves_no_rows_and_startup_frees_the_cycle(cl
     client = make_client(engine)
     blocked = client.post(f"/v1/cycles/{cycle}/allocation-runs", headers=headers["admin"])
     assert blocked.status_code == 409 and blocked.json()["code"] == "run_in_progress"
-    # the service starts again: the run nobody is executing any more is marked failed
+    # the service starts again: starting fails nothing while the run's lease holds
+    with TestClient(create_app(Settings(database_url="sqlite://", run_in_process=True), engine)):
+        assert run_state(engine, run_id, cycle) == ("running", 0, "closed")
+    # once the lease has expired (nobody renews it), a sweep marks the run failed and frees the cycle
+    with Session(engine) as s:
+        s.execute(update(AllocationRun).where(AllocationRun.id == run_id)
+                  .values(lease_expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+        s.commit()
     with TestClient(create_app(Settings(database_url="sqlite://", run_in_process=True), engine)) as restarted:
         assert run_state(engine, run_id, cycle) == ("failed", 0, "closed")
         r = restarted.post(f"/v1/cycles/{cycle}/allocation-runs", headers=headers["admin"])

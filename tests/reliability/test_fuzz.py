@@ -83,7 +83,8 @@ CHECKS = [not_a_server_error, documented_status, content_type_conformance, respo
 def steer(world) -> dict[str, list[str]]:
     """Real ids per path parameter name, drawn as often as generated ones."""
     return {"cycle_id": list(world.cycles.values()), "retailer_id": [world.own_retailer, world.other_retailer],
-            "manager_id": [world.manager_id], "run_id": [world.run_id], "adjustment_id": [world.adjustment_id]}
+            "manager_id": [world.manager_id], "run_id": [world.run_id], "adjustment_id": [world.adjustment_id],
+            "scenario_id": [world.scenario_id]}
 
 
 def fuzz_operation(operation, mode, world, http, failures: list[str]) -> None:

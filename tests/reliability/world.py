@@ -29,6 +29,7 @@ class World:
     other_retailer: str
     run_id: str
     adjustment_id: str
+    scenario_id: str = ""
     retailers: list[str] = field(default_factory=list)
     brands: list[str] = field(default_factory=list)
 
@@ -85,6 +86,8 @@ def build_world(client, auth, publish: bool = True) -> World:
     move = {"moves": [{"from_retailer_id": owned[1], "to_retailer_id": own, "quantity": 1}], "reason": "shop moved"}
     adjustment = _ok(client.post(f"/v1/cycles/{cycles['open']}/cap-adjustments", json=move,
                                  headers=headers["account_manager"]), 201).json()["id"]
+    scenario_id = _ok(client.post(f"/v1/cycles/{cycles['closed']}/scenarios", json={"name": "world"}, headers=admin),
+                      202).json()["scenario_id"]
     run_id = ""
     if publish:
         run_id = _ok(client.post(f"/v1/cycles/{cycles['published']}/allocation-runs", headers=admin),
@@ -93,7 +96,7 @@ def build_world(client, auth, publish: bool = True) -> World:
         assert status == "succeeded", status
         _ok(client.post(f"/v1/allocation-runs/{run_id}/publish", headers=admin), 200)
     return World(cycles=cycles, headers=headers, manager_id=manager, market_manager_id=market, own_retailer=own,
-                 other_retailer=foreign, run_id=run_id, adjustment_id=adjustment,
+                 other_retailer=foreign, run_id=run_id, adjustment_id=adjustment, scenario_id=scenario_id,
                  retailers=[r["retailer_id"] for r in retailers], brands=brands)
 
 

@@ -1,0 +1,105 @@
+"""What the cycle board shows: orders by channel and status, sign-offs pending, caps missing, demand vs supply."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import and_, case, func, select
+from sqlmodel import Session
+
+from models.cycles import cycle_out, get_cycle
+from models.tables import Allocation, Brand, Cap, Order, OrderLine, Retailer, Supply
+from models.users import Principal
+
+_APPROVED = and_(Order.approved_version.is_not(None), Order.approved_version == Order.version)
+
+
+def cycle_counts(session: Session, company_id: int, cycle_ids: Sequence[int]) -> dict[int, dict]:
+    """Per cycle: orders by channel and sign-off status, collected orders pending, retailers without a cap.
+
+    Three grouped statements for any number of cycles, so a board of cycles costs what one cycle costs.
+    """
+    ids = list(cycle_ids)
+    counts = {cid: {"orders": 0, "cartons": 0, "by_channel": {"retailer_stated": 0, "collected": 0},
+                    "by_status": {"submitted": 0, "pending_approval": 0, "approved": 0},
+                    "collected_pending": 0, "capped_active_retailers": 0, "retailers_without_cap": 0,
+                    "ordered_without_cap": 0} for cid in ids}
+    if not ids:
+        return counts
+    approved = case((_APPROVED, 1), else_=0)
+    rows = session.execute(
+        select(Order.cycle_id, Order.channel, approved, func.count(), func.coalesce(func.sum(Order.total), 0),
+               func.count(Cap.retailer_id))
+        .outerjoin(Cap, and_(Cap.cycle_id == Order.cycle_id, Cap.retailer_id == Order.retailer_id))
+        .where(Order.company_id == company_id, Order.cycle_id.in_(ids))
+        .group_by(Order.cycle_id, Order.channel, approved)).all()
+    for cid, channel, is_approved, n, cartons, capped in rows:
+        c = counts[cid]
+        c["orders"] += n
+        c["cartons"] += int(cartons)
+        c["by_channel"][channel] += n
+        c["ordered_without_cap"] += n - capped
+        status = "submitted" if channel != "collected" else ("approved" if is_approved else "pending_approval")
+        c["by_status"][status] += n
+    for c in counts.values():
+        c["collected_pending"] = c["by_status"]["pending_approval"]
+    active = session.execute(select(func.count()).where(Retailer.company_id == company_id,
+                                                        Retailer.status == "active")).scalar_one()
+    capped = dict(session.execute(
+        select(Cap.cycle_id, func.count())
+        .join(Retailer, and_(Retailer.company_id == Cap.company_id, Retailer.retailer_id == Cap.retailer_id))
+        .where(Cap.cycle_id.in_(ids), Retailer.status == "active").group_by(Cap.cycle_id)).all())
+    for cid, c in counts.items():
+        c["capped_active_retailers"] = int(capped.get(cid, 0))
+        c["retailers_without_cap"] = active - c["capped_active_retailers"]
+    return counts
+
+
+def demand_and_supply(session: Session, company_id: int, cycle_id: int, run_id: int | None = None) -> list[dict]:
+    """Per spec: cartons ordered (every current order), supply, and once published the cartons allocated."""
+    demand = dict(session.execute(select(OrderLine.brand_code, func.sum(OrderLine.quantity))
+                                  .where(OrderLine.cycle_id == cycle_id).group_by(OrderLine.brand_code)).all())
+    supply = dict(session.execute(select(Supply.brand_code, Supply.quantity).where(Supply.cycle_id == cycle_id)).all())
+    allocated = {}
+    if run_id is not None:
+        allocated = dict(session.execute(select(Allocation.brand_code, func.sum(Allocation.allocated))
+                                         .where(Allocation.run_id == run_id).group_by(Allocation.brand_code)).all())
+    codes = sorted(demand.keys() | supply.keys())
+    names = dict(session.execute(select(Brand.brand_code, Brand.name).where(
+        Brand.company_id == company_id, Brand.brand_code.in_(codes))).all()) \
+        if codes else {}
+    return [{"brand_code": code, "name": names.get(code, ""), "demand": int(demand.get(code, 0)),
+             "supply": int(supply.get(code, 0)),
+             "allocated": int(allocated[code]) if code in allocated else None} for code in codes]
+
+
+def cycle_summary(session: Session, principal: Principal, cycle_id: int | str) -> dict:
+    """One cycle as the board shows it: its state, the counts above, and demand against supply per spec."""
+    cycle = get_cycle(session, principal.company_id, cycle_id)
+    counts = cycle_counts(session, principal.company_id, [cycle.id])[cycle.id]
+    return {**cycle_out(cycle), **counts,
+            "specs": demand_and_supply(session, principal.company_id, cycle.id, cycle.published_run_id)}
+
+
+def caps_overview(session: Session, company_id: int, cycle_id: int) -> dict[str, dict]:
+    """The cycle's caps by source (computed from the policy, set by hand, adjusted by a move): count and total."""
+    rows = session.execute(select(Cap.source, func.count(), func.coalesce(func.sum(Cap.cap), 0))
+                           .where(Cap.cycle_id == cycle_id, Cap.company_id == company_id)
+                           .group_by(Cap.source)).all()
+    return {source: {"caps": n, "total": int(total)} for source, n, total in rows}
+
+
+FILL_BUCKETS = 12  # 0, then ten tenths (0-10 % ... 90-100 %, open at 100 %), then full
+
+
+def fill_histogram(session: Session, run_id: int, table=Allocation) -> list[int]:
+    """Lines of a run (or, with table=ScenarioAllocation, of a scenario) by fill ratio (allocated / demanded):
+    none, each tenth short of full, and full."""
+    key = table.run_id if table is Allocation else table.scenario_id
+    bucket = case((table.allocated == 0, 0), (table.allocated >= table.demanded, FILL_BUCKETS - 1),
+                  else_=(table.allocated * 10) / table.demanded + 1)
+    counts = [0] * FILL_BUCKETS
+    for b, n in session.execute(select(bucket, func.count()).where(key == run_id, table.demanded > 0)
+                                .group_by(bucket)).all():
+        counts[int(b)] = n
+    return counts

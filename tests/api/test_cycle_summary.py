@@ -1,0 +1,60 @@
+"""GET /v1/cycles/{id}/summary: counts checked against the sample files by hand-written sums."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+
+import pytest
+
+from tests.conftest import SAMPLE
+from tests.reliability.world import build_world, sample_rows
+
+
+@pytest.fixture
+def world(client, auth, sample):
+    return build_world(client, auth)
+
+
+def test_summary_counts_orders_caps_and_demand_per_spec(client, world):
+    admin = world.headers["admin"]
+    with open(SAMPLE / "demand.csv", encoding="utf-8", newline="") as f:
+        demand = list(csv.DictReader(f))
+    channel = {r["retailer_id"]: r["channel"] for r in demand}
+    per_spec = Counter()
+    for r in demand:
+        per_spec[r["brand_code"]] += int(r["quantity"])
+    supply = {r["brand_code"]: int(r["quantity"]) for r in sample_rows("supply")}
+    capped = {r["retailer_id"] for r in sample_rows("caps")}
+    active = {r["retailer_id"] for r in sample_rows("retailers") if (r.get("status") or "active") == "active"}
+
+    open_id = world.cycles["open"]
+    body = client.get(f"/v1/cycles/{open_id}/summary", headers=admin).json()
+    assert body["status"] == "open" and body["orders"] == len(channel)
+    assert body["cartons"] == sum(per_spec.values())
+    collected = sum(1 for c in channel.values() if c == "collected")
+    assert body["by_channel"] == {"retailer_stated": len(channel) - collected, "collected": collected}
+    assert body["by_status"] == {"submitted": len(channel) - collected, "pending_approval": collected, "approved": 0}
+    assert body["collected_pending"] == collected
+    assert body["retailers_without_cap"] == len(active - capped)
+    assert body["ordered_without_cap"] == len(set(channel) - capped)
+    specs = {s["brand_code"]: s for s in body["specs"]}
+    assert set(specs) == set(per_spec) | set(supply)
+    assert all(specs[b]["demand"] == per_spec.get(b, 0) and specs[b]["supply"] == supply.get(b, 0) for b in specs)
+    assert all(s["allocated"] is None for s in body["specs"])
+
+    # one sign-off moves one order from pending to approved
+    team = {m["manager_id"] for m in sample_rows("managers") if m["market_manager_id"] == world.market_manager_id}
+    owner = {r["retailer_id"]: r["manager_id"] for r in sample_rows("retailers")}
+    rid = next(r for r, c in channel.items() if c == "collected" and owner[r] in team)
+    mm = world.headers["market_manager"]
+    assert client.post(f"/v1/cycles/{open_id}/orders/{rid}/approve", json={"version": 1}, headers=mm).status_code == 200
+    again = client.get(f"/v1/cycles/{open_id}/summary", headers=world.headers["auditor"]).json()
+    assert again["by_status"]["approved"] == 1 and again["by_status"]["pending_approval"] == collected - 1
+
+    published = client.get(f"/v1/cycles/{world.cycles['published']}/summary", headers=admin).json()
+    run = client.get(f"/v1/allocation-runs/{world.run_id}", headers=admin).json()
+    assert sum(s["allocated"] or 0 for s in published["specs"]) == run["totals"]["allocated"]
+    assert all(s["allocated"] <= min(s["demand"], s["supply"]) for s in published["specs"] if s["allocated"] is not None)
+    assert client.get(f"/v1/cycles/{open_id}/summary", headers=world.headers["distribution_center"]).status_code == 403
+    assert client.get("/v1/cycles/99999/summary", headers=admin).status_code == 404
