@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import traceback
 import uuid
 from collections.abc import Iterator
@@ -31,10 +32,12 @@ _LOOP_DB_WORK: list[str] = []
 
 
 def _on_the_event_loop(what: str) -> None:
+    if threading.current_thread() is threading.main_thread():
+        return  # the test itself (a browser driver may run a loop there); servers under test run in other threads
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return  # a worker thread, or the test itself: blocking is fine here
+        return  # a worker thread: blocking is fine here
     where = [f"{Path(f.filename).parent.name}/{Path(f.filename).name}:{f.lineno}" for f in traceback.extract_stack()
              if "site-packages" not in f.filename and "conftest" not in f.filename]
     _LOOP_DB_WORK.append(f"{what[:120]!r} at {' <- '.join(reversed(where[-4:]))}")
