@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from models.roles import ROLES
+from allocation.vocabulary import Role
 
 # The database layer is imported inside the commands that use it, so `allocate` and `accuracy`, which need no
 # database, start without loading SQLAlchemy, SQLModel and Alembic.
@@ -111,7 +111,7 @@ def companies_list() -> None:
 
 
 @users_app.command("create")
-def users_create(role: Annotated[str, typer.Option(help=f"one of {', '.join(ROLES)}")],
+def users_create(role: Annotated[str, typer.Option(help=f"one of {', '.join(Role)}")],
                  manager_id: Annotated[Optional[str], typer.Option("--manager-id")] = None,
                  name: Annotated[Optional[str], typer.Option()] = None,
                  company: CompanyOpt = None) -> None:

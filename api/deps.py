@@ -10,10 +10,10 @@ from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
+from allocation.vocabulary import PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX
+
 from models.db import session_scope
 from models.errors import Forbidden, Unauthorized
-from models.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from models.roles import ROLES
 from models.users import Principal, principal_for_token
 
 bearer = HTTPBearer(auto_error=False, description="an API token from `tobacco-alloc users create`")
@@ -78,11 +78,9 @@ def require(*roles: str):
 
 class PageParams:
     def __init__(self, cursor: Annotated[str | None, Query(max_length=500)] = None,
-                 limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT):
+                 limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)] = PAGE_LIMIT_DEFAULT):
         self.cursor = cursor
         self.limit = limit
 
 
 PageDep = Annotated[PageParams, Depends()]
-
-ALL_ROLES = ROLES

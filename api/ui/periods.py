@@ -7,6 +7,7 @@ import calendar
 import re
 from datetime import date
 
+from allocation.vocabulary import CycleState
 from models.cycles import ReportQuery
 from models.errors import Invalid
 from models.tables import Cycle
@@ -31,7 +32,7 @@ def report_query(final: list[Cycle], cycle_id: str | None, period: str | None, k
     if period:
         start, end = period_range(period)
         return kind(date_from=start, date_to=end, **kw)
-    default = next((c for c in final if c.status == "published"), final[0])
+    default = next((c for c in final if c.status == CycleState.PUBLISHED), final[0])
     return kind(cycle_id=cycle_id or str(default.id), **kw)
 
 

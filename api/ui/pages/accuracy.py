@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from allocation.vocabulary import FINAL_CYCLE_STATES, Role
 from api.deps import SessionDep
 from api.ui import charts
 from api.ui.i18n import N_
@@ -22,8 +23,8 @@ from models.worklist import cycles_in_state
 
 router = APIRouter()
 NAV = [NavItem(5, "/ui/accuracy", N_("Forecast accuracy"), ("auditor",)),  # the auditor's home
-       NavItem(50, "/ui/accuracy", N_("Forecast accuracy"), ("admin", "market_manager", "account_manager"))]
-Reader = Annotated[Principal, Depends(page_for("auditor", "admin", "market_manager", "account_manager"))]
+       NavItem(50, "/ui/accuracy", N_("Forecast accuracy"), (Role.ADMIN, Role.MARKET_MANAGER, Role.ACCOUNT_MANAGER))]
+Reader = Annotated[Principal, Depends(page_for(Role.AUDITOR, Role.ADMIN, Role.MARKET_MANAGER, Role.ACCOUNT_MANAGER))]
 Text = Annotated[str | None, Query(max_length=64)]
 TREND_CYCLES = 12  # a manager's trend: his scores over the last this many final cycles
 TOP_ERRORS = 50
@@ -34,7 +35,7 @@ def ranks(request: Request, session: SessionDep, principal: Reader, cycle_id: Te
           key_only: bool = False):
     """Ranks by single-brand accuracy (table and bar chart) for a cycle, a month or a quarter."""
     t = translator(request)
-    final = cycles_in_state(session, principal.company_id, "published", "closed")
+    final = cycles_in_state(session, principal.company_id, *FINAL_CYCLE_STATES)
     rows, result = [], None
     if final or period:
         result = scores.score(session, principal, report_query(final, cycle_id, period, scores.AccuracyQuery,
@@ -57,7 +58,7 @@ def manager(manager_id: str, request: Request, session: SessionDep, principal: R
     if not may_see_manager(session, principal, manager_id):
         raise NotFound(f"no account manager {manager_id!r} among the ones you may see", "manager_not_found")
     t = translator(request)
-    final = cycles_in_state(session, principal.company_id, "published", "closed")[:TREND_CYCLES]
+    final = cycles_in_state(session, principal.company_id, *FINAL_CYCLE_STATES)[:TREND_CYCLES]
     trend = []
     for cycle in reversed(final):
         result = scores.score(session, principal, scores.AccuracyQuery(cycle_id=str(cycle.id), manager_id=manager_id))

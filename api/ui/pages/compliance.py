@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from allocation.vocabulary import FINAL_CYCLE_STATES, Role
 from api.deps import SessionDep
 from api.ui import charts
 from api.ui.i18n import N_
@@ -21,8 +22,8 @@ from models.users import Principal
 from models.worklist import cycles_in_state
 
 router = APIRouter()
-NAV = [NavItem(55, "/ui/compliance", N_("Compliance"), ("auditor", "admin", "market_manager"))]
-Reader = Annotated[Principal, Depends(page_for("auditor", "admin", "market_manager"))]
+NAV = [NavItem(55, "/ui/compliance", N_("Compliance"), (Role.AUDITOR, Role.ADMIN, Role.MARKET_MANAGER))]
+Reader = Annotated[Principal, Depends(page_for(Role.AUDITOR, Role.ADMIN, Role.MARKET_MANAGER))]
 Text = Annotated[str | None, Query(max_length=64)]
 
 
@@ -31,7 +32,7 @@ def figures(request: Request, session: SessionDep, principal: Reader, cycle_id: 
     """The figures per manager (table and chart) and the clusters, for a cycle (by default the latest final one),
     a month or a quarter."""
     t = translator(request)
-    final = cycles_in_state(session, principal.company_id, "published", "closed")
+    final = cycles_in_state(session, principal.company_id, *FINAL_CYCLE_STATES)
     rows, clusters, result = [], [], None
     if final or period:
         q = report_query(final, cycle_id, period)
