@@ -84,4 +84,8 @@ ERROR_RESPONSES = {
     409: {"model": ErrorOut, "description": "the object's state does not allow this now; the detail says why"},
     413: {"model": ErrorOut, "description": "the body is larger than the service accepts (`too_large`)"},
     422: {"model": ErrorOut, "description": "a malformed request: wrong type, out of range, unknown field, ..."},
+    503: {"model": ErrorOut, "description": "SQLite only: the database stayed busy with other writes past the "
+                                            "bound (`database_busy`); nothing was written, retry after `Retry-After` "
+                                            "seconds", "headers": {"Retry-After": {"schema": {"type": "integer"},
+                                                                                  "description": "seconds"}}},
 }
