@@ -10,14 +10,11 @@ import numpy as np
 import pandas as pd
 
 from allocation.caps import floor_like
+from allocation.vocabulary import CAP_MAX, LINE_MAX, SUPPLY_MAX, WEIGHT_MAX, Channel, values
 
-LINE_MAX = 10_000
-CAP_MAX = 1_000_000
-SUPPLY_MAX = 1_000_000_000
-WEIGHT_MAX = 10_000
 MAX_ERRORS = 50
 INPUTS = ("demand", "supply", "caps")
-CHANNELS = ("retailer_stated", "collected", "")
+CHANNELS = (*values(Channel), "")  # blank: retailer_stated
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 

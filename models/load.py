@@ -11,9 +11,10 @@ import pandas as pd
 from sqlalchemy import delete, select, text
 from sqlmodel import Session
 
+from allocation.vocabulary import LINE_MAX, TIER_MAX, TIER_MIN, MarketType, RetailerStatus, SizeClass, values
 from models.db import copy_frame, upsert
 from models.errors import Invalid
-from models.tables import MAX_LINE_QUANTITY, SIZE_CLASSES, Brand, History, Manager, Retailer
+from models.tables import Brand, History, Manager, Retailer
 
 MAX_ERRORS = 20
 
@@ -106,13 +107,13 @@ def _retailers(df: pd.DataFrame, known_managers: set[str]) -> tuple[list[dict], 
     for col in ("retailer_id", "name", "manager_id", "business_format", "route_id"):
         c.required(col)
     c.unique(["retailer_id"])
-    tier = c.integer("tier", 1, 30)
+    tier = c.integer("tier", TIER_MIN, TIER_MAX)
     weekday = c.integer("delivery_weekday", 1, 7)
     every = c.integer("order_every_weeks", 1, 4, default=1)
-    market = c.choice("market_type", ("urban", "rural"))
-    status = c.choice("status", ("active", "suspended"), default="active")
+    market = c.choice("market_type", values(MarketType))
+    status = c.choice("status", values(RetailerStatus), default=RetailerStatus.ACTIVE.value)
     given = df.size_class.fillna("").str.strip()
-    c.flag((given != "") & ~given.isin(SIZE_CLASSES), "size_class", f"must be one of {', '.join(SIZE_CLASSES)}")
+    c.flag((given != "") & ~given.isin(values(SizeClass)), "size_class", f"must be one of {', '.join(SizeClass)}")
     size = pd.Series(np.where(given.to_numpy() == "", None, given.to_numpy()), index=given.index, dtype=object)
     manager = df.manager_id.str.strip()
     c.flag((manager != "") & ~manager.isin(known_managers), "manager_id", "names no known account manager")
@@ -151,7 +152,7 @@ def _history(df: pd.DataFrame, retailers: set[str]) -> tuple[pd.DataFrame, list[
     c = _Checker("history", df)
     for col in ("retailer_id", "period", "brand_code"):
         c.flag(df[col] == "", col, "is empty; a value is required")
-    qty = c.integer("quantity", 0, MAX_LINE_QUANTITY)
+    qty = c.integer("quantity", 0, LINE_MAX)
     c.flag(~df.retailer_id.isin(retailers), "retailer_id", "names no known retailer")
     c.unique(["retailer_id", "period", "brand_code"])
     return pd.DataFrame({"retailer_id": df.retailer_id, "period": df.period, "brand_code": df.brand_code,

@@ -29,12 +29,13 @@ from sqlalchemy import (
 )
 from sqlmodel import Session
 
+from allocation.vocabulary import LINE_MAX, Channel, CycleState, RetailerStatus, values
 from models import audit
 from models.cycles import get_cycle, require_status
 from models.db import bulk_insert, dialect_insert
 from models.errors import Invalid
 from models.master import scope_retailers
-from models.tables import CHANNELS, MAX_LINE_QUANTITY, Brand, Cap, Order, OrderLine, OrderVersion, Retailer
+from models.tables import Brand, Cap, Order, OrderLine, OrderVersion, Retailer
 from models.types import utcnow
 from models.users import Principal
 
@@ -118,22 +119,22 @@ def check_rows(df: pd.DataFrame, retailers: pd.DataFrame, brands: set[str], max_
                    "contains a control character")
     rid = pd.Series(per_value(df["retailer_id"], str.strip), index=df.index, dtype=object)
     code = pd.Series(per_value(df["brand_code"], str.strip), index=df.index, dtype=object)
-    channel = (pd.Series(per_value(df["channel"], lambda v: v.strip() or "retailer_stated"), index=df.index)
-               if "channel" in df.columns else pd.Series(["retailer_stated"] * n, index=df.index, dtype=object))
+    channel = (pd.Series(per_value(df["channel"], lambda v: v.strip() or Channel.RETAILER_STATED.value), index=df.index)
+               if "channel" in df.columns else pd.Series([Channel.RETAILER_STATED.value] * n, index=df.index, dtype=object))
     p.flag(rid == "", "retailer_id", "is empty; a retailer_id is required")
     p.flag(code == "", "brand_code", "is empty; a brand_code is required")
     parsed = per_value(df["quantity"], _quantity, np.int64)
     whole = parsed >= 0
     qty = pd.Series(np.where(whole, parsed, 0), index=df.index)
     p.flag(~whole, "quantity", lambda i: f"{df['quantity'].iat[i]!r} is not a whole number of cartons from 0 "
-                                         f"to {MAX_LINE_QUANTITY}")
-    p.flag(whole & (qty > MAX_LINE_QUANTITY), "quantity",
-           lambda i: f"{qty.iat[i]} is above the maximum of {MAX_LINE_QUANTITY} cartons a line")
-    p.flag(~channel.isin(CHANNELS), "channel", lambda i: f"{channel.iat[i]!r} is not one of {', '.join(CHANNELS)}")
+                                         f"to {LINE_MAX}")
+    p.flag(whole & (qty > LINE_MAX), "quantity",
+           lambda i: f"{qty.iat[i]} is above the maximum of {LINE_MAX} cartons a line")
+    p.flag(~channel.isin(values(Channel)), "channel", lambda i: f"{channel.iat[i]!r} is not one of {', '.join(Channel)}")
     status = rid.map(retailers.set_index("retailer_id")["status"])
     p.flag((rid != "") & status.isna(), "retailer_id",
            lambda i: f"no retailer {rid.iat[i]!r} among yours; an account manager imports only his own retailers")
-    p.flag(status == "suspended", "retailer_id", lambda i: f"retailer {rid.iat[i]} is suspended and cannot order")
+    p.flag(status == RetailerStatus.SUSPENDED, "retailer_id", lambda i: f"retailer {rid.iat[i]} is suspended and cannot order")
     p.flag((code != "") & ~code.isin(brands), "brand_code",
            lambda i: f"unknown spec {code.iat[i]!r}; use a brand_code from /v1/brands")
     pair = pd.DataFrame({"r": rid, "b": code})
@@ -220,7 +221,7 @@ def import_orders(session: Session, principal: Principal, cycle_id: str, body: b
     brands = set(session.execute(select(Brand.brand_code).where(Brand.company_id == principal.company_id)).scalars())
     lines, orders = per_order(check_rows(df, retailers, brands, max_lines))
     cycle = get_cycle(session, principal.company_id, cycle_id, for_share=True)
-    require_status(cycle, "open", doing="import orders")
+    require_status(cycle, CycleState.OPEN, doing="import orders")
     pg = session.get_bind().dialect.name == "postgresql"
     if pg:
         session.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"), {"a": _IMPORT_LOCK, "b": cycle.id})

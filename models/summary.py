@@ -9,11 +9,11 @@ import numpy as np
 from sqlalchemy import and_, case, func, select
 from sqlmodel import Session
 
+from allocation.vocabulary import Channel, OrderState, RetailerStatus, values
 from models.cycles import cycle_out, get_cycle
+from models.orders import APPROVED_NOW, order_status
 from models.tables import Allocation, Brand, Cap, Order, OrderLine, Retailer, Supply
 from models.users import Principal
-
-_APPROVED = and_(Order.approved_version.is_not(None), Order.approved_version == Order.version)
 
 
 def cycle_counts(session: Session, company_id: int, cycle_ids: Sequence[int],
@@ -24,13 +24,13 @@ def cycle_counts(session: Session, company_id: int, cycle_ids: Sequence[int],
     Three grouped statements for any number of cycles, so a board of cycles costs what one cycle costs.
     """
     ids = list(cycle_ids)
-    counts = {cid: {"orders": 0, "cartons": 0, "by_channel": {"retailer_stated": 0, "collected": 0},
-                    "by_status": {"submitted": 0, "pending_approval": 0, "approved": 0},
+    counts = {cid: {"orders": 0, "cartons": 0, "by_channel": dict.fromkeys(values(Channel), 0),
+                    "by_status": dict.fromkeys(values(OrderState), 0),
                     "collected_pending": 0, "capped_active_retailers": 0, "retailers_without_cap": 0,
                     "ordered_without_cap": 0} for cid in ids}
     if not ids:
         return counts
-    approved = case((_APPROVED, 1), else_=0)
+    approved = case((APPROVED_NOW, 1), else_=0)
     capped_orders = func.count(Cap.retailer_id) if ordered_without_cap else func.count()
     stmt = (select(Order.cycle_id, Order.channel, approved, func.count(), func.coalesce(func.sum(Order.total), 0),
                    capped_orders)
@@ -44,16 +44,15 @@ def cycle_counts(session: Session, company_id: int, cycle_ids: Sequence[int],
         c["cartons"] += int(cartons)
         c["by_channel"][channel] += n
         c["ordered_without_cap"] += n - capped
-        status = "submitted" if channel != "collected" else ("approved" if is_approved else "pending_approval")
-        c["by_status"][status] += n
+        c["by_status"][order_status(channel, 1, 1 if is_approved else None)] += n
     for c in counts.values():
-        c["collected_pending"] = c["by_status"]["pending_approval"]
+        c["collected_pending"] = c["by_status"][OrderState.PENDING_APPROVAL]
     active = session.execute(select(func.count()).where(Retailer.company_id == company_id,
-                                                        Retailer.status == "active")).scalar_one()
+                                                        Retailer.status == RetailerStatus.ACTIVE)).scalar_one()
     capped = dict(session.execute(
         select(Cap.cycle_id, func.count())
         .join(Retailer, and_(Retailer.company_id == Cap.company_id, Retailer.retailer_id == Cap.retailer_id))
-        .where(Cap.cycle_id.in_(ids), Retailer.status == "active").group_by(Cap.cycle_id)).all())
+        .where(Cap.cycle_id.in_(ids), Retailer.status == RetailerStatus.ACTIVE).group_by(Cap.cycle_id)).all())
     for cid, c in counts.items():
         c["capped_active_retailers"] = int(capped.get(cid, 0))
         c["retailers_without_cap"] = active - c["capped_active_retailers"]

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
+from allocation.vocabulary import SHORT_REASONS, Role, values
 from api.deps import SessionDep
 from api.ui import charts
 from api.ui.labels import REASON_LABELS
@@ -16,8 +17,8 @@ from models.summary import run_fill_histogram
 from models.users import Principal
 
 router = APIRouter()
-Reader = Annotated[Principal, Depends(page_for("admin", "auditor"))]
-SHORT = ("no_supply", "cap", "supply")
+Reader = Annotated[Principal, Depends(page_for(Role.ADMIN, Role.AUDITOR))]
+SHORT = values(SHORT_REASONS)
 
 
 @router.get("/ui/runs/{run_id}")
