@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from allocation.rows import Whole, whole_numbers
 from allocation.vocabulary import CAP_MAX, TIER_MAX, TIER_MIN, RetailerStatus, SizeClass, values
 
 CAP_COLUMNS = (
@@ -191,14 +192,13 @@ def _week_of(value: Any) -> int:
 
 def _whole(values: pd.Series, what: str) -> np.ndarray:
     """Refuses negative, fractional or missing quantities, which would make a cap meaningless."""
-    arr = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    bad = np.isnan(arr) | (arr < 0) | (arr != np.floor(arr))
-    if bad.any():
+    parsed, kind = whole_numbers(values, None, decimals_ok=True)
+    if kind.any():
+        first = int(np.argmax(kind != Whole.OK))
         raise CapInputError(
-            f"{what}: row {int(np.argmax(bad))} has {values.iloc[int(np.argmax(bad))]!r}, "
-            "not a whole non-negative number of cartons"
+            f"{what}: line {first + 2} has {values.iloc[first]!r}, not a whole non-negative number of cartons"
         )
-    return arr.astype(np.int64)
+    return parsed
 
 
 def _blank_as(column: pd.Series | None, default: str, rows: int) -> pd.Series:
@@ -260,7 +260,7 @@ def _history_stats(history: pd.DataFrame, ids: pd.Index, end_week: int, weeks: i
     r_map = np.append(ids.get_indexer(pd.Index(r_uniques).astype(str)), -1)
     p_codes, p_uniques = pd.factorize(history["period"])
     if (p_codes < 0).any():
-        raise CapInputError(f"history: row {int(np.argmax(p_codes < 0))} has no period")
+        raise CapInputError(f"history: line {int(np.argmax(p_codes < 0)) + 2} has no period")
     week = np.array([_week_of(p) for p in p_uniques], dtype=np.int64)[p_codes]
     qty = _whole(history["quantity"], "history.quantity")
     row = r_map[r_codes]
