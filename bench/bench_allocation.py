@@ -5,7 +5,7 @@
 Each method runs the whole command (start, imports, read CSV, validate, allocate, write CSV, exit) in its
 own process: "command s" is that process's wall time, what `time` shows a user; "in-process s" is the same
 command from reading the first file to publishing the output, without interpreter start and imports.
-Naive and ours run through the same reader, writer and pipeline (rendering overlaps the solve); only
+Naive and ours run through the same reader, writer and pipeline; only
 ours certifies, overlapped with writing. Each process reports its own peak memory (ru_maxrss) and CPU
 seconds. Naive and ours alternate and repeat so both meet the same machine load; each time figure is the
 median of the repetitions, and each ratio the median of the paired ratios (run i of ours against run i of
