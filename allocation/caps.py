@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-SIZE_CLASSES = ("small", "medium", "large")
-STATUSES = ("active", "suspended")
-MAX_CAP = 1_000_000
+from allocation.rows import Whole, whole_numbers
+from allocation.vocabulary import CAP_MAX, TIER_MAX, TIER_MIN, RetailerStatus, SizeClass, values
+
 CAP_COLUMNS = (
     "retailer_id cap weight size_class method base_monthly band monthly_cap allocated_so_far cycles_left "
     "even_share bound carry_over weeks_with_orders weeks_on_record cycles_in_month order_every_weeks"
@@ -108,7 +108,7 @@ class CapPolicy(BaseModel, extra="forbid", use_attribute_docstrings=True):
     """no cycle's cap exceeds this multiple of the month's even share (rounded up): no month-end surge"""
     rounding: Literal["down"] = "down"
     """caps are whole cartons, rounded down, never negative"""
-    max_cap: int = Field(MAX_CAP, ge=0, le=MAX_CAP)
+    max_cap: int = Field(CAP_MAX, ge=0, le=CAP_MAX)
     """no cap exceeds this many cartons"""
 
     @model_validator(mode="before")
@@ -121,9 +121,9 @@ class CapPolicy(BaseModel, extra="forbid", use_attribute_docstrings=True):
     @classmethod
     def _defaults_ok(cls, v: dict[int, int]) -> dict[int, int]:
         for tier, weekly in v.items():
-            if not 1 <= tier <= 30 or not 0 <= weekly <= MAX_CAP:
+            if not TIER_MIN <= tier <= TIER_MAX or not 0 <= weekly <= CAP_MAX:
                 raise ValueError(
-                    f"tier_default_weekly needs tiers 1-30, 0-{MAX_CAP} cartons: {tier}: {weekly}"
+                    f"tier_default_weekly needs tiers 1-30, 0-{CAP_MAX} cartons: {tier}: {weekly}"
                 )
         return dict(sorted(v.items()))
 
@@ -131,7 +131,7 @@ class CapPolicy(BaseModel, extra="forbid", use_attribute_docstrings=True):
     @classmethod
     def _weights_ok(cls, v: dict[int, float]) -> dict[int, float]:
         for tier, weight in v.items():
-            if not 1 <= tier <= 30 or not 0 < weight <= 100:
+            if not TIER_MIN <= tier <= TIER_MAX or not 0 < weight <= 100:
                 raise ValueError(f"tier_weights needs tiers 1-30 and weights in (0, 100]: {tier}: {weight}")
         return {t: _decimals_at_most(w, 2, "a weight") for t, w in sorted(v.items())}
 
@@ -153,7 +153,8 @@ def size_from_tier(tiers: np.ndarray, policy: CapPolicy) -> np.ndarray:
     """Gives a retailer without a stated size class the one its tier implies (rule 9: size from tier)."""
     tiers = np.asarray(tiers)
     return np.where(
-        tiers < policy.medium_from_tier, "small", np.where(tiers < policy.large_from_tier, "medium", "large")
+        tiers < policy.medium_from_tier, SizeClass.SMALL.value,
+        np.where(tiers < policy.large_from_tier, SizeClass.MEDIUM.value, SizeClass.LARGE.value),
     ).astype(object)
 
 
@@ -191,14 +192,13 @@ def _week_of(value: Any) -> int:
 
 def _whole(values: pd.Series, what: str) -> np.ndarray:
     """Refuses negative, fractional or missing quantities, which would make a cap meaningless."""
-    arr = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    bad = np.isnan(arr) | (arr < 0) | (arr != np.floor(arr))
-    if bad.any():
+    parsed, kind = whole_numbers(values, None, decimals_ok=True)
+    if kind.any():
+        first = int(np.argmax(kind != Whole.OK))
         raise CapInputError(
-            f"{what}: row {int(np.argmax(bad))} has {values.iloc[int(np.argmax(bad))]!r}, "
-            "not a whole non-negative number of cartons"
+            f"{what}: line {first + 2} has {values.iloc[first]!r}, not a whole non-negative number of cartons"
         )
-    return arr.astype(np.int64)
+    return parsed
 
 
 def _blank_as(column: pd.Series | None, default: str, rows: int) -> pd.Series:
@@ -217,13 +217,13 @@ def _active(retailers: pd.DataFrame, policy: CapPolicy) -> pd.DataFrame:
     ids = retailers["retailer_id"].astype(str)
     if ids.duplicated().any():
         raise CapInputError(f"retailers: duplicate retailer_id {ids[ids.duplicated()].iloc[0]!r}")
-    status = _blank_as(retailers.get("status"), "active", len(retailers))
-    if not status.isin(STATUSES).all():
+    status = _blank_as(retailers.get("status"), RetailerStatus.ACTIVE.value, len(retailers))
+    if not status.isin(values(RetailerStatus)).all():
         raise CapInputError(
-            f"retailers: status {status[~status.isin(STATUSES)].iloc[0]!r} is not active/suspended"
+            f"retailers: status {status[~status.isin(values(RetailerStatus))].iloc[0]!r} is not active/suspended"
         )
     tier = _whole(retailers["tier"], "retailers.tier")
-    if ((tier < 1) | (tier > 30)).any():
+    if ((tier < TIER_MIN) | (tier > TIER_MAX)).any():
         raise CapInputError("retailers: tier must be 1-30")
     every = _whole(
         retailers.get("order_every_weeks", pd.Series(1, retailers.index)).fillna(1), "order_every_weeks"
@@ -232,7 +232,7 @@ def _active(retailers: pd.DataFrame, policy: CapPolicy) -> pd.DataFrame:
         raise CapInputError("retailers: order_every_weeks must be 1-4")
     size = size_from_tier(tier, policy)
     given = _blank_as(retailers.get("size_class"), "", len(retailers))
-    if not given.isin(SIZES := ["", *SIZE_CLASSES]).all():
+    if not given.isin(SIZES := ["", *values(SizeClass)]).all():
         raise CapInputError(
             f"retailers: size_class {given[~given.isin(SIZES)].iloc[0]!r} is not large/medium/small"
         )
@@ -246,7 +246,7 @@ def _active(retailers: pd.DataFrame, policy: CapPolicy) -> pd.DataFrame:
             "order_every_weeks": every,
         }
     )
-    out = out[(status == "active").to_numpy()]
+    out = out[(status == RetailerStatus.ACTIVE).to_numpy()]
     return out.sort_values("retailer_id", kind="stable").reset_index(drop=True)
 
 
@@ -260,7 +260,7 @@ def _history_stats(history: pd.DataFrame, ids: pd.Index, end_week: int, weeks: i
     r_map = np.append(ids.get_indexer(pd.Index(r_uniques).astype(str)), -1)
     p_codes, p_uniques = pd.factorize(history["period"])
     if (p_codes < 0).any():
-        raise CapInputError(f"history: row {int(np.argmax(p_codes < 0))} has no period")
+        raise CapInputError(f"history: line {int(np.argmax(p_codes < 0)) + 2} has no period")
     week = np.array([_week_of(p) for p in p_uniques], dtype=np.int64)[p_codes]
     qty = _whole(history["quantity"], "history.quantity")
     row = r_map[r_codes]
@@ -341,8 +341,8 @@ def compute_caps(
     eligible = with_order >= policy.min_history_weeks
     base = np.where(eligible, total * days // (7 * np.maximum(span, 1)), 0)
     base = np.where(eligible, base, _tier_defaults(active, base, eligible, policy, days))
-    bp = np.array([round(getattr(policy.bands, s) * 10_000) for s in SIZE_CLASSES], dtype=np.int64)
-    band_bp = bp[pd.Categorical(active["size_class"], categories=SIZE_CLASSES).codes]
+    bp = np.array([round(getattr(policy.bands, s) * 10_000) for s in SizeClass], dtype=np.int64)
+    band_bp = bp[pd.Categorical(active["size_class"], categories=values(SizeClass)).codes]
     monthly = base * (10_000 + band_bp) // 10_000
 
     every = active["order_every_weeks"].to_numpy()

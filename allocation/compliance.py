@@ -18,8 +18,8 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from allocation.clusters import clusters, orders_in_clusters
+from allocation.vocabulary import Channel
 
-STATED, COLLECTED = "retailer_stated", "collected"
 LAST_YEAR_DAYS = 364  # 52 weeks: the same weekdays a year earlier
 COUNTS = ["orders", "retailer_stated", "collected", "collected_approved", "collected_left_out", "no_order_retailers",
           "orders_in_clusters", "cap_moves", "cartons_moved"]
@@ -134,8 +134,8 @@ def _last_year(data: ComplianceData, prices: _Prices) -> pd.DataFrame:
 def _orders(data: ComplianceData) -> pd.DataFrame:
     """One row per order (total > 0) with its channel flags and cartons."""
     orders = data.orders[data.orders["total"].to_numpy() > 0]
-    stated = (orders["channel"] == STATED).to_numpy()
-    collected = (orders["channel"] == COLLECTED).to_numpy()
+    stated = (orders["channel"] == Channel.RETAILER_STATED).to_numpy()
+    collected = (orders["channel"] == Channel.COLLECTED).to_numpy()
     approved = collected & orders["approved"].to_numpy(dtype=bool)
     total = orders["total"].to_numpy(dtype=np.int64)
     active = data.retailers["retailer_id"].to_numpy(dtype=object)[data.retailers["active"].to_numpy(dtype=bool)]

@@ -22,9 +22,9 @@ import pandas as pd
 from allocation.certificate import REASONS, Certificate, Proof, certify, reasons, require_passing
 from allocation.choice import ChoiceCertificate, ChoiceFirst
 from allocation.files import AllocationsFile
-from allocation.priority import Priority
 from allocation.problem import Problem
 from allocation.solver import GraphStats, Solution
+from allocation.vocabulary import Priority
 
 
 @dataclass(frozen=True)

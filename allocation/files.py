@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from allocation.problem import ProblemError
+from allocation.rows import RowFault
 
 ID_COLUMNS = {
     "demand": ("retailer_id", "brand_code", "channel"),
@@ -61,17 +62,16 @@ def read_frame(path: Path | str, source: str) -> pd.DataFrame:
             frame = pd.read_csv(path, dtype=dtype, keep_default_na=False, na_filter=False,
                                 encoding="utf-8-sig", skip_blank_lines=True)
     except FileNotFoundError:
-        raise ProblemError([{"input": source, "line": None, "column": None, "message": f"file not found: {path}"}]) from None
+        raise ProblemError([RowFault(source, None, None, f"file not found: {path}")]) from None
     except pd.errors.EmptyDataError:
-        raise ProblemError([{"input": source, "line": 1, "column": None,
-                             "message": "the file is empty; expected a header row"}]) from None
+        raise ProblemError([RowFault(source, 1, None, "the file is empty; expected a header row")]) from None
     except pd.errors.ParserError as exc:
         m = _LINE_IN_PARSER_MESSAGE.search(str(exc))
-        raise ProblemError([{"input": source, "line": int(m.group(1)) if m else None, "column": None,
-                             "message": f"not a well-formed CSV row ({str(exc).split(':')[-1].strip()})"}]) from exc
+        raise ProblemError([RowFault(source, int(m.group(1)) if m else None, None,
+                                     f"not a well-formed CSV row ({str(exc).split(':')[-1].strip()})")]) from exc
     except UnicodeDecodeError as exc:
-        raise ProblemError([{"input": source, "line": None, "column": None,
-                             "message": f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})"}]) from exc
+        raise ProblemError([RowFault(source, None, None,
+                                     f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})")]) from exc
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
 
@@ -85,14 +85,14 @@ def release_unused_memory() -> None:
 
 def read_inputs(demand: Path | str, supply: Path | str, caps: Path | str) -> tuple[pd.DataFrame, ...]:
     """The three inputs of one cycle, all read before any is judged so every file's faults are reported."""
-    frames, errors = [], []
+    frames, faults = [], []
     for path, source in ((demand, "demand"), (supply, "supply"), (caps, "caps")):
         try:
             frames.append(read_frame(path, source))
         except ProblemError as exc:
-            errors.extend(exc.errors)
-    if errors:
-        raise ProblemError(errors)
+            faults.extend(exc.faults)
+    if faults:
+        raise ProblemError(faults)
     return tuple(frames)
 
 

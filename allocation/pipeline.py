@@ -15,8 +15,8 @@ from pathlib import Path
 from allocation.certificate import REASONS, CertificateFailed, certify
 from allocation.engine import Check, Result, Solve, allocate
 from allocation.files import AllocationsFile, discard, publish
-from allocation.priority import Priority
 from allocation.problem import Problem
+from allocation.vocabulary import Priority
 
 __all__ = ["CertificateFailed", "allocate_to_file"]
 

@@ -10,69 +10,25 @@ import numpy as np
 import pandas as pd
 
 from allocation.caps import floor_like
+from allocation.rows import MAX_SHOWN, Faults, RowFaults, Whole, flag_numbers, whole_numbers
+from allocation.vocabulary import CAP_MAX, LINE_MAX, SUPPLY_MAX, WEIGHT_MAX, Channel, values
 
-LINE_MAX = 10_000
-CAP_MAX = 1_000_000
-SUPPLY_MAX = 1_000_000_000
-WEIGHT_MAX = 10_000
-MAX_ERRORS = 50
 INPUTS = ("demand", "supply", "caps")
-CHANNELS = ("retailer_stated", "collected", "")
+CHANNELS = (*values(Channel), "")  # blank: retailer_stated
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-class ProblemError(Exception):
+class ProblemError(RowFaults):
     """Every fault found in one cycle's inputs at once, so a user fixes a file in one pass, not fifty."""
 
-    def __init__(self, errors: list[dict], total: int | None = None):
-        self.errors = errors[:MAX_ERRORS]
-        self.total = max(total or 0, len(errors))
-        super().__init__(self._text())
-
-    def _text(self) -> str:
-        lines = []
-        for e in self.errors:
-            where = e.get("input", "input")
-            if e.get("line") is not None:
-                where += f" line {e['line']}"
-            if e.get("column"):
-                where += f", column {e['column']}"
-            lines.append(f"{where}: {e['message']}")
-        if self.total > len(self.errors):
-            lines.append(f"... and {self.total - len(self.errors)} more")
-        return "\n".join(lines)
+    @property
+    def errors(self) -> list[dict]:
+        """The faults a person is shown, as plain dicts (the command line names each input by its path)."""
+        return [{"input": f.file, "line": f.line, "column": f.column, "message": f.message}
+                for f in self.faults[:MAX_SHOWN]]
 
 
-def _err(source: str, line: int | None, column: str | None, message: str) -> dict:
-    return {"input": source, "line": line, "column": column, "message": message}
-
-
-class _Collector:
-    """Keeps the first errors of each check and a count of all, so a broken 8-million-row file stays cheap."""
-
-    def __init__(self) -> None:
-        self.errors: list[dict] = []
-        self.total = 0
-
-    def add(self, source: str, line: int | None, column: str | None, message: str) -> None:
-        self.total += 1
-        self.errors.append(_err(source, line, column, message))
-
-    def rows(self, source: str, column: str | None, positions: np.ndarray, message) -> None:
-        """Record one error per bad row; `message(i)` words it for row position i."""
-        positions = np.asarray(positions)
-        self.total += len(positions)
-        for i in positions[:MAX_ERRORS].tolist():
-            self.errors.append(_err(source, i + 2, column, message(i)))
-
-    def raise_if_any(self) -> None:
-        if self.total:
-            order = {name: k for k, name in enumerate(INPUTS)}
-            self.errors.sort(key=lambda e: (order.get(e["input"], 9), e["line"] or 0))
-            raise ProblemError(self.errors, self.total)
-
-
-def _columns(frame: pd.DataFrame, source: str, required: tuple[str, ...], bad: _Collector) -> bool:
+def _columns(frame: pd.DataFrame, source: str, required: tuple[str, ...], bad: Faults) -> bool:
     missing = [c for c in required if c not in frame.columns]
     for c in missing:
         bad.add(source, 1, c, f"required column '{c}' is missing (expected columns: {', '.join(required)})")
@@ -98,7 +54,7 @@ def _sorted_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes, np.asarray(uniques, dtype=object)
 
 
-def _ids(frame: pd.DataFrame, source: str, column: str, bad: _Collector) -> tuple[np.ndarray, np.ndarray]:
+def _ids(frame: pd.DataFrame, source: str, column: str, bad: Faults) -> tuple[np.ndarray, np.ndarray]:
     """Codes and sorted unique identifiers of one id column; ids stay strings so leading zeros survive."""
     s = frame[column]
     missing = s.isna().to_numpy()
@@ -125,37 +81,21 @@ def _numbers(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan), empty
 
 
-def _whole(frame: pd.DataFrame, source: str, column: str, hi: int, bad: _Collector,
+def _whole(frame: pd.DataFrame, source: str, column: str, hi: int, bad: Faults,
            what: str = "quantity") -> np.ndarray:
     """Whole numbers in 0..hi; wrong values are reported and read as 0 so the other checks can go on."""
-    s = frame[column]
-    if pd.api.types.is_integer_dtype(s.dtype) and s.dtype.kind in "iu":  # the common case: no float detour
-        v = s.to_numpy()
-        neg, big = v < 0, v > hi
-        if not (neg.any() or big.any()):
-            return v.astype(np.int64, copy=False)
-    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-        num = s.to_numpy(dtype=np.float64, na_value=np.nan)
-        empty = np.isnan(num)
-    else:
-        num, empty = _numbers(s)
-    notnum = np.isnan(num) & ~empty
-    finite = np.isfinite(num)
-    frac = finite & (np.floor(num) != num)
-    neg = finite & ~frac & (num < 0)
-    big = (np.isinf(num) & (num > 0)) | (finite & ~frac & (num > hi))
-    neg |= np.isinf(num) & (num < 0)
-    raw = s.to_numpy()
-    bad.rows(source, column, np.flatnonzero(empty), lambda i: f"{what} is empty")
-    bad.rows(source, column, np.flatnonzero(notnum), lambda i: f"{what} '{raw[i]}' is not a number")
-    bad.rows(source, column, np.flatnonzero(frac), lambda i: f"{what} {raw[i]} is not a whole number of cartons")
-    bad.rows(source, column, np.flatnonzero(neg), lambda i: f"{what} {raw[i]} is negative")
-    bad.rows(source, column, np.flatnonzero(big), lambda i: f"{what} {raw[i]} is above the maximum of {hi:,}")
-    ok = finite & ~frac & ~neg & ~big
-    return np.where(ok, num, 0).astype(np.int64)
+    values, kind = whole_numbers(frame[column], hi, decimals_ok=True)
+    flag_numbers(bad, source, column, frame[column], kind, {
+        Whole.EMPTY: f"{what} is empty",
+        Whole.NOT_NUMBER: f"{what} '{{raw}}' is not a number",
+        Whole.NOT_WHOLE: f"{what} {{raw}} is not a whole number of cartons",
+        Whole.NEGATIVE: f"{what} {{raw}} is negative",
+        Whole.ABOVE: f"{what} {{raw}} is above the maximum of {hi:,}",
+    })
+    return values
 
 
-def _weights(frame: pd.DataFrame, bad: _Collector) -> np.ndarray:
+def _weights(frame: pd.DataFrame, bad: Faults) -> np.ndarray:
     """Weights in hundredths, so every fill-ratio comparison is exact integer arithmetic."""
     if "weight" not in frame.columns:
         return np.full(len(frame), 100, np.int64)
@@ -178,7 +118,7 @@ def _weights(frame: pd.DataFrame, bad: _Collector) -> np.ndarray:
     return np.where(ok, cents, 100).astype(np.int64)
 
 
-def _duplicates(key: np.ndarray, source: str, what, bad: _Collector) -> np.ndarray:
+def _duplicates(key: np.ndarray, source: str, what, bad: Faults) -> np.ndarray:
     """Sort order of the keys, reporting each repeated key at its later line with the first line named.
 
     A negative key marks a row whose id is missing: that row is already reported, and is no duplicate."""
@@ -231,7 +171,7 @@ class Problem:
     def from_frames(cls, demand: pd.DataFrame, supply: pd.DataFrame, caps: pd.DataFrame) -> Problem:
         """Validate the three frames together and report every fault (up to 50) with its file line."""
         started = time.perf_counter()
-        bad = _Collector()
+        bad = Faults(*INPUTS)
         ok_d = _columns(demand, "demand", ("retailer_id", "brand_code", "quantity"), bad)
         ok_s = _columns(supply, "supply", ("brand_code", "quantity"), bad)
         ok_c = _columns(caps, "caps", ("retailer_id", "cap"), bad)
@@ -240,7 +180,7 @@ class Problem:
             bad.add("caps", 1, str(c), f"column '{c}' would set a floor or a per-spec quantity; caps carry only "
                     "an upper limit on each retailer's total (total-quantity floating management, 总量浮动管理)")
         if not (ok_d and ok_s and ok_c):
-            bad.raise_if_any()
+            bad.raise_if_any(ProblemError)
 
         r, rids = _ids(demand, "demand", "retailer_id", bad)
         b, bcodes = _ids(demand, "demand", "brand_code", bad)
@@ -276,7 +216,7 @@ class Problem:
                 first_row.setdefault(int(r[i]), i)
             bad.rows("demand", "retailer_id", np.sort(np.fromiter(first_row.values(), np.int64)),
                      lambda i: f"retailer {rids[r[i]]!r} has demand but no row in the caps file")
-        bad.raise_if_any()
+        bad.raise_if_any(ProblemError)
 
         # each id's row (missing and repeated ids were refused above, so codes are unique and >= 0)
         row_of_cap = np.empty(len(cids), np.int64)

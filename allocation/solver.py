@@ -39,7 +39,8 @@ from functools import cmp_to_key
 import numpy as np
 import pandas as pd
 
-from allocation.problem import LINE_MAX, Problem
+from allocation.problem import Problem
+from allocation.vocabulary import LINE_MAX
 
 _KEY_BASE = 10**10 + 1  # above any reduced denominator w*d (in hundredths): 1,000,000 * 10,000
 SOURCE, SINK = 0, 1

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from models.roles import ROLES
+from allocation.vocabulary import Role
 
 # The database layer is imported inside the commands that use it, so `allocate` and `accuracy`, which need no
 # database, start without loading SQLAlchemy, SQLModel and Alembic.
@@ -111,7 +111,7 @@ def companies_list() -> None:
 
 
 @users_app.command("create")
-def users_create(role: Annotated[str, typer.Option(help=f"one of {', '.join(ROLES)}")],
+def users_create(role: Annotated[str, typer.Option(help=f"one of {', '.join(Role)}")],
                  manager_id: Annotated[Optional[str], typer.Option("--manager-id")] = None,
                  name: Annotated[Optional[str], typer.Option()] = None,
                  company: CompanyOpt = None) -> None:
@@ -184,7 +184,12 @@ def worker(concurrency: Annotated[int, typer.Option(min=1, max=64, help="runs ex
     if not url.startswith("postgresql"):
         fail("the worker needs PostgreSQL: set DATABASE_URL=postgresql+psycopg://... (on SQLite, RUNS_EXECUTOR=local "
              "runs allocations without workers)")
-    settings = ExecutorSettings()
+    from pydantic import ValidationError
+
+    try:
+        settings = ExecutorSettings()
+    except ValidationError as exc:
+        fail("; ".join(e["msg"] for e in exc.errors()))
     err.print(f"worker: concurrency {concurrency}, heartbeat {settings.runs_heartbeat_s:g} s, lease "
               f"{settings.runs_lease_s:g} s, stalled after {settings.runs_stalled_s:g} s", markup=False)
     run_worker(url, settings, concurrency)

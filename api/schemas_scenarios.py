@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from allocation.priority import Priority
+from allocation.vocabulary import Priority
 from api.schemas import CleanStr, In
 from api.schemas_caps import CapIn, SupplyLineIn
 from api.schemas_runs import AllocationOut, Certificate

@@ -25,6 +25,7 @@ BENCHES = [
     ("bench.bench_accuracy", [], "forecast accuracy for a quarter, 100 managers x 300 specs"),
     ("bench.bench_accuracy_db", [], "the same through the database"),
     ("bench.load_morning", [], "an ordering morning at a fixed arrival rate (PostgreSQL)"),
+    ("bench.load_morning", ["--database", "sqlite", "--find-rate"], "the highest ordering-morning rate on SQLite"),
     ("bench.bench_supply_plan", [], "supply plan: the projection's backtest (WAPE) against naive and managers"),
     ("bench.bench_compliance", [], "compliance figures of a city cycle: compute vs plain pandas, read, HTTP"),
     ("bench.bench_scenarios", [], "a city scenario against a run of the same cycle; the supply plan over HTTP"),

@@ -15,6 +15,8 @@ import os
 import signal
 import sys
 
+from allocation.vocabulary import RunState
+
 PARENT_ENV = "TOBACCO_ALLOC_SUPERVISOR_PID"
 PR_SET_PDEATHSIG = 1
 
@@ -41,7 +43,7 @@ def execute(target: str, job_id: int, owner: str, url: str, parent: int | None =
     finally:
         engine.dispose()
     logging.getLogger("executor").info("%s %s %s", target, job_id, status)
-    return 0 if status == "succeeded" else 1
+    return 0 if status == RunState.SUCCEEDED else 1
 
 
 def forked(target: str, job_id: int, owner: str, url: str) -> None:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from allocation.vocabulary import RunState
 from executor.child import PARENT_ENV
 from executor.child import forked as child_forked
 from executor.kinds import KINDS, Kind
@@ -102,7 +103,7 @@ def supervise(kind: Kind, job_id: int, engine, settings: ExecutorSettings, role:
         child = start(kind, job_id, owner, url_of(engine))
     except OSError as exc:
         _fail(engine, kind, job_id, owner, f"its process could not be started ({exc.strerror}); start it again")
-        return "failed"
+        return RunState.FAILED
     code = _wait_renewing(child, kind, job_id, owner, engine, settings)
     _fail(engine, kind, job_id, owner, f"its process ended without finishing it (exit status {code}); nothing was "
                                        "written; start it again")

@@ -24,21 +24,21 @@ from allocation.compliance import (
     report,
 )
 from allocation.clusters import clusters, may_cluster
+from allocation.vocabulary import AdjustmentState, RetailerStatus, Role
 from models import policies
 from models.db import read_frame
 from models.accuracy import actual_frame
 from models.cycles import ReportQuery, final_cycles
 from models.master import team_subquery
 from models.tables import (
-    Allocation,
     Brand,
     CapAdjustment,
     CompliancePolicyVersion,
     Cycle,
+    DemandSnapshotLine,
     History,
     Order,
     OrderLine,
-    Publication,
     Retailer,
 )
 from models.users import Principal
@@ -127,24 +127,23 @@ def gather(session: Session, company_id: int, cycles: list[Cycle], policy: Compl
     demand = pd.DataFrame({"cycle_id": demand["period"].astype("int64"), "manager_id": demand["manager_id"],
                            "brand_code": demand["brand_code"], "quantity": demand["quantity"]})
     retailers = read_frame(session, select(Retailer.retailer_id, Retailer.manager_id,
-                                           case((Retailer.status == "active", 1), else_=0))
+                                           case((Retailer.status == RetailerStatus.ACTIVE, 1), else_=0))
                            .where(Retailer.company_id == company_id),
                            {"retailer_id": "str", "manager_id": "str", "active": "int64"})
     brands = read_frame(session, select(Brand.brand_code, Brand.wholesale_price, case((Brand.is_key, 1), else_=0))
                         .where(Brand.company_id == company_id),
                         {"brand_code": "str", "wholesale_price": "float64", "is_key": "int64"})
     moves = session.execute(select(CapAdjustment.cycle_id, CapAdjustment.manager_id, CapAdjustment.moves).where(
-        CapAdjustment.company_id == company_id, CapAdjustment.cycle_id.in_(ids), CapAdjustment.status == "approved"))
+        CapAdjustment.company_id == company_id, CapAdjustment.cycle_id.in_(ids),
+        CapAdjustment.status == AdjustmentState.APPROVED))
     adjustments = pd.DataFrame([(c, m, sum(int(x["quantity"]) for x in mv)) for c, m, mv in moves],
                                columns=["cycle_id", "manager_id", "cartons"])
-    allocated = read_frame(session, select(Publication.cycle_id, Retailer.manager_id, Allocation.brand_code,
-                                           func.sum(Allocation.allocated))
-                           .join(Allocation, Allocation.run_id == Publication.run_id)
-                           .join(Retailer, and_(Retailer.company_id == Publication.company_id,
-                                                Retailer.retailer_id == Allocation.retailer_id))
-                           .where(Publication.company_id == company_id, Publication.cycle_id.in_(ids),
-                                  Allocation.allocated > 0)
-                           .group_by(Publication.cycle_id, Retailer.manager_id, Allocation.brand_code),
+    # the published cycles' allocation, kept per manager and spec in the demand snapshots actual_frame refreshed
+    allocated = read_frame(session, select(DemandSnapshotLine.cycle_id, DemandSnapshotLine.manager_id,
+                                           DemandSnapshotLine.brand_code, DemandSnapshotLine.allocated)
+                           .join(Cycle, Cycle.id == DemandSnapshotLine.cycle_id)
+                           .where(Cycle.company_id == company_id, Cycle.status == "published",
+                                  DemandSnapshotLine.cycle_id.in_(ids), DemandSnapshotLine.allocated > 0),
                            {"cycle_id": "int64", "manager_id": "str", "brand_code": "str", "quantity": "int64"})
     history, loaded = _history(session, company_id, cycles)
     frame = pd.DataFrame({"cycle_id": ids, "start_date": [c.start_date for c in cycles],
@@ -157,7 +156,7 @@ def _visible(session: Session, principal: Principal, managers: pd.Series, manage
     """Which rows (by manager; None is the company row) the caller may see: auditors and admins everything, a
     market manager his team's rows; a manager_id filter keeps that manager's rows only."""
     keep = np.ones(len(managers), dtype=bool)
-    if principal.role == "market_manager":
+    if principal.role == Role.MARKET_MANAGER:
         keep &= managers.isin(list(session.execute(team_subquery(principal)).scalars())).to_numpy()
     if manager_id is not None:
         keep &= (managers == manager_id).to_numpy()

@@ -15,8 +15,16 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
+from models import sqlite
+
 DEFAULT_URL = "sqlite:///./data/tobacco.db"
 BULK_CHUNK = 5_000
+# How long a transaction waits for SQLite's write lock before giving up: long for commands and runs, which
+# wait behind short requests; the API sets its own, shorter bound (Settings.sqlite_lock_timeout), then answers 503.
+SQLITE_LOCK_TIMEOUT_S = 30.0
+# Connections per engine: at least the API's concurrent requests (THREADS in api/app.py), so a request inside
+# never waits for a connection, only (on SQLite, bounded) for the write lock.
+POOL_SIZE, POOL_OVERFLOW = 40, 20
 
 
 def database_url() -> str:
@@ -24,38 +32,24 @@ def database_url() -> str:
     return os.environ.get("DATABASE_URL") or DEFAULT_URL
 
 
-def make_engine(url: str | None = None, **kw: Any) -> Engine:
-    """An engine with the pragmas SQLite needs to behave like a real database (WAL, foreign keys)."""
+def make_engine(url: str | None = None, sqlite_lock_timeout: float = SQLITE_LOCK_TIMEOUT_S, **kw: Any) -> Engine:
+    """An engine for this URL; on SQLite one that behaves like a server's database (models/sqlite.py).
+
+    On SQLite every transaction takes the write lock at BEGIN and waits at most `sqlite_lock_timeout` seconds
+    for it; past that it fails before it has written anything (`sqlite.is_lock_timeout` is true of the error).
+    """
     url = url or database_url()
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:":  # a file: a pool as large as for a server database (in memory: one)
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kw)
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.close()
-
-        # take the write lock at BEGIN so two writers never deadlock on lock upgrade
-        @event.listens_for(engine, "connect")
-        def _no_pysqlite_begin(dbapi_conn, _record):  # pragma: no cover - trivial
-            dbapi_conn.isolation_level = None
-
-        @event.listens_for(engine, "begin")
-        def _begin_immediate(conn):  # pragma: no cover - trivial
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-
+            kw.setdefault("pool_size", POOL_SIZE)
+            kw.setdefault("max_overflow", POOL_OVERFLOW)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": sqlite_lock_timeout}, **kw)
+        sqlite.configure(engine, sqlite_lock_timeout)
         return engine
-    # at least as many connections as the API's worker threads (THREADS in api/app.py), so a thread holding
-    # a finished request's session never waits behind threads that wait for a connection
-    kw.setdefault("pool_size", 40)
-    kw.setdefault("max_overflow", 20)
+    kw.setdefault("pool_size", POOL_SIZE)
+    kw.setdefault("max_overflow", POOL_OVERFLOW)
     kw.setdefault("pool_pre_ping", True)
     return create_engine(url, **kw)
 

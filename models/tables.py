@@ -20,9 +20,25 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from allocation.priority import Priority
+from allocation.vocabulary import (
+    ACTIVE_RUN_STATES,
+    CAP_MAX,
+    LINE_MAX,
+    TIER_MAX,
+    TIER_MIN,
+    AdjustmentState,
+    CapSource,
+    Channel,
+    CycleState,
+    MarketType,
+    Priority,
+    Reason,
+    RetailerStatus,
+    Role,
+    RunState,
+    SizeClass,
+)
 from models.leases import Leased
-from models.roles import ROLES
 from models.types import JSONType, UTCDateTime, utcnow
 
 SQLModel.metadata.naming_convention = {
@@ -33,17 +49,11 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 
-CYCLE_STATUSES = ("planned", "open", "closed", "published")
-RUN_STATUSES = ("queued", "running", "succeeded", "failed")
-CHANNELS = ("retailer_stated", "collected")
-SIZE_CLASSES = ("large", "medium", "small")
-MAX_LINE_QUANTITY = 10_000
-MAX_CAP = 1_000_000
-PRIORITIES = tuple(p.value for p in Priority)
 
 
-def _in(col: str, values: tuple[str, ...]) -> str:
-    return f"{col} IN ({', '.join(repr(v) for v in values)})"
+def _in(col: str, values) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{col} IN ({quoted})"
 
 
 def _ts(nullable: bool = False, **kw: Any):
@@ -63,7 +73,7 @@ class User(SQLModel, table=True):
     __tablename__ = "app_user"
     __table_args__ = (
         UniqueConstraint("company_id", "name"),
-        CheckConstraint(_in("role", ROLES), name="role"),
+        CheckConstraint(_in("role", Role), name="role"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     company_id: int = Field(foreign_key="company.id", index=True)
@@ -96,11 +106,11 @@ class Retailer(SQLModel, table=True):
     __tablename__ = "retailer"
     __table_args__ = (
         ForeignKeyConstraint(["company_id", "manager_id"], ["manager.company_id", "manager.manager_id"]),
-        CheckConstraint("tier BETWEEN 1 AND 30", name="tier"),
-        CheckConstraint(_in("market_type", ("urban", "rural")), name="market_type"),
+        CheckConstraint(f"tier BETWEEN {TIER_MIN} AND {TIER_MAX}", name="tier"),
+        CheckConstraint(_in("market_type", MarketType), name="market_type"),
         CheckConstraint("delivery_weekday BETWEEN 1 AND 7", name="weekday"),
-        CheckConstraint(_in("size_class", SIZE_CLASSES), name="size_class"),
-        CheckConstraint(_in("status", ("active", "suspended")), name="status"),
+        CheckConstraint(_in("size_class", SizeClass), name="size_class"),
+        CheckConstraint(_in("status", RetailerStatus), name="status"),
         CheckConstraint("order_every_weeks BETWEEN 1 AND 4", name="order_every"),
         Index("ix_retailer_manager", "company_id", "manager_id"),
         Index("ix_retailer_route", "company_id", "route_id", "delivery_weekday"),
@@ -116,7 +126,7 @@ class Retailer(SQLModel, table=True):
     delivery_weekday: int
     # None: the cap policy derives the size class from the tier (its mapping is configurable)
     size_class: Optional[str] = Field(default=None, sa_type=String(16))
-    status: str = Field(default="active", sa_type=String(16))
+    status: str = Field(default=RetailerStatus.ACTIVE, sa_type=String(16))
     order_every_weeks: int = Field(default=1)
 
 
@@ -148,7 +158,7 @@ class History(SQLModel, table=True):
     """
 
     __tablename__ = "history"
-    __table_args__ = (CheckConstraint(f"quantity BETWEEN 0 AND {MAX_LINE_QUANTITY}", name="quantity"),)
+    __table_args__ = (CheckConstraint(f"quantity BETWEEN 0 AND {LINE_MAX}", name="quantity"),)
     company_id: int = Field(primary_key=True)
     period: str = Field(sa_type=String(32), primary_key=True)
     retailer_id: str = Field(sa_type=String(64), primary_key=True)
@@ -160,7 +170,7 @@ class Cycle(SQLModel, table=True):
     __tablename__ = "cycle"
     __table_args__ = (
         UniqueConstraint("company_id", "name"),
-        CheckConstraint(_in("status", CYCLE_STATUSES), name="status"),
+        CheckConstraint(_in("status", CycleState), name="status"),
         CheckConstraint("end_date >= start_date", name="dates"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -169,7 +179,7 @@ class Cycle(SQLModel, table=True):
     start_date: date
     end_date: date
     opens_at: datetime = _ts()
-    status: str = Field(default="planned", sa_type=String(16))
+    status: str = Field(default=CycleState.PLANNED, sa_type=String(16))
     closed_at: Optional[datetime] = _ts(nullable=True)
     published_at: Optional[datetime] = _ts(nullable=True)
     published_run_id: Optional[int] = Field(default=None)
@@ -231,16 +241,16 @@ class Cap(SQLModel, table=True):
     __tablename__ = "cap"
     __table_args__ = (
         ForeignKeyConstraint(["company_id", "retailer_id"], ["retailer.company_id", "retailer.retailer_id"]),
-        CheckConstraint(f"cap BETWEEN 0 AND {MAX_CAP}", name="cap"),
+        CheckConstraint(f"cap BETWEEN 0 AND {CAP_MAX}", name="cap"),
         CheckConstraint("weight > 0", name="weight"),
-        CheckConstraint(_in("source", ("computed", "set", "adjusted")), name="source"),
+        CheckConstraint(_in("source", CapSource), name="source"),
     )
     cycle_id: int = Field(foreign_key="cycle.id", primary_key=True)
     retailer_id: str = Field(sa_type=String(64), primary_key=True)
     company_id: int
     cap: int
     weight: Decimal = Field(default=Decimal("1"), sa_type=Numeric(6, 2))
-    source: str = Field(default="computed", sa_type=String(16))
+    source: str = Field(default=CapSource.COMPUTED, sa_type=String(16))
     policy_version: Optional[int] = None
     basis: dict = Field(default_factory=dict, sa_type=JSONType)
     updated_at: datetime = _ts()
@@ -248,13 +258,13 @@ class Cap(SQLModel, table=True):
 
 class CapAdjustment(SQLModel, table=True):
     __tablename__ = "cap_adjustment"
-    __table_args__ = (CheckConstraint(_in("status", ("pending", "approved", "rejected")), name="status"),)
+    __table_args__ = (CheckConstraint(_in("status", AdjustmentState), name="status"),)
     id: Optional[int] = Field(default=None, primary_key=True)
     company_id: int = Field(foreign_key="company.id")
     cycle_id: int = Field(foreign_key="cycle.id", index=True)
     manager_id: str = Field(sa_type=String(64))
     reason: str = Field(sa_type=String(1000))
-    status: str = Field(default="pending", sa_type=String(16))
+    status: str = Field(default=AdjustmentState.PENDING, sa_type=String(16))
     moves: list = Field(default_factory=list, sa_type=JSONType)
     created_by: int = Field(foreign_key="app_user.id")
     created_at: datetime = _ts()
@@ -268,14 +278,14 @@ class Order(SQLModel, table=True):
     __tablename__ = "retailer_order"
     __table_args__ = (
         ForeignKeyConstraint(["company_id", "retailer_id"], ["retailer.company_id", "retailer.retailer_id"]),
-        CheckConstraint(_in("channel", CHANNELS), name="channel"),
+        CheckConstraint(_in("channel", Channel), name="channel"),
         CheckConstraint("version >= 1", name="version"),
     )
     cycle_id: int = Field(foreign_key="cycle.id", primary_key=True)
     retailer_id: str = Field(sa_type=String(64), primary_key=True)
     company_id: int
     version: int = 1
-    channel: str = Field(default="retailer_stated", sa_type=String(32))
+    channel: str = Field(default=Channel.RETAILER_STATED, sa_type=String(32))
     body_sha256: str = Field(sa_type=String(64))
     total: int = 0
     submitted_by: int = Field(foreign_key="app_user.id")
@@ -293,7 +303,7 @@ class OrderLine(SQLModel, table=True):
             ondelete="CASCADE",
         ),
         ForeignKeyConstraint(["company_id", "brand_code"], ["brand.company_id", "brand.brand_code"]),
-        CheckConstraint(f"quantity BETWEEN 0 AND {MAX_LINE_QUANTITY}", name="quantity"),
+        CheckConstraint(f"quantity BETWEEN 0 AND {LINE_MAX}", name="quantity"),
     )
     cycle_id: int = Field(primary_key=True)
     retailer_id: str = Field(sa_type=String(64), primary_key=True)
@@ -325,21 +335,22 @@ class AllocationRun(Leased, table=True):
 
     __tablename__ = "allocation_run"
     __table_args__ = (
-        CheckConstraint(_in("status", RUN_STATUSES), name="status"),
-        CheckConstraint(_in("priority", PRIORITIES), name="priority"),
+        CheckConstraint(_in("status", RunState), name="status"),
+        CheckConstraint(_in("priority", Priority), name="priority"),
         # at most one run per cycle is queued or running at a time
         Index(
             "uq_allocation_run_active", "cycle_id", unique=True,
-            sqlite_where=text("status IN ('queued', 'running')"),
-            postgresql_where=text("status IN ('queued', 'running')"),
+            sqlite_where=text(_in("status", ACTIVE_RUN_STATES)),
+            postgresql_where=text(_in("status", ACTIVE_RUN_STATES)),
         ),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     company_id: int = Field(foreign_key="company.id")
     cycle_id: int = Field(foreign_key="cycle.id", index=True)
-    status: str = Field(default="queued", sa_type=String(16))
+    status: str = Field(default=RunState.QUEUED, sa_type=String(16))
     # what the run put first (DOMAIN.md "Volume first, or choice first"); the policy's when the request named none
-    priority: str = Field(default="volume", sa_type=String(16), sa_column_kwargs={"server_default": "volume"})
+    priority: str = Field(default=Priority.VOLUME, sa_type=String(16),
+                          sa_column_kwargs={"server_default": Priority.VOLUME.value})
     created_by: int = Field(foreign_key="app_user.id")
     created_at: datetime = _ts()
     started_at: Optional[datetime] = _ts(nullable=True)
@@ -363,7 +374,7 @@ class Allocation(SQLModel, table=True):
     __tablename__ = "allocation"
     __table_args__ = (
         CheckConstraint("allocated >= 0 AND allocated <= demanded", name="allocated"),
-        CheckConstraint(_in("reason", ("full", "no_supply", "cap", "supply")), name="reason"),
+        CheckConstraint(_in("reason", Reason), name="reason"),
     )
     run_id: int = Field(primary_key=True)
     retailer_id: str = Field(sa_type=String(64), primary_key=True)
@@ -426,11 +437,14 @@ class DemandSnapshot(SQLModel, table=True):
 
 
 class DemandSnapshotLine(SQLModel, table=True):
+    """A published cycle's counted demand and its published allocation, per manager and spec."""
+
     __tablename__ = "demand_snapshot_line"
     cycle_id: int = Field(foreign_key="demand_snapshot.cycle_id", primary_key=True)
     manager_id: str = Field(sa_type=String(64), primary_key=True)
     brand_code: str = Field(sa_type=String(64), primary_key=True)
     quantity: int = Field(sa_type=BigInteger)
+    allocated: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": text("0")})
 
 
 class AuditEvent(SQLModel, table=True):

@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 from allocation.files import read_inputs, release_unused_memory
-from allocation.priority import Priority
 from allocation.problem import Problem, ProblemError
+from allocation.vocabulary import Priority, Reason
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED_CERTIFICATE = 3
@@ -53,7 +53,7 @@ def _summary(run, zero_lines: int, out: Path, seconds: dict) -> Table:
                                             f"{c['fairness_violations']:,} fairness violations")
     table.add_row("fairness violations", f"{cert.fairness_violations:,}")
     table.add_row("lines", f"{cert.lines:,}" + (f" (and {zero_lines:,} of 0 cartons, left out)" if zero_lines else ""))
-    for reason in ("full", "no_supply", "cap", "supply"):
+    for reason in Reason:
         table.add_row(f"  {reason}", f"{int(counts.get(reason, 0)):,}")
     table.add_row("short lines at zero", f"{cert.short_lines_at_zero:,}")
     table.add_row("timings (s)", "  ".join(f"{k} {v:.2f}" for k, v in seconds.items()))

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from allocation.vocabulary import Role
 from api.deps import PageDep, SessionDep, require
 from api.idempotency import IdempotencyDep
 from api.schemas import Page
@@ -16,8 +17,8 @@ from models import scenarios
 from models.users import Principal
 
 router = APIRouter(tags=["scenarios"])
-Admin = Annotated[Principal, Depends(require("admin"))]
-Reader = Annotated[Principal, Depends(require("admin", "auditor"))]
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+Reader = Annotated[Principal, Depends(require(Role.ADMIN, Role.AUDITOR))]
 
 SCENARIO_RULES = """Queues a what-if allocation of the cycle's frozen demand (the approved demand of its close, as a
 run reads it) under other supply and/or caps, and answers 202 at once; poll `GET /v1/scenarios/{scenario_id}`.

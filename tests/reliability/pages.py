@@ -38,6 +38,7 @@ PAGES: dict[str, frozenset[str] | None] = {
     "POST /ui/forecasts/{cycle_id}": ACCOUNT,
     "GET /ui/accuracy": MANAGERS_READ,
     "GET /ui/accuracy/managers/{manager_id}": MANAGERS_READ,
+    "GET /ui/compliance": frozenset({"auditor", "admin", "market_manager"}),
     "GET /ui/distribution": WAREHOUSE,
     "GET /ui/distribution/{cycle_id}": WAREHOUSE,
     "GET /ui/distribution/{cycle_id}/allocations.csv": WAREHOUSE,

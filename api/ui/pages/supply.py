@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from allocation.vocabulary import SHORT_REASONS, Role, values
 from api.deps import SessionDep
 from api.ui import charts
 from api.ui.i18n import N_
@@ -19,10 +20,10 @@ from models.pagination import frame_page
 from models.users import Principal
 
 router = APIRouter()
-Reader = Annotated[Principal, Depends(page_for("admin", "auditor"))]
+Reader = Annotated[Principal, Depends(page_for(Role.ADMIN, Role.AUDITOR))]
 Cursor = Annotated[str | None, Query(max_length=500)]
 PAGE = 50
-SHORT = ("no_supply", "cap", "supply")
+SHORT = values(SHORT_REASONS)
 TIGHT = (4, 5)  # the price classes supplied at a slightly tight balance by default (稍紧平衡)
 CLASS, PROJECTED, PROPOSED = N_("class"), N_("Projected demand"), N_("Proposed supply")
 RUN, SCENARIO = N_("Run"), N_("Scenario")
