@@ -24,6 +24,7 @@ from models.cycles import cycle_status, get_cycle, require_status
 from models.db import bulk_insert, copy_csv, read_frame, session_scope
 from models.errors import Conflict, DomainError, NotFound, row_id
 from models.pagination import entity_page, page
+from models.summary import fill_counts
 from models.allocation_policy import default_priority
 from models.tables import Allocation, AllocationRun, Cap, Cycle, Publication, Supply
 from models.types import utcnow
@@ -214,6 +215,7 @@ def totals_of(allocations: pd.DataFrame, excluded: list[dict]) -> dict:
         "short_lines": {r: int(short.get(r, 0)) for r in SHORT_REASONS},
         "fill_ratio": round(allocated / demanded, 6) if demanded else None,
         "excluded_orders": len(excluded),
+        "fill_histogram": fill_counts(allocations["demanded"].to_numpy(), allocations["allocated"].to_numpy()),
     }
 
 

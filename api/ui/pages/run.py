@@ -13,7 +13,7 @@ from api.ui.labels import REASON_LABELS
 from api.ui.render import render, translator
 from api.ui.session import page_for
 from models import cycles, runs
-from models.summary import fill_histogram
+from models.summary import run_fill_histogram
 from models.users import Principal
 
 router = APIRouter()
@@ -27,7 +27,7 @@ def run_page(run_id: str, request: Request, session: SessionDep, principal: Read
     t = translator(request)
     run = runs.get_run(session, principal.company_id, run_id)
     cycle = cycles.get_cycle(session, principal.company_id, run.cycle_id)
-    counts = fill_histogram(session, run.id)
+    counts = run_fill_histogram(session, run)
     buckets = ["0"] + [f"{10 * k}–{10 * (k + 1)}%" for k in range(10)] + ["100%"]
     histogram = charts.bars(buckets, [(t("Lines"), counts)])
     short = (run.totals or {}).get("short_lines", {})
