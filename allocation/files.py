@@ -49,7 +49,7 @@ def _read_columnar(path: Path, source: str, names: list[str]) -> pd.DataFrame | 
     return table.to_pandas()
 
 
-def read_frame(path: Path | str, source: str) -> pd.DataFrame:
+def read_input(path: Path | str, source: str) -> pd.DataFrame:
     """One input file as a frame whose row i is file line i + 2; identifiers are read as text."""
     path = Path(path)
     try:
@@ -88,7 +88,7 @@ def read_inputs(demand: Path | str, supply: Path | str, caps: Path | str) -> tup
     frames, faults = [], []
     for path, source in ((demand, "demand"), (supply, "supply"), (caps, "caps")):
         try:
-            frames.append(read_frame(path, source))
+            frames.append(read_input(path, source))
         except ProblemError as exc:
             faults.extend(exc.faults)
     if faults:
@@ -170,7 +170,7 @@ def _header(columns) -> bytes:
 
 
 def write_temp_beside(path: Path | str, write, durable: bool = True) -> Path:
-    """Run write(fh) into a new temporary file beside path and return it, unpublished; removed if write fails."""
+    """Run write(fh) into a new temporary file beside path and return it, not yet in place; removed if write fails."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
@@ -179,7 +179,7 @@ def write_temp_beside(path: Path | str, write, durable: bool = True) -> Path:
             fh.flush()
             if durable:
                 os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the published file from other readers
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the placed file from other readers
     except BaseException:
         discard(tmp)
         raise
@@ -193,7 +193,7 @@ def discard(tmp: Path | str) -> None:
         pass
 
 
-def publish(tmp: Path | str, path: Path | str, durable: bool = True) -> None:
+def move_into_place(tmp: Path | str, path: Path | str, durable: bool = True) -> None:
     """Rename the finished temporary file onto its target, so the file appears whole or not at all."""
     try:
         os.replace(tmp, path)
@@ -225,7 +225,7 @@ def write_csv_atomic(path: Path | str, frame: pd.DataFrame, durable: bool = True
         fh.write(_header(frame.columns))
         _write_rows(fh, frame)
 
-    publish(write_temp_beside(path, write, durable), path, durable)
+    move_into_place(write_temp_beside(path, write, durable), path, durable)
 
 
 class AllocationsFile:
@@ -255,7 +255,7 @@ class AllocationsFile:
 
     def write_temp(self, path: Path | str, allocated: np.ndarray, reason_codes: np.ndarray,
                    durable: bool = True) -> Path:
-        """Every row, written to an unpublished temporary file beside path."""
+        """Every row, written to a temporary file, not yet in place, beside path."""
 
         def write(fh) -> None:
             fh.write(_header(OUTPUT_COLUMNS))

@@ -26,7 +26,7 @@ class RunCreated(BaseModel):
     priority: str
 
 
-class Certificate(BaseModel):
+class CertificateOut(BaseModel):
     """The engine's independent checks; extra figures the engine reports are passed through."""
 
     model_config = {"extra": "allow"}
@@ -55,7 +55,7 @@ class RunOut(BaseModel):
     timings: dict[str, Any] = Field(default_factory=dict, description=(
         "seconds: queued_s, read_s, solve_s (validate and allocate), write_s, total_s, engine (its own split: "
         "validate_s, build_s, solve_s, certify_s, write_s, total_s)"))
-    certificate: Certificate | dict = Field(default_factory=dict)
+    certificate: CertificateOut | dict = Field(default_factory=dict)
     excluded_orders: list[dict[str, Any]] = Field(default_factory=list, description=(
         "collected orders without approval of their current version at close: not in the run"))
     error: str | None = Field(None, description="why a failed run failed")

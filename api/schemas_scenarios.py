@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from allocation.vocabulary import Priority
 from api.schemas import CleanStr, In
 from api.schemas_caps import CapIn, SupplyLineIn
-from api.schemas_runs import AllocationOut, Certificate
+from api.schemas_runs import AllocationOut, CertificateOut
 
 
 class ScenarioIn(In):
@@ -72,7 +72,7 @@ class ScenarioOut(BaseModel):
     caps: list[dict[str, Any]] = Field(description="the cap overrides as sent (weight null: the cycle's)")
     totals: dict[str, Any] = Field(default_factory=dict, description="as a run's")
     timings: dict[str, Any] = Field(default_factory=dict, description="as a run's, plus compare_s")
-    certificate: Certificate | dict = Field(default_factory=dict, description="the engine's, for the modified instance")
+    certificate: CertificateOut | dict = Field(default_factory=dict, description="the engine's, for the modified instance")
     excluded_orders: list[dict[str, Any]] = Field(default_factory=list)
     compared_run_id: str | None = Field(None, description="the run compared with: the cycle's published run, else its "
                                                           "latest succeeded run of the same close")

@@ -34,7 +34,7 @@ def url_of(engine) -> str:
     return engine.url.render_as_string(hide_password=False)
 
 
-def status_of(engine, kind: Kind, job_id: int) -> str:
+def job_status(engine, kind: Kind, job_id: int) -> str:
     with session_scope(engine) as session:
         row = session.get(kind.table, job_id, populate_existing=True)
         return row.status if row is not None else "missing"
@@ -98,7 +98,7 @@ def supervise(kind: Kind, job_id: int, engine, settings: ExecutorSettings, role:
     owner = leases.owner_name(role)
     with session_scope(engine) as session:
         if not leases.claim(session, kind.table, job_id, owner, settings.runs_lease_s):
-            return status_of(engine, kind, job_id)  # executed or failed already: nothing to do
+            return job_status(engine, kind, job_id)  # executed or failed already: nothing to do
     try:
         child = start(kind, job_id, owner, url_of(engine))
     except OSError as exc:
@@ -107,7 +107,7 @@ def supervise(kind: Kind, job_id: int, engine, settings: ExecutorSettings, role:
     code = _wait_renewing(child, kind, job_id, owner, engine, settings)
     _fail(engine, kind, job_id, owner, f"its process ended without finishing it (exit status {code}); nothing was "
                                        "written; start it again")
-    return status_of(engine, kind, job_id)
+    return job_status(engine, kind, job_id)
 
 
 def _wait_renewing(child, kind: Kind, job_id: int, owner: str, engine,

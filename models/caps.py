@@ -28,7 +28,7 @@ from models.tables import (
     Publication,
     Retailer,
 )
-from models.tables import CapPolicy as PolicyRow
+from models.tables import CapPolicyVersion
 from models.types import utcnow
 from models.users import Principal
 
@@ -37,14 +37,14 @@ BASIS_COLUMNS = ["method", "size_class", "base_monthly", "band", "monthly_cap", 
                  "order_every_weeks"]
 
 
-def current_policy(session: Session, company_id: int) -> PolicyRow:
+def current_policy(session: Session, company_id: int) -> CapPolicyVersion:
     """The cap policy in force; a fresh company gets version 1 = the defaults, so caps can be computed at once."""
-    return policies.current(session, PolicyRow, company_id, CapPolicy())
+    return policies.current(session, CapPolicyVersion, company_id, CapPolicy())
 
 
-def put_policy(session: Session, principal: Principal, policy: CapPolicy) -> PolicyRow:
+def put_policy(session: Session, principal: Principal, policy: CapPolicy) -> CapPolicyVersion:
     """Add a version (never edit one) so every computed cap can name the exact rules it came from."""
-    return policies.put(session, principal, PolicyRow, policy, "cap_policy")
+    return policies.put(session, principal, CapPolicyVersion, policy, "cap_policy")
 
 
 def cap_inputs(session: Session, company_id: int, cycle: Cycle) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

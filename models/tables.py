@@ -214,7 +214,7 @@ def policy_version_args() -> tuple:
     return UniqueConstraint("company_id", "version"), CheckConstraint("version >= 1", name="version")
 
 
-class CapPolicy(PolicyVersion, table=True):
+class CapPolicyVersion(PolicyVersion, table=True):
     """One version of the floating-cap policy."""
 
     __tablename__ = "cap_policy"

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from allocation import files
-from allocation.files import read_frame, read_inputs, write_allocations, write_csv_atomic
+from allocation.files import read_input, read_inputs, write_allocations, write_csv_atomic
 from allocation.engine import allocate
 from allocation.problem import Problem, ProblemError
 
@@ -23,13 +23,13 @@ def write(path, text: str, encoding="utf-8"):
 
 
 def test_ids_are_text_and_keep_leading_zeros(tmp_path):
-    f = read_frame(write(tmp_path / "d.csv", "retailer_id,brand_code,quantity\n000123,0042,5\n"), "demand")
+    f = read_input(write(tmp_path / "d.csv", "retailer_id,brand_code,quantity\n000123,0042,5\n"), "demand")
     assert f.loc[0, "retailer_id"] == "000123" and f.loc[0, "brand_code"] == "0042"
     assert int(f.loc[0, "quantity"]) == 5
 
 
 def test_byte_order_mark_and_padded_header(tmp_path):
-    f = read_frame(write(tmp_path / "c.csv", "\ufeffretailer_id , cap\n01,3\n"), "caps")
+    f = read_input(write(tmp_path / "c.csv", "\ufeffretailer_id , cap\n01,3\n"), "caps")
     assert list(f.columns) == ["retailer_id", "cap"] and f.loc[0, "retailer_id"] == "01"
 
 
@@ -39,14 +39,14 @@ def test_byte_order_mark_and_padded_header(tmp_path):
 ])
 def test_unreadable_files_cite_the_line(tmp_path, text, line, words):
     with pytest.raises(ProblemError) as info:
-        read_frame(write(tmp_path / "d.csv", text), "demand")
+        read_input(write(tmp_path / "d.csv", text), "demand")
     e = info.value.errors[0]
     assert (e["input"], e["line"]) == ("demand", line) and words in e["message"]
 
 
 def test_not_utf8(tmp_path):
     with pytest.raises(ProblemError) as info:
-        read_frame(write(tmp_path / "d.csv", "retailer_id,brand_code,quantity\n零售,x,1\n", "gbk"), "demand")
+        read_input(write(tmp_path / "d.csv", "retailer_id,brand_code,quantity\n零售,x,1\n", "gbk"), "demand")
     assert "not UTF-8" in info.value.errors[0]["message"]
 
 
