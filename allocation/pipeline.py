@@ -1,11 +1,11 @@
-"""From a validated problem to a finished allocations file, the rendering and writing overlapped with the engine's work.
+"""From a validated problem to a finished allocations file, the writing overlapped with the engine's proof.
 
-The solve and the certificate are the work that a plain proportional split does not do. Each overlaps
-writing, which every method needs: the engine (allocation.engine) prepares this sink in its helper
-thread while it solves, so the three columns the input fixes render then, and the certificate checks
-the allocation in that thread while the rows are completed and written to a temporary file. The file
-is renamed onto its target only when the certificate passes, so a failed proof, a full disk or any
-error leaves no output file.
+The solve and the certificate are the work that a plain proportional split does not do. The certificate
+overlaps writing, which every method needs: the engine (allocation.engine) prepares this sink (the text
+tables of ids and numbers) in its helper thread while it solves, then checks the allocation in that thread
+while the rows are rendered from integer codes a chunk at a time and written to a temporary file. The file
+is renamed onto its target only when the certificate passes, so a failed proof, a full disk or any error
+leaves no output file.
 """
 
 from __future__ import annotations

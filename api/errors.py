@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -85,6 +86,24 @@ async def _database(request: Request, exc: OperationalError):
                                    "moment", "database_busy"), 503, headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
+def allowed_methods(request: Request, router_allow: str | None) -> str | None:
+    """A 405's Allow: the methods the schema documents for the URL's most literal path (/orders/import, not
+    /orders/{retailer_id}); the router's own names only the first route whose path matched (GET and POST
+    /v1/cycles are two routes). A path outside the schema (docs, console pages) keeps the router's."""
+    paths = getattr(request.app.state, "allow_by_path", None)
+    if paths is None:
+        paths = request.app.state.allow_by_path = [
+            (re.compile("^" + "/".join("[^/]+" if part.startswith("{") else re.escape(part)
+                                       for part in path.split("/")) + "$"), path.count("{"),
+             {m.upper() for m in ops} | ({"HEAD"} if "get" in ops else set()))
+            for path, ops in request.app.openapi().get("paths", {}).items()]
+    matching = [(params, methods) for pattern, params, methods in paths if pattern.match(request.url.path)]
+    if not matching:
+        return router_allow
+    fewest = min(params for params, _ in matching)
+    return ", ".join(sorted({m for params, methods in matching if params == fewest for m in methods}))
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(OperationalError, _database)
     app.add_exception_handler(Exception, _unexpected)
@@ -118,4 +137,9 @@ def install(app: FastAPI) -> None:
                 413: "too_large"}.get(
             exc.status_code, "error")
         detail = exc.detail if isinstance(exc.detail, str) else "request refused"
-        return JSONResponse(error_body(detail, code), exc.status_code, headers=getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            allow = allowed_methods(_request, (headers or {}).get("Allow"))
+            headers = {**(headers or {}), "Allow": allow or ""}
+            detail = f"{_request.method} is not answered here; this URL answers {allow or 'nothing'}"
+        return JSONResponse(error_body(detail, code), exc.status_code, headers=headers)

@@ -124,6 +124,17 @@ class PeakMemory:
                 continue
 
 
+def report_run(run: dict, wall: float, memory: PeakMemory) -> None:
+    """The run's figures, printed as soon as it has succeeded."""
+    tm, cert = run["timings"], run["certificate"]
+    print(f"run {run['run_id']}: {run['totals']['lines']:,} lines, {run['totals']['excluded_orders']} collected orders "
+          f"left out; volume {cert['volume']:,} of max {cert['max_volume']:,}, {cert['fairness_violations']} violations")
+    print(f"run, POST to succeeded (worker process): {wall:7.2f} s; its process's peak memory {memory.peak_mb:,.0f} MB; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print(f"  inside the worker: read {tm['read_s']:.2f} s, solve {tm['solve_s']:.2f} s, write {tm['write_s']:.2f} s, "
+          f"total {tm['total_s']:.2f} s (queued {tm['queued_s']:.2f} s); engine: {tm.get('engine')}", flush=True)
+
+
 def pull(client: httpx.Client, path: str) -> tuple[float, list]:
     """Every item of a paged list, page by page, with the wall time."""
     t, items, cursor = time.perf_counter(), [], None
@@ -165,6 +176,7 @@ def main() -> None:
             t = time.perf_counter()
             admin.post(f"/v1/cycles/{cid}/close").raise_for_status()
             close_s = time.perf_counter() - t
+            print(f"close over HTTP: {close_s:.2f} s", flush=True)
             memory = PeakMemory()
             t = time.perf_counter()
             run_id = admin.post(f"/v1/cycles/{cid}/allocation-runs").raise_for_status().json()["run_id"]
@@ -174,9 +186,11 @@ def main() -> None:
             wall = time.perf_counter() - t
             if run["status"] != "succeeded":
                 raise SystemExit(f"run failed: {run['error']}")
+            report_run(run, wall, memory)
             t = time.perf_counter()
             admin.post(f"/v1/allocation-runs/{run_id}/publish").raise_for_status()
             publish_s = time.perf_counter() - t
+            print(f"publish over HTTP: {publish_s:.2f} s", flush=True)
             with engine.connect() as conn:
                 t = time.perf_counter()
                 plain = conn.execute(text("SELECT count(*) FROM allocation WHERE run_id = :r" if province else
@@ -187,20 +201,12 @@ def main() -> None:
             with dc.stream("GET", f"/v1/cycles/{cid}/allocations.csv") as r:
                 csv_lines = sum(chunk.count("\n") for chunk in r.iter_text()) - 1
             csv_s = time.perf_counter() - t
+            if province:
+                print(f"CSV export over HTTP, {csv_lines:,} rows: {csv_s:7.2f} s; rows stored {plain[0][0]:,}")
+                return
             pick_s, picks = pull(dc, f"/v1/cycles/{cid}/pick-list")
         engine.dispose()
     keys = {(x["retailer_id"], x["brand_code"]) for x in items}
-    tm, cert = run["timings"], run["certificate"]
-    print(f"close over HTTP: {close_s:.2f} s; publish: {publish_s:.2f} s")
-    print(f"run {run_id}: {run['totals']['lines']:,} lines, {run['totals']['excluded_orders']} collected orders left "
-          f"out; volume {cert['volume']:,} of max {cert['max_volume']:,}, {cert['fairness_violations']} violations")
-    print(f"run, POST to succeeded (worker process): {wall:7.2f} s; worker peak memory {memory.peak_mb:,.0f} MB; "
-          f"load average {os.getloadavg()[0]:.1f}")
-    print(f"  inside the worker: read {tm['read_s']:.2f} s, solve {tm['solve_s']:.2f} s, write {tm['write_s']:.2f} s, "
-          f"total {tm['total_s']:.2f} s (queued {tm['queued_s']:.2f} s); engine: {tm.get('engine')}")
-    if province:
-        print(f"CSV export over HTTP, {csv_lines:,} rows: {csv_s:7.2f} s; rows stored {plain[0][0]:,}")
-        return
     print(f"baseline, pure solve from memory:        {base_solve:7.2f} s ({lines:,} lines)")
     print(f"  ratio run wall / pure solve:           {wall / base_solve:7.2f}x")
     print(f"pull over HTTP, {len(items):,} rows in pages of {PAGE}: {pull_s:7.2f} s "
