@@ -31,7 +31,7 @@ from models.tables_demand import Order, OrderLine, OrderVersion
 from models.tables_runs import Allocation, AllocationRun
 from models.users import Principal
 from tests.conftest import SAMPLE, make_client
-from tests.reliability.world import committed_city, fill_cycle, sample_rows
+from tests.worlds.sample import committed_city, fill_cycle, sample_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 
