@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from allocation.caps import CapPolicy
+from allocation.cap_policy import CapPolicy
 from allocation.vocabulary import CAP_MAX, AdjustmentState, CapSource, CycleState
 from api.schemas import CleanStr, In, Out, PolicyVersionOut
 

@@ -34,7 +34,9 @@ from models.compliance import figures, gather
 from models.cycles import ReportQuery
 from models.db import bulk_insert, copy_frame, make_engine, read_frame
 from models.migrate import upgrade
-from models.tables import Allocation, AllocationRun, CapAdjustment, Cycle, History, OrderLine, Publication, User
+from models.tables import CapAdjustment, Cycle, History, User
+from models.tables_demand import OrderLine
+from models.tables_runs import Allocation, AllocationRun, Publication
 from models.users import Principal, create_user
 
 CUT = 0.9   # the published allocation: each line's demand less a tenth, rounded down

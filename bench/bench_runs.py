@@ -30,7 +30,8 @@ from bench.common import database, free_port, load_master, start_server, usable_
 from fixtures.city import generate_city, generate_cycle
 from models.db import bulk_insert, copy_frame, make_engine
 from models.migrate import upgrade
-from models.tables import Cap, Cycle, Order, OrderLine, Supply
+from models.tables import Cap, Cycle, Supply
+from models.tables_demand import Order, OrderLine
 from models.types import utcnow
 from models.users import create_user, get_or_create_company
 

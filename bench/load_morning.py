@@ -33,7 +33,7 @@ from bench.common import console, database, free_port, load_master, start_server
 from fixtures.city import generate_city, generate_cycle
 from models.db import make_engine
 from models.migrate import upgrade
-from models.tables import Order, OrderLine
+from models.tables_demand import Order, OrderLine
 from models.users import create_user, get_or_create_company
 
 TARGET = {"throughput": 200.0, "p99_ms": 100.0}

@@ -34,18 +34,9 @@ from models.db import upsert
 from models.errors import Invalid
 from models.master import team_subquery
 from models.orders import COUNTED
-from models.tables import (
-    Allocation,
-    Brand,
-    Cycle,
-    DemandSnapshot,
-    DemandSnapshotLine,
-    Forecast,
-    Order,
-    OrderLine,
-    Publication,
-    Retailer,
-)
+from models.tables import Brand, Cycle, Retailer
+from models.tables_demand import DemandSnapshot, DemandSnapshotLine, Forecast, Order, OrderLine
+from models.tables_runs import Allocation, Publication
 from models.types import utcnow
 from models.users import Principal
 

@@ -10,7 +10,8 @@ import pandas as pd
 from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
-from allocation.caps import CapInputError, CapPolicy, compute_caps
+from allocation.cap_policy import CapPolicy
+from allocation.caps import CapInputError, compute_caps
 from allocation.projection import period_week as _iso_week
 from allocation.vocabulary import WRITABLE_CYCLE_STATES, CapSource
 from models import audit, policies
@@ -19,15 +20,9 @@ from models.db import bulk_insert, upsert
 from models.errors import Conflict, Invalid
 from models.master import scope_retailers
 from models.pagination import entity_page
-from models.tables import (
-    Allocation,
-    Cap,
-    Cycle,
-    History,
-    OrderLine,
-    Publication,
-    Retailer,
-)
+from models.tables import Cap, Cycle, History, Retailer
+from models.tables_demand import OrderLine
+from models.tables_runs import Allocation, Publication
 from models.tables import CapPolicyVersion
 from models.types import utcnow
 from models.users import Principal

@@ -30,17 +30,8 @@ from models.db import read_frame
 from models.accuracy import actual_frame
 from models.cycles import ReportQuery, final_cycles
 from models.master import team_subquery
-from models.tables import (
-    Brand,
-    CapAdjustment,
-    CompliancePolicyVersion,
-    Cycle,
-    DemandSnapshotLine,
-    History,
-    Order,
-    OrderLine,
-    Retailer,
-)
+from models.tables import Brand, CapAdjustment, CompliancePolicyVersion, Cycle, History, Retailer
+from models.tables_demand import DemandSnapshotLine, Order, OrderLine
 from models.users import Principal
 
 WHY = "compliance figures are read once the cycle is closed and its orders final"

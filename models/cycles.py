@@ -14,7 +14,9 @@ from models import audit
 from models.errors import Conflict, Invalid, NotFound, row_id
 from models.master import brand_codes
 from models.pagination import entity_page, page
-from models.tables import Cap, Cycle, Order, Publication, Supply
+from models.tables import Cap, Cycle, Supply
+from models.tables_demand import Order
+from models.tables_runs import Publication
 from models.types import utcnow
 from models.users import Principal
 

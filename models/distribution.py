@@ -16,7 +16,8 @@ from models.cycles import cycle_status, get_cycle
 from models.errors import Conflict
 from models.master import scope_retailers
 from models.pagination import encode_cursor, page
-from models.tables import Allocation, Brand, Cycle, Publication, Retailer
+from models.tables import Brand, Cycle, Retailer
+from models.tables_runs import Allocation, Publication
 from models.users import Principal
 
 LINE_KEY = (Allocation.retailer_id, Allocation.brand_code)

@@ -14,7 +14,8 @@ from models.cycles import cycle_status, get_cycle
 from models.errors import Conflict, Invalid, NotFound
 from models.master import brand_codes, may_see_manager, scope_retailers
 from models.pagination import entity_page
-from models.tables import Forecast, ForecastVersion, Manager
+from models.tables import Manager
+from models.tables_demand import Forecast, ForecastVersion
 from models.types import utcnow
 from models.users import Principal
 

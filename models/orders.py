@@ -20,7 +20,8 @@ from models.db import dialect_insert, read_frame
 from models.errors import Conflict, Invalid, NotFound, PreconditionFailed, row_id
 from models.master import may_see_manager, scope_retailers, visible_retailer
 from models.pagination import entity_page, page
-from models.tables import Brand, Cap, Order, OrderLine, OrderVersion, Retailer
+from models.tables import Brand, Cap, Retailer
+from models.tables_demand import Order, OrderLine, OrderVersion
 from models.types import utcnow
 from models.users import Principal
 

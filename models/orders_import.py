@@ -36,7 +36,8 @@ from allocation.rows import MAX_REPORTED, Faults, RowFault, Whole, flag_numbers,
 from models.db import bulk_insert, dialect_insert
 from models.errors import Invalid
 from models.master import scope_retailers
-from models.tables import Brand, Cap, Order, OrderLine, OrderVersion, Retailer
+from models.tables import Brand, Cap, Retailer
+from models.tables_demand import Order, OrderLine, OrderVersion
 from models.types import utcnow
 from models.users import Principal
 

@@ -26,7 +26,8 @@ from models.errors import Conflict, DomainError, NotFound, row_id
 from models.pagination import entity_page, page
 from models.summary import fill_counts
 from models.allocation_policy import default_priority
-from models.tables import Allocation, AllocationRun, Cap, Cycle, Publication, Supply
+from models.tables import Cap, Cycle, Supply
+from models.tables_runs import Allocation, AllocationRun, Publication
 from models.types import utcnow
 from models.users import Principal
 

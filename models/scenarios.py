@@ -26,7 +26,8 @@ from models.errors import Conflict, NotFound
 from models.pagination import entity_page, page
 from models.allocation_policy import default_priority
 from models.runs import Snapshot, _short_error, _solve, _transaction, jsonable, read_snapshot, totals_of
-from models.tables import Allocation, AllocationRun, Cycle
+from models.tables import Cycle
+from models.tables_runs import Allocation, AllocationRun
 from models.tables_scenarios import Scenario, ScenarioAllocation
 from models.types import utcnow
 from models.users import Principal

@@ -12,7 +12,9 @@ from sqlmodel import Session
 from allocation.vocabulary import Channel, OrderState, RetailerStatus, values
 from models.cycles import cycle_out, get_cycle
 from models.orders import APPROVED_NOW, order_status
-from models.tables import Allocation, Brand, Cap, Order, OrderLine, Retailer, Supply
+from models.tables import Brand, Cap, Retailer, Supply
+from models.tables_demand import Order, OrderLine
+from models.tables_runs import Allocation
 from models.users import Principal
 
 

@@ -18,7 +18,8 @@ from models.cycles import check_spec_lines, get_cycle, replace_quantities
 from models.db import read_frame
 from models.orders import COUNTED
 from models.pagination import page
-from models.tables import Brand, Cycle, Forecast, ForecastVersion, History, Order, OrderLine, Retailer
+from models.tables import Brand, Cycle, History, Retailer
+from models.tables_demand import Forecast, ForecastVersion, Order, OrderLine
 from models.tables_supply import Availability, SupplyPolicyVersion
 from models.users import Principal
 

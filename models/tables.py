@@ -1,4 +1,6 @@
-"""Every table of the service; constraints live here so the database enforces the rules too."""
+"""The service's tables: companies, users, master data, cycles, caps and policies, the audit log (orders and
+forecasts, runs, scenarios and supply have modules of their own); constraints live here so the database enforces
+the rules too."""
 
 from __future__ import annotations
 
@@ -16,29 +18,22 @@ from sqlalchemy import (
     Numeric,
     String,
     UniqueConstraint,
-    text,
 )
 from sqlmodel import Field, SQLModel
 
 from allocation.vocabulary import (
-    ACTIVE_RUN_STATES,
     CAP_MAX,
     LINE_MAX,
     TIER_MAX,
     TIER_MIN,
     AdjustmentState,
     CapSource,
-    Channel,
     CycleState,
     MarketType,
-    Priority,
-    Reason,
     RetailerStatus,
     Role,
-    RunState,
     SizeClass,
 )
-from models.leases import Leased
 from models.types import JSONType, UTCDateTime, utcnow
 
 SQLModel.metadata.naming_convention = {
@@ -272,181 +267,6 @@ class CapAdjustment(SQLModel, table=True):
     decided_at: Optional[datetime] = _ts(nullable=True)
 
 
-class Order(SQLModel, table=True):
-    """A retailer's current order for a cycle; every version is kept in order_version."""
-
-    __tablename__ = "retailer_order"
-    __table_args__ = (
-        ForeignKeyConstraint(["company_id", "retailer_id"], ["retailer.company_id", "retailer.retailer_id"]),
-        CheckConstraint(_in("channel", Channel), name="channel"),
-        CheckConstraint("version >= 1", name="version"),
-    )
-    cycle_id: int = Field(foreign_key="cycle.id", primary_key=True)
-    retailer_id: str = Field(sa_type=String(64), primary_key=True)
-    company_id: int
-    version: int = 1
-    channel: str = Field(default=Channel.RETAILER_STATED, sa_type=String(32))
-    body_sha256: str = Field(sa_type=String(64))
-    total: int = 0
-    submitted_by: int = Field(foreign_key="app_user.id")
-    submitted_at: datetime = _ts()
-    approved_version: Optional[int] = None
-    approved_by: Optional[int] = Field(default=None, foreign_key="app_user.id")
-    approved_at: Optional[datetime] = _ts(nullable=True)
-
-
-class OrderLine(SQLModel, table=True):
-    __tablename__ = "order_line"
-    __table_args__ = (
-        ForeignKeyConstraint(
-            ["cycle_id", "retailer_id"], ["retailer_order.cycle_id", "retailer_order.retailer_id"],
-            ondelete="CASCADE",
-        ),
-        ForeignKeyConstraint(["company_id", "brand_code"], ["brand.company_id", "brand.brand_code"]),
-        CheckConstraint(f"quantity BETWEEN 0 AND {LINE_MAX}", name="quantity"),
-    )
-    cycle_id: int = Field(primary_key=True)
-    retailer_id: str = Field(sa_type=String(64), primary_key=True)
-    brand_code: str = Field(sa_type=String(64), primary_key=True)
-    company_id: int
-    quantity: int
-
-
-class OrderVersion(SQLModel, table=True):
-    """Immutable history of an order: who sent which lines, when, by which channel."""
-
-    __tablename__ = "order_version"
-    __table_args__ = (
-        ForeignKeyConstraint(
-            ["cycle_id", "retailer_id"], ["retailer_order.cycle_id", "retailer_order.retailer_id"],
-        ),
-    )
-    cycle_id: int = Field(primary_key=True)
-    retailer_id: str = Field(sa_type=String(64), primary_key=True)
-    version: int = Field(primary_key=True)
-    channel: str = Field(sa_type=String(32))
-    lines: list = Field(default_factory=list, sa_type=JSONType)
-    submitted_by: int = Field(foreign_key="app_user.id")
-    submitted_at: datetime = _ts()
-
-
-class AllocationRun(Leased, table=True):
-    """A run of the engine on a closed cycle's snapshot; executed under a lease (models.leases)."""
-
-    __tablename__ = "allocation_run"
-    __table_args__ = (
-        CheckConstraint(_in("status", RunState), name="status"),
-        CheckConstraint(_in("priority", Priority), name="priority"),
-        # at most one run per cycle is queued or running at a time
-        Index(
-            "uq_allocation_run_active", "cycle_id", unique=True,
-            sqlite_where=text(_in("status", ACTIVE_RUN_STATES)),
-            postgresql_where=text(_in("status", ACTIVE_RUN_STATES)),
-        ),
-    )
-    id: Optional[int] = Field(default=None, primary_key=True)
-    company_id: int = Field(foreign_key="company.id")
-    cycle_id: int = Field(foreign_key="cycle.id", index=True)
-    status: str = Field(default=RunState.QUEUED, sa_type=String(16))
-    # what the run put first (DOMAIN.md "Volume first, or choice first"); the policy's when the request named none
-    priority: str = Field(default=Priority.VOLUME, sa_type=String(16),
-                          sa_column_kwargs={"server_default": Priority.VOLUME.value})
-    created_by: int = Field(foreign_key="app_user.id")
-    created_at: datetime = _ts()
-    started_at: Optional[datetime] = _ts(nullable=True)
-    finished_at: Optional[datetime] = _ts(nullable=True)
-    # the cycle's closed_at when the run was started: a run of an earlier close is stale and cannot be published
-    cycle_closed_at: Optional[datetime] = _ts(nullable=True)
-    totals: dict = Field(default_factory=dict, sa_type=JSONType)
-    timings: dict = Field(default_factory=dict, sa_type=JSONType)
-    certificate: dict = Field(default_factory=dict, sa_type=JSONType)
-    excluded_orders: list = Field(default_factory=list, sa_type=JSONType)
-    error: Optional[str] = Field(default=None, sa_type=String(2000))
-
-
-class Allocation(SQLModel, table=True):
-    """One line of a run's result.
-
-    No foreign key to allocation_run: the only writer is the run itself, inserting under its own row lock in one
-    transaction, and a per-row foreign-key trigger would add about a fifth to writing a city's half million rows.
-    """
-
-    __tablename__ = "allocation"
-    __table_args__ = (
-        CheckConstraint("allocated >= 0 AND allocated <= demanded", name="allocated"),
-        CheckConstraint(_in("reason", Reason), name="reason"),
-    )
-    run_id: int = Field(primary_key=True)
-    retailer_id: str = Field(sa_type=String(64), primary_key=True)
-    brand_code: str = Field(sa_type=String(64), primary_key=True)
-    demanded: int
-    allocated: int
-    reason: str = Field(sa_type=String(16))
-
-
-class Publication(SQLModel, table=True):
-    """The distribution center's feed: id order is publish order, and one per cycle."""
-
-    __tablename__ = "publication"
-    id: Optional[int] = Field(default=None, primary_key=True)
-    company_id: int = Field(foreign_key="company.id", index=True)
-    cycle_id: int = Field(foreign_key="cycle.id", unique=True)
-    run_id: int = Field(foreign_key="allocation_run.id", unique=True)
-    published_at: datetime = _ts()
-    published_by: int = Field(foreign_key="app_user.id")
-
-
-class Forecast(SQLModel, table=True):
-    """A manager's current forecast per spec for a cycle."""
-
-    __tablename__ = "forecast"
-    __table_args__ = (
-        ForeignKeyConstraint(["company_id", "manager_id"], ["manager.company_id", "manager.manager_id"]),
-        ForeignKeyConstraint(["company_id", "brand_code"], ["brand.company_id", "brand.brand_code"]),
-        CheckConstraint("quantity >= 0", name="quantity"),
-    )
-    cycle_id: int = Field(foreign_key="cycle.id", primary_key=True)
-    manager_id: str = Field(sa_type=String(64), primary_key=True)
-    brand_code: str = Field(sa_type=String(64), primary_key=True)
-    company_id: int
-    quantity: int = Field(sa_type=BigInteger)
-    version: int = 1
-    submitted_at: datetime = _ts()
-
-
-class ForecastVersion(SQLModel, table=True):
-    __tablename__ = "forecast_version"
-    cycle_id: int = Field(foreign_key="cycle.id", primary_key=True)
-    manager_id: str = Field(sa_type=String(64), primary_key=True)
-    version: int = Field(primary_key=True)
-    company_id: int = Field(foreign_key="company.id")
-    lines: list = Field(default_factory=list, sa_type=JSONType)
-    submitted_by: int = Field(foreign_key="app_user.id")
-    submitted_at: datetime = _ts()
-
-
-class DemandSnapshot(SQLModel, table=True):
-    """A published cycle's counted demand is final, so accuracy keeps its per-manager sums instead of re-adding
-    every order line; valid while the retailer-to-manager assignment it was built on (its SHA-256) holds."""
-
-    __tablename__ = "demand_snapshot"
-    cycle_id: int = Field(foreign_key="cycle.id", primary_key=True)
-    company_id: int = Field(foreign_key="company.id")
-    assignment_sha256: str = Field(sa_type=String(64))
-    built_at: datetime = _ts()
-
-
-class DemandSnapshotLine(SQLModel, table=True):
-    """A published cycle's counted demand and its published allocation, per manager and spec."""
-
-    __tablename__ = "demand_snapshot_line"
-    cycle_id: int = Field(foreign_key="demand_snapshot.cycle_id", primary_key=True)
-    manager_id: str = Field(sa_type=String(64), primary_key=True)
-    brand_code: str = Field(sa_type=String(64), primary_key=True)
-    quantity: int = Field(sa_type=BigInteger)
-    allocated: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": text("0")})
-
-
 class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_event"
     __table_args__ = (Index("ix_audit_event_company_id_id", "company_id", "id"),)
@@ -479,5 +299,7 @@ class IdempotencyKey(SQLModel, table=True):
 
 
 # Tables kept in modules of their own, registered on the metadata with the rest wherever tables are imported.
+import models.tables_demand  # noqa: E402,F401
+import models.tables_runs  # noqa: E402,F401
 import models.tables_scenarios  # noqa: E402,F401
 import models.tables_supply  # noqa: E402,F401

@@ -10,7 +10,8 @@ from models.cycles import cycle_status_sql, get_cycle
 from models.master import scope_retailers
 from models.orders import cap_warnings, order_status
 from models.pagination import page
-from models.tables import Cap, Cycle, Order, Retailer
+from models.tables import Cap, Cycle, Retailer
+from models.tables_demand import Order
 from models.users import Principal
 
 RECENT = 50  # the newest cycles looked at when a page picks "the open cycle" or "the planned cycle"

@@ -26,16 +26,8 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from models.tables import (
-    Allocation,
-    AllocationRun,
-    AuditEvent,
-    CapAdjustment,
-    Cycle,
-    History,
-    Publication,
-    Retailer,
-)
+from models.tables import AuditEvent, CapAdjustment, Cycle, History, Retailer
+from models.tables_runs import Allocation, AllocationRun, Publication
 from tests.allocation.test_compliance import CYCLE_1, ORDERS, OWNERS, POOLED, PRICES, same
 from tests.models.test_forecasts_models import Seed
 

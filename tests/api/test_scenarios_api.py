@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from allocation.problem import Problem
-from models.tables import AllocationRun
+from models.tables_runs import AllocationRun
 from tests.allocation.oracles import brute_violations, lp_max_volume
 from tests.models.test_forecasts_models import Seed
 

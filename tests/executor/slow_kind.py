@@ -15,7 +15,7 @@ def execute(bind, job_id: int, owner: str) -> str:
     from sqlmodel import Session
 
     from models import runs
-    from models.tables import AllocationRun
+    from models.tables_runs import AllocationRun
 
     with Session(bind) as session:
         marker = Path(os.environ["SLOW_DIR"]) / str(session.get(AllocationRun, job_id).cycle_id)

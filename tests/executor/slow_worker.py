@@ -9,7 +9,7 @@ import sys
 
 if __name__ == "__main__":
     from executor.kinds import Kind, register
-    from models.tables import AllocationRun
+    from models.tables_runs import AllocationRun
 
     register(Kind("run", AllocationRun, "tests.executor.slow_kind:execute"))
     from api.cli import app

@@ -10,7 +10,8 @@ from sqlmodel import Session
 
 from models import leases, runs
 from models.errors import Conflict
-from models.tables import Allocation, AllocationRun, Cap, Cycle
+from models.tables import Cap, Cycle
+from models.tables_runs import Allocation, AllocationRun
 from models.types import utcnow
 from tests.api.runs_world import EXPECTED, add_cycle, add_master, admin_principal, queue_run, world  # noqa: F401 - the fixture
 

@@ -20,7 +20,8 @@ from sqlmodel import Session
 from api.app import create_app
 from api.settings import Settings
 from models.db import make_engine
-from models.tables import Cycle, Order, OrderLine, OrderVersion
+from models.tables import Cycle
+from models.tables_demand import Order, OrderLine, OrderVersion
 from tests.reliability.world import committed_city, sample_rows
 from tests.server import serving
 from tests.threads import run_threads
