@@ -40,7 +40,7 @@ def url_of(engine) -> str:
     return engine.url.render_as_string(hide_password=False)
 
 
-def wait_for(path: Path, proc: subprocess.Popen, seconds: float = 60) -> None:
+def wait_for(path: Path, proc: subprocess.Popen, seconds: float = 180) -> None:
     """Until the child says it is at the moment to be killed (or dies trying)."""
     deadline = time.monotonic() + seconds
     while not path.exists():

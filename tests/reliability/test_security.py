@@ -103,7 +103,8 @@ def test_every_list_refuses_a_page_above_1000(client, world):
              and any(p["name"] == "limit" for p in spec["paths"][label[4:]]["get"].get("parameters", []))]
     assert len(lists) >= 15
     ids = {"cycle_id": world.cycles["published"], "retailer_id": world.own_retailer, "manager_id": world.manager_id,
-           "run_id": world.run_id, "adjustment_id": world.adjustment_id}
+           "run_id": world.run_id, "adjustment_id": world.adjustment_id,
+           "scenario_id": world.scenario_id}
     for label in lists:
         url = label[4:].format(**ids)
         extra = {"cycle_id": world.cycles["published"]} if "accuracy" in label or "compliance" in label else {}
