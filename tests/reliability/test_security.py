@@ -99,7 +99,7 @@ def test_every_list_refuses_a_page_above_1000(client, sample_world):
     assert len(lists) >= 15
     w = sample_world
     ids = {"cycle_id": w.cycles["published"], "retailer_id": w.own_retailer, "manager_id": w.manager_id,
-           "run_id": w.run_id, "adjustment_id": w.adjustment_id}
+           "run_id": w.run_id, "adjustment_id": w.adjustment_id, "scenario_id": w.scenario_id}
     for label in lists:
         url = label[4:].format(**ids)
         extra = {"cycle_id": sample_world.cycles["published"]} if "accuracy" in label or "compliance" in label else {}
