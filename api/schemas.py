@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from numbers import Integral
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from allocation.vocabulary import MarketType, RetailerStatus, SizeClass
 
@@ -23,6 +24,14 @@ def _no_control(value: str) -> str:
 CleanStr = Annotated[str, AfterValidator(_no_control)]
 
 
+def _as_text(value):
+    return str(value) if isinstance(value, Integral) and not isinstance(value, bool) else value
+
+
+# Ids are strings in every answer (CONTRACT.md); the data layer hands over its rows' integer keys as they are.
+IdOut = Annotated[str, BeforeValidator(_as_text)]
+
+
 class In(BaseModel):
     """Base of every request body: unknown fields are refused, strings stay as sent."""
 
@@ -30,6 +39,8 @@ class In(BaseModel):
 
 
 class Out(BaseModel):
+    """Base of every answer shaped from the data layer's rows and objects (read by attribute or by key)."""
+
     model_config = ConfigDict(from_attributes=True)
 
 
@@ -38,7 +49,12 @@ class PolicyVersionOut(Out):
 
     version: int
     created_at: datetime
-    created_by: str | None
+    created_by: IdOut | None
+
+
+def shaped(model: type[BaseModel], value) -> dict:
+    """value as the answer `model` gives it, as a plain dict: for console pages, which render what the API shows."""
+    return model.model_validate(value).model_dump()
 
 
 class Page(BaseModel, Generic[T]):

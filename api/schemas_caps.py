@@ -10,7 +10,9 @@ from pydantic import AwareDatetime, Field, model_validator
 
 from allocation.cap_policy import CapPolicy
 from allocation.vocabulary import CAP_MAX, AdjustmentState, CapSource, CycleState
-from api.schemas import CleanStr, In, Out, PolicyVersionOut
+from api.schemas import CleanStr, IdOut, In, Out, PolicyVersionOut
+from models.cycles import cycle_status
+from models.tables import Cycle
 
 Id = Annotated[CleanStr, Field(min_length=1, max_length=64)]
 Weight = Annotated[Decimal, Field(gt=0, le=100, decimal_places=2,
@@ -35,7 +37,7 @@ class CycleIn(In):
 
 
 class CycleOut(Out):
-    id: str
+    id: IdOut
     name: str
     start_date: date
     end_date: date
@@ -43,8 +45,19 @@ class CycleOut(Out):
     status: CycleState = Field(description="planned, open (from opens_at on), closed or published")
     closed_at: datetime | None
     published_at: datetime | None
-    published_run_id: str | None
+    published_run_id: IdOut | None
     created_at: datetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _status_now(cls, data: Any) -> Any:
+        """A stored cycle shows the status it has now, not the one last stored (planned past opens_at: open)."""
+        return cycle_fields(data) if isinstance(data, Cycle) else data
+
+
+def cycle_fields(cycle: Cycle) -> dict:
+    """A stored cycle's fields as callers see them, with the status it has now."""
+    return {name: getattr(cycle, name) for name in CycleOut.model_fields} | {"status": cycle_status(cycle)}
 
 
 class SupplyLineIn(In):
@@ -58,7 +71,7 @@ class SupplyLineOut(Out):
 
 
 class SupplySummary(Out):
-    cycle_id: str
+    cycle_id: IdOut
     specs: int = Field(description="specs with a supply row (a spec missing has supply 0)")
     total: int
 
@@ -86,14 +99,14 @@ class CapOut(Out):
 
 
 class CapsSetSummary(Out):
-    cycle_id: str
+    cycle_id: IdOut
     set: int = Field(description="caps in the request")
     changed: int = Field(description="caps whose value or weight differed before")
     total: int = Field(description="sum of every cap of the cycle after the request")
 
 
 class ComputeSummary(Out):
-    cycle_id: str
+    cycle_id: IdOut
     policy_version: int
     overwrite: bool
     computed: int = Field(description="caps written from the policy")
@@ -131,15 +144,15 @@ class MoveOut(Out):
 
 
 class AdjustmentOut(Out):
-    id: str
-    cycle_id: str
+    id: IdOut
+    cycle_id: IdOut
     manager_id: str
     status: AdjustmentState = Field(description="pending, approved or rejected")
     moves: list[MoveOut]
     reason: str
-    created_by: str
+    created_by: IdOut
     created_at: datetime
-    decided_by: str | None
+    decided_by: IdOut | None
     decided_at: datetime | None
 
 

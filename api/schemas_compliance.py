@@ -7,7 +7,7 @@ from datetime import date
 from pydantic import BaseModel, Field
 
 from allocation.compliance import CompliancePolicy
-from api.schemas import PolicyVersionOut
+from api.schemas import IdOut, PolicyVersionOut
 
 RATE = "null when its denominator is 0"
 
@@ -60,7 +60,7 @@ class ClusterLineOut(BaseModel):
 
 
 class ClusterOut(BaseModel):
-    cycle_id: str
+    cycle_id: IdOut
     manager_id: str
     size: int = Field(description="how many identical orders")
     lines: list[ClusterLineOut] = Field(description="the lines every one of them has (quantity > 0), by spec")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
-from api.schemas import CleanStr, In, Out
+from api.schemas import CleanStr, IdOut, In, Out
 
 # A manager's volume of one spec in one cycle: 10,000 cartons a line for up to 1,000 retailers.
 MAX_FORECAST_QUANTITY = 10_000_000
@@ -45,17 +45,17 @@ class ForecastLineOut(Out):
 
 
 class ForecastOut(Out):
-    cycle_id: str
+    cycle_id: IdOut
     manager_id: str
     version: int = Field(description="1 for the first forecast of this cycle, +1 for every change")
     submitted_at: datetime = Field(description="when this version was stored; always before the cycle opened")
-    submitted_by: str = Field(description="id of the user who stored this version")
+    submitted_by: IdOut = Field(description="id of the user who stored this version")
     total: int
     lines: list[ForecastLineOut]
 
 
 class ForecastSummaryOut(Out):
-    cycle_id: str
+    cycle_id: IdOut
     manager_id: str
     version: int
     submitted_at: datetime

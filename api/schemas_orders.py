@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from allocation.vocabulary import LINE_MAX, Channel, OrderState
-from api.schemas import CleanStr, In, Out
+from api.schemas import CleanStr, IdOut, In, Out
 
 Quantity = Annotated[int, Field(strict=True, ge=0, le=LINE_MAX,
                                 description=f"whole cartons (条), 0 to {LINE_MAX}")]
@@ -44,7 +44,7 @@ class OrderWarning(Out):
 
 
 class OrderOut(Out):
-    cycle_id: str
+    cycle_id: IdOut
     retailer_id: str
     version: int
     channel: Channel
@@ -54,14 +54,14 @@ class OrderOut(Out):
     cap: int | None
     warnings: list[OrderWarning]
     submitted_at: datetime
-    submitted_by: str
+    submitted_by: IdOut
     approved_version: int | None
-    approved_by: str | None = None
+    approved_by: IdOut | None = None
     approved_at: datetime | None = None
 
 
 class OrderSummaryOut(Out):
-    cycle_id: str
+    cycle_id: IdOut
     retailer_id: str
     manager_id: str
     version: int
@@ -72,7 +72,7 @@ class OrderSummaryOut(Out):
     cap: int | None
     above_cap: bool
     submitted_at: datetime
-    submitted_by: str
+    submitted_by: IdOut
     approved_version: int | None
 
 
@@ -81,12 +81,12 @@ class OrderVersionOut(Out):
     channel: Channel
     lines: list[LineOut]
     total: int
-    submitted_by: str
+    submitted_by: IdOut
     submitted_at: datetime
 
 
 class ImportOut(Out):
-    cycle_id: str
+    cycle_id: IdOut
     orders: int = Field(description="retailers listed in the file")
     created: int
     replaced: int
@@ -96,9 +96,9 @@ class ImportOut(Out):
 
 
 class AuditEventOut(Out):
-    id: str
+    id: IdOut
     at: datetime
-    actor_user_id: str | None
+    actor_user_id: IdOut | None
     actor_role: str | None
     action: str
     object_type: str

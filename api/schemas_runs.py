@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 
 from allocation.priority import AllocationPolicy
 from allocation.vocabulary import CycleState, Priority, Reason, RunState
-from api.schemas import In, Out
+from api.schemas import IdOut, In, Out, PolicyVersionOut
 
 
 class RunIn(In):
@@ -19,11 +19,14 @@ class RunIn(In):
         "volume or choice (DOMAIN.md \"Volume first, or choice first\"); default: the allocation policy's"))
 
 
-class RunCreated(BaseModel):
-    run_id: str
+RUN_ID = Field(validation_alias=AliasChoices("run_id", "id"))  # a run row's own key is its run_id
+
+
+class RunCreated(Out):
+    run_id: IdOut = RUN_ID
     status: RunState
-    cycle_id: str
-    priority: str
+    cycle_id: IdOut
+    priority: Priority
 
 
 class CertificateOut(BaseModel):
@@ -39,14 +42,14 @@ class CertificateOut(BaseModel):
         "1 - volume / volume_policy_max: the share of volume the run's priority gave up (0 for volume)"))
 
 
-class RunOut(BaseModel):
-    id: str
-    run_id: str
-    cycle_id: str
+class RunOut(Out):
+    id: IdOut
+    run_id: IdOut = RUN_ID
+    cycle_id: IdOut
     status: RunState = Field(description="queued, running, succeeded or failed")
     priority: Priority = Field(description="what the run put first: volume or choice")
     created_at: datetime
-    created_by: str
+    created_by: IdOut
     started_at: datetime | None = None
     finished_at: datetime | None = None
     totals: dict[str, Any] = Field(default_factory=dict, description=(
@@ -80,18 +83,18 @@ class PublishedOut(AllocationOut):
                        examples=["1234.50"])
 
 
-class PublishedRun(BaseModel):
-    cycle_id: str
-    run_id: str
+class PublishedRun(Out):
+    cycle_id: IdOut
+    run_id: IdOut
     published_at: datetime
     status: CycleState = CycleState.PUBLISHED
 
 
 class PublicationOut(BaseModel):
-    publication_id: str
-    cycle_id: str
+    publication_id: IdOut
+    cycle_id: IdOut
     cycle_name: str
-    run_id: str
+    run_id: IdOut
     published_at: datetime
 
 
@@ -110,10 +113,7 @@ class PickLineOut(BaseModel):
     cartons_over: int = Field(description="条 left over after the whole 大箱")
 
 
-class AllocationPolicyOut(Out):
+class AllocationPolicyOut(PolicyVersionOut):
     """One version of the company's allocation policy."""
 
-    version: int
     params: AllocationPolicy = Field(description="the policy in force (the body of PUT /v1/allocation-policy)")
-    created_at: datetime
-    created_by: str | None

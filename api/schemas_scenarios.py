@@ -5,12 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, BeforeValidator, Field
 
-from allocation.vocabulary import Priority
-from api.schemas import CleanStr, In
+from allocation.vocabulary import Priority, RunState
+from api.schemas import CleanStr, IdOut, In, Out
 from api.schemas_caps import CapIn, SupplyLineIn
 from api.schemas_runs import AllocationOut, CertificateOut
+from models.scenarios import public_id
+
+
+def _public(value):
+    return public_id(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+# a scenario's id as callers see it (S12), from the row's integer key
+ScenarioIdOut = Annotated[str, BeforeValidator(_public)]
+SCENARIO_ID = Field(validation_alias=AliasChoices("scenario_id", "id"))
 
 
 class ScenarioIn(In):
@@ -28,11 +38,11 @@ class ScenarioIn(In):
         "policy's"))
 
 
-class ScenarioCreated(BaseModel):
-    scenario_id: str
-    status: str
-    cycle_id: str
-    priority: str
+class ScenarioCreated(Out):
+    scenario_id: ScenarioIdOut = SCENARIO_ID
+    status: RunState
+    cycle_id: IdOut
+    priority: Priority
 
 
 class ShortLines(BaseModel):
@@ -57,15 +67,15 @@ class Comparison(BaseModel):
                                                "/allocations?changed=true)")
 
 
-class ScenarioOut(BaseModel):
-    id: str
-    scenario_id: str
-    cycle_id: str
+class ScenarioOut(Out):
+    id: ScenarioIdOut
+    scenario_id: ScenarioIdOut = SCENARIO_ID
+    cycle_id: IdOut
     name: str
-    status: str = Field(description="queued, running, succeeded or failed; a scenario is never published")
-    priority: str = Field(description="what it put first: volume or choice")
+    status: RunState = Field(description="queued, running, succeeded or failed; a scenario is never published")
+    priority: Priority = Field(description="what it put first: volume or choice")
     created_at: datetime
-    created_by: str
+    created_by: IdOut
     started_at: datetime | None = None
     finished_at: datetime | None = None
     supply: list[dict[str, Any]] = Field(description="the supply overrides as sent")
@@ -74,7 +84,7 @@ class ScenarioOut(BaseModel):
     timings: dict[str, Any] = Field(default_factory=dict, description="as a run's, plus compare_s")
     certificate: CertificateOut | dict = Field(default_factory=dict, description="the engine's, for the modified instance")
     excluded_orders: list[dict[str, Any]] = Field(default_factory=list)
-    compared_run_id: str | None = Field(None, description="the run compared with: the cycle's published run, else its "
+    compared_run_id: IdOut | None = Field(None, description="the run compared with: the cycle's published run, else its "
                                                           "latest succeeded run of the same close")
     comparison: Comparison | None = Field(None, description="null while not succeeded, or with no run to compare with")
     error: str | None = None

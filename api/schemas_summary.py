@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Any
+
+from pydantic import Field, model_validator
 
 from api.schemas import Out
-from api.schemas_caps import CycleOut
+from api.schemas_caps import CycleOut, cycle_fields
+from models.summary import CycleSummary
 
 
 class ChannelCounts(Out):
@@ -37,3 +40,11 @@ class CycleSummaryOut(CycleOut):
     retailers_without_cap: int = Field(description="active retailers with no cap for this cycle")
     ordered_without_cap: int = Field(description="retailers with an order but no cap: closing is refused until 0")
     specs: list[SpecLine] = Field(description="every spec with demand or supply, by brand_code")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat(cls, data: Any) -> Any:
+        """The board shows the cycle's own fields beside its counts and specs."""
+        if isinstance(data, CycleSummary):
+            return cycle_fields(data.cycle) | data.counts | {"specs": data.specs}
+        return data

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from allocation.supply_plan import SupplyPolicy
-from api.schemas import Out, PolicyVersionOut
+from api.schemas import IdOut, Out, PolicyVersionOut
 
 
 class SupplyPolicyOut(PolicyVersionOut):
@@ -40,7 +40,7 @@ class PlanTotals(Out):
 class SupplyPlanPage(Out):
     items: list[SupplyPlanRow]
     next_cursor: str | None = None
-    cycle_id: str
+    cycle_id: IdOut
     policy_version: int = Field(description="the supply policy version the plan was made with")
     weeks: list[str] = Field(description="the ISO weeks a manager without a forecast is projected from")
     managers: int = Field(description="parts: account managers with at least one active retailer")

@@ -23,14 +23,11 @@ def record(session: Session, principal: Principal, action: str, object_type: str
 
 
 def list_events(session: Session, company_id: int, cursor: str | None, limit: int, object_type: str | None = None,
-                object_id: str | None = None, action: str | None = None) -> tuple[list[dict], str | None]:
-    """A page of events in the order they happened, as the API answers them (ids as text)."""
+                object_id: str | None = None, action: str | None = None) -> tuple[list[AuditEvent], str | None]:
+    """A page of events in the order they happened."""
     stmt = select(AuditEvent).where(AuditEvent.company_id == company_id)
     for col, value in ((AuditEvent.object_type, object_type), (AuditEvent.object_id, object_id),
                        (AuditEvent.action, action)):
         if value is not None:
             stmt = stmt.where(col == value)
-    events, nxt = entity_page(session, stmt, [AuditEvent.id], cursor, limit)
-    return [{"id": str(e.id), "at": e.at, "actor_user_id": None if e.actor_user_id is None else str(e.actor_user_id),
-             "actor_role": e.actor_role, "action": e.action, "object_type": e.object_type, "object_id": e.object_id,
-             "old": e.old, "new": e.new, "reason": e.reason} for e in events], nxt
+    return entity_page(session, stmt, [AuditEvent.id], cursor, limit)

@@ -19,13 +19,6 @@ from models.types import utcnow
 from models.users import Principal
 
 
-def adjustment_out(adj: CapAdjustment) -> dict:
-    """An adjustment as callers see it (ids as strings)."""
-    return {"id": str(adj.id), "cycle_id": str(adj.cycle_id), "manager_id": adj.manager_id, "status": adj.status,
-            "moves": adj.moves, "reason": adj.reason, "created_by": str(adj.created_by), "created_at": adj.created_at,
-            "decided_by": None if adj.decided_by is None else str(adj.decided_by), "decided_at": adj.decided_at}
-
-
 def net_effect(moves: list[dict]) -> dict[str, int]:
     """What each retailer's cap gains (or loses) once the moves apply; the values sum to zero by construction."""
     delta: Counter[str] = Counter()

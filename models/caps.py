@@ -120,7 +120,7 @@ def compute_cycle_caps(session: Session, principal: Principal, cycle_id: int | s
                      if rid not in kept and (old[rid][0] if rid in old else None) != new.get(rid))
     total = _cycle_total(session, cycle.id)
     summary = {
-        "cycle_id": str(cycle.id), "policy_version": row.version, "overwrite": overwrite, "computed": len(caps),
+        "cycle_id": cycle.id, "policy_version": row.version, "overwrite": overwrite, "computed": len(caps),
         "kept": len(kept), "removed": len(removed), "computed_total": int(caps["cap"].sum()), "total": total,
         "by_method": {k: int(v) for k, v in caps["method"].value_counts().sort_index().items()},
         "by_size_class": {k: {"count": len(g), "total": int(g["cap"].sum())}
@@ -195,7 +195,7 @@ def set_caps(session: Session, principal: Principal, cycle_id: int | str,
                                for r in rows}},
                      {"caps": {r["retailer_id"]: _cap_json((r["cap"], r["weight"]), CapSource.SET) for r in rows}})
     total = _cycle_total(session, cycle.id)
-    return {"cycle_id": str(cycle.id), "set": len(items), "changed": len(changed), "total": total}
+    return {"cycle_id": cycle.id, "set": len(items), "changed": len(changed), "total": total}
 
 
 def _cap_json(value: tuple[int, Decimal], source: str) -> dict:
@@ -215,8 +215,3 @@ def list_caps(session: Session, principal: Principal, cycle_id: int | str, curso
     if source:
         stmt = stmt.where(Cap.source == source)
     return entity_page(session, stmt, [Cap.retailer_id], cursor, limit)
-
-
-def cap_out(cap: Cap) -> dict:
-    return {"retailer_id": cap.retailer_id, "cap": cap.cap, "weight": float(cap.weight), "source": cap.source,
-            "policy_version": cap.policy_version, "basis": cap.basis, "updated_at": cap.updated_at}

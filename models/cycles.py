@@ -73,15 +73,6 @@ def require_status(cycle: Cycle, *allowed: CycleState, doing: str) -> CycleState
     return status
 
 
-def cycle_out(cycle: Cycle) -> dict:
-    """The cycle as callers see it: string ids and the status it has now, not the one last stored."""
-    return {"id": str(cycle.id), "name": cycle.name, "start_date": cycle.start_date, "end_date": cycle.end_date,
-            "opens_at": cycle.opens_at, "status": cycle_status(cycle), "closed_at": cycle.closed_at,
-            "published_at": cycle.published_at,
-            "published_run_id": None if cycle.published_run_id is None else str(cycle.published_run_id),
-            "created_at": cycle.created_at}
-
-
 def create_cycle(session: Session, principal: Principal, name: str, start_date: date, end_date: date,
                  opens_at: datetime | None = None) -> Cycle:
     """A new cycle, planned until opens_at (default now); a second cycle of the same name would confuse everyone."""
@@ -99,7 +90,9 @@ def create_cycle(session: Session, principal: Principal, name: str, start_date: 
     except IntegrityError:
         raise Conflict(f"a cycle named {name!r} was created at the same time; choose another name",
                        "cycle_name_taken") from None
-    audit.record(session, principal, "cycle.create", "cycle", cycle.id, None, _jsonable(cycle_out(cycle)))
+    audit.record(session, principal, "cycle.create", "cycle", cycle.id, None,
+                 _jsonable({"name": cycle.name, "start_date": cycle.start_date, "end_date": cycle.end_date,
+                            "opens_at": cycle.opens_at, "status": cycle_status(cycle)}))
     return cycle
 
 
@@ -195,7 +188,7 @@ def replace_quantities(session: Session, principal: Principal, cycle: Cycle, tab
         audit.record(session, principal, action, "cycle", cycle.id,
                      {"total": sum(old.values()), "specs": {c: old[c] for c in changed if c in old}},
                      {"total": sum(new.values()), "specs": {c: new[c] for c in changed if c in new}})
-    return {"cycle_id": str(cycle.id), "specs": len(new), "total": sum(new.values())}
+    return {"cycle_id": cycle.id, "specs": len(new), "total": sum(new.values())}
 
 
 def replace_supply(session: Session, principal: Principal, cycle_id: int | str,

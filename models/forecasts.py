@@ -27,10 +27,10 @@ def _normalised(lines: Iterable[Mapping]) -> list[dict]:
 
 
 def view(version: ForecastVersion) -> dict:
-    """The stored forecast as the API shows it."""
+    """The stored forecast with its lines in spec order and their total."""
     lines = _normalised(version.lines)
-    return {"cycle_id": str(version.cycle_id), "manager_id": version.manager_id, "version": version.version,
-            "submitted_at": version.submitted_at, "submitted_by": str(version.submitted_by),
+    return {"cycle_id": version.cycle_id, "manager_id": version.manager_id, "version": version.version,
+            "submitted_at": version.submitted_at, "submitted_by": version.submitted_by,
             "total": sum(x["quantity"] for x in lines), "lines": lines}
 
 

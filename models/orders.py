@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -111,19 +112,43 @@ def _lines_of(session: Session, cycle_id: int, retailer_id: str) -> list[dict]:
     return [{"brand_code": b, "quantity": q} for b, q in rows]
 
 
-def _shape(cycle_id: int, retailer_id: str, o: Any, lines: list[dict], cap: int | None) -> dict:
-    """The order as the API shows it, from anything with the order's column names as attributes."""
-    return {"cycle_id": str(cycle_id), "retailer_id": retailer_id, "version": o.version, "channel": o.channel,
-            "lines": lines, "total": o.total, "status": order_status(o.channel, o.version, o.approved_version),
-            "cap": cap, "warnings": cap_warnings(o.total, cap), "submitted_at": o.submitted_at,
-            "submitted_by": str(o.submitted_by), "approved_version": o.approved_version,
-            "approved_by": None if o.approved_by is None else str(o.approved_by), "approved_at": o.approved_at}
+@dataclass(frozen=True)
+class OrderView:
+    """An order with its lines and its retailer's cap: what the account manager and the approver look at."""
+
+    cycle_id: int
+    retailer_id: str
+    version: int
+    channel: str
+    lines: list[dict]
+    total: int
+    cap: int | None
+    submitted_at: datetime
+    submitted_by: int
+    approved_version: int | None = None
+    approved_by: int | None = None
+    approved_at: datetime | None = None
+
+    @classmethod
+    def of(cls, cycle_id: int, retailer_id: str, o: Any, lines: list[dict], cap: int | None) -> OrderView:
+        """From anything with the order's column names as attributes (a row, a stored order, a fresh answer)."""
+        return cls(cycle_id, retailer_id, o.version, o.channel, lines, o.total, cap, o.submitted_at, o.submitted_by,
+                   o.approved_version, o.approved_by, o.approved_at)
+
+    @property
+    def status(self) -> OrderState:
+        return order_status(self.channel, self.version, self.approved_version)
+
+    @property
+    def warnings(self) -> list[dict]:
+        return cap_warnings(self.total, self.cap)
 
 
-def view(session: Session, order: Order) -> dict:
+def view(session: Session, order: Order) -> OrderView:
     """The stored order with its lines, cap, warnings and sign-off state."""
-    return _shape(order.cycle_id, order.retailer_id, order, _lines_of(session, order.cycle_id, order.retailer_id),
-                  cap_of(session, order.cycle_id, order.retailer_id))
+    return OrderView.of(order.cycle_id, order.retailer_id, order,
+                        _lines_of(session, order.cycle_id, order.retailer_id),
+                        cap_of(session, order.cycle_id, order.retailer_id))
 
 
 _STATE = (Order.version, Order.channel, Order.body_sha256, Order.total, Order.submitted_at, Order.submitted_by,
@@ -218,7 +243,7 @@ def _replace_portable(session: Session, v: dict, stored: list[dict], created: bo
 
 
 def put_order(session: Session, principal: Principal, cycle_id: str, retailer_id: str, lines: Sequence[Line],
-              channel: str, max_lines: int, if_match: str | None = None) -> tuple[dict, bool]:
+              channel: str, max_lines: int, if_match: str | None = None) -> tuple[OrderView, bool]:
     """Replace a retailer's whole order in one locked step; returns (order, created). Never a mix of two bodies."""
     first = check_lines(lines, max_lines)
     if channel not in tuple(Channel):
@@ -247,7 +272,7 @@ def put_order(session: Session, principal: Principal, cycle_id: str, retailer_id
         raise PreconditionFailed(f"If-Match {if_match} does not match this order: {current}; read it again, "
                                  "then resend", "version_mismatch", current_version=state.version if state else None)
     if not created and state.body_sha256 == digest:
-        return _shape(cycle.id, retailer_id, state, stored, facts.cap), False
+        return OrderView.of(cycle.id, retailer_id, state, stored, facts.cap), False
     version = 1 if created else state.version + 1
     old = None if created else {"version": state.version, "total": state.total, "channel": state.channel,
                                 "approved_version": state.approved_version}
@@ -265,7 +290,7 @@ def put_order(session: Session, principal: Principal, cycle_id: str, retailer_id
     session.flush()
     answer = SimpleNamespace(version=version, channel=channel, total=total, submitted_at=now, submitted_by=user,
                              approved_version=None, approved_by=None, approved_at=None)
-    return _shape(cycle.id, retailer_id, answer, stored, facts.cap), created
+    return OrderView.of(cycle.id, retailer_id, answer, stored, facts.cap), created
 
 
 def _visible_order(session: Session, principal: Principal, cycle_id: str, retailer_id: str, lock: bool = False):
@@ -277,7 +302,7 @@ def _visible_order(session: Session, principal: Principal, cycle_id: str, retail
     return cycle, order
 
 
-def get_order(session: Session, principal: Principal, cycle_id: str, retailer_id: str) -> dict:
+def get_order(session: Session, principal: Principal, cycle_id: str, retailer_id: str) -> OrderView:
     """The current order, or 404 `no_order`: a retailer without an order has no demand (rule 4)."""
     return view(session, _visible_order(session, principal, cycle_id, retailer_id)[1])
 
@@ -289,7 +314,7 @@ def list_versions(session: Session, principal: Principal, cycle_id: str, retaile
     stmt = select(OrderVersion).where(OrderVersion.cycle_id == cycle.id, OrderVersion.retailer_id == retailer_id)
     versions, nxt = entity_page(session, stmt, [OrderVersion.version], cursor, limit)
     return [{"version": v.version, "channel": v.channel, "lines": v.lines,
-             "total": sum(int(x["quantity"]) for x in v.lines), "submitted_by": str(v.submitted_by),
+             "total": sum(int(x["quantity"]) for x in v.lines), "submitted_by": v.submitted_by,
              "submitted_at": v.submitted_at} for v in versions], nxt
 
 
@@ -313,15 +338,15 @@ def list_orders(session: Session, principal: Principal, cycle_id: str, cursor: s
     rows, nxt = page(session, stmt, [Order.retailer_id], cursor, limit, key_of=lambda r: [r[0].retailer_id])
     items = []
     for order, mgr, cap, n in rows:
-        items.append({"cycle_id": str(order.cycle_id), "retailer_id": order.retailer_id, "manager_id": mgr,
+        items.append({"cycle_id": order.cycle_id, "retailer_id": order.retailer_id, "manager_id": mgr,
                       "version": order.version, "channel": order.channel, "total": order.total, "line_count": n,
                       "status": order_status(order.channel, order.version, order.approved_version), "cap": cap,
                       "above_cap": cap is not None and order.total > cap, "submitted_at": order.submitted_at,
-                      "submitted_by": str(order.submitted_by), "approved_version": order.approved_version})
+                      "submitted_by": order.submitted_by, "approved_version": order.approved_version})
     return items, nxt
 
 
-def approve_order(session: Session, principal: Principal, cycle_id: str, retailer_id: str, version: int) -> dict:
+def approve_order(session: Session, principal: Principal, cycle_id: str, retailer_id: str, version: int) -> OrderView:
     """A market manager signs off one version of a collected order (rule 4); a later replacement clears it."""
     cycle, order = _visible_order(session, principal, cycle_id, retailer_id, lock=True)
     require_status(cycle, CycleState.OPEN, doing="approve an order")

@@ -260,9 +260,9 @@ def import_orders(session: Session, principal: Principal, cycle_id: str, body: b
     stage.drop(session.connection())
     caps = dict(session.execute(select(Cap.retailer_id, Cap.cap).where(Cap.cycle_id == cycle.id)).all())
     cap = orders["retailer_id"].map(caps)
-    counts = {"cycle_id": str(cycle.id), "orders": len(orders), "created": int(is_new.sum()),
+    counts = {"cycle_id": cycle.id, "orders": len(orders), "created": int(is_new.sum()),
               "replaced": int(is_replaced.sum()), "unchanged": int(len(orders) - is_new.sum() - is_replaced.sum()),
               "lines": len(lines), "warnings": int((cap.notna() & (orders["total"] > cap)).sum())}
-    audit.record(session, principal, "order.import", "cycle", cycle.id, None, counts)
+    audit.record(session, principal, "order.import", "cycle", cycle.id, None, {**counts, "cycle_id": str(cycle.id)})
     session.flush()
     return counts

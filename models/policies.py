@@ -14,12 +14,6 @@ from models.types import utcnow
 from models.users import Principal
 
 
-def policy_out(row) -> dict:
-    """A policy version as callers see it (ids as strings)."""
-    return {"version": row.version, "params": row.params, "created_at": row.created_at,
-            "created_by": None if row.created_by is None else str(row.created_by)}
-
-
 def _latest(session: Session, table, company_id: int):
     return session.execute(select(table).where(table.company_id == company_id)
                            .order_by(table.version.desc()).limit(1)).scalar_one_or_none()

@@ -80,15 +80,6 @@ def get_run(session: Session, company_id: int, run_id: int | str, for_update: bo
     return run
 
 
-def run_out(run: AllocationRun) -> dict:
-    """A run as the API shows it, ids as strings."""
-    return {"id": str(run.id), "run_id": str(run.id), "cycle_id": str(run.cycle_id), "status": run.status,
-            "priority": run.priority, "created_at": run.created_at, "created_by": str(run.created_by),
-            "started_at": run.started_at, "finished_at": run.finished_at, "totals": run.totals or {},
-            "timings": run.timings or {}, "certificate": run.certificate or {},
-            "excluded_orders": run.excluded_orders or [], "error": run.error, "error_code": run.error_code}
-
-
 def list_runs(session: Session, principal: Principal, cycle_id: int | str, cursor: str | None, limit: int):
     """A cycle's runs, oldest first, so a client that pages on sees new runs at the end."""
     cycle = get_cycle(session, principal.company_id, cycle_id)

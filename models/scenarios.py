@@ -129,20 +129,6 @@ def refresh_comparison(session: Session, scenario: Scenario) -> Scenario:
     return session.get(Scenario, scenario.id, populate_existing=True)
 
 
-def scenario_out(scenario: Scenario) -> dict:
-    """A scenario as the API shows it, ids as strings."""
-    run_id = scenario.compared_run_id
-    return {"id": public_id(scenario.id), "scenario_id": public_id(scenario.id), "cycle_id": str(scenario.cycle_id),
-            "name": scenario.name, "status": scenario.status, "priority": scenario.priority,
-            "created_at": scenario.created_at,
-            "created_by": str(scenario.created_by), "started_at": scenario.started_at,
-            "finished_at": scenario.finished_at, "supply": scenario.supply, "caps": scenario.caps,
-            "totals": scenario.totals or {}, "timings": scenario.timings or {},
-            "certificate": scenario.certificate or {}, "excluded_orders": scenario.excluded_orders or [],
-            "compared_run_id": None if run_id is None else str(run_id), "comparison": scenario.comparison,
-            "error": scenario.error, "error_code": scenario.error_code}
-
-
 def scenario_allocations(session: Session, principal: Principal, scenario_id: str, cursor: str | None, limit: int,
                          changed: bool = False):
     """A scenario's rows in (retailer_id, brand_code) order, each with the compared run's allocation of the same

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -10,9 +11,9 @@ from sqlalchemy import and_, case, func, select
 from sqlmodel import Session
 
 from allocation.vocabulary import Channel, OrderState, RetailerStatus, values
-from models.cycles import cycle_out, get_cycle
+from models.cycles import get_cycle
 from models.orders import APPROVED_NOW, order_status
-from models.tables import Brand, Cap, Retailer, Supply
+from models.tables import Brand, Cap, Cycle, Retailer, Supply
 from models.tables_demand import Order, OrderLine
 from models.tables_runs import Allocation
 from models.users import Principal
@@ -79,12 +80,21 @@ def demand_and_supply(session: Session, company_id: int, cycle_id: int, run_id: 
              "allocated": int(allocated[code]) if code in allocated else None} for code in codes]
 
 
-def cycle_summary(session: Session, principal: Principal, cycle_id: int | str) -> dict:
+@dataclass(frozen=True)
+class CycleSummary:
+    """One cycle as the board shows it: the cycle, the counts above, and demand against supply per spec."""
+
+    cycle: Cycle
+    counts: dict
+    specs: list[dict]
+
+
+def cycle_summary(session: Session, principal: Principal, cycle_id: int | str) -> CycleSummary:
     """One cycle as the board shows it: its state, the counts above, and demand against supply per spec."""
     cycle = get_cycle(session, principal.company_id, cycle_id)
     counts = cycle_counts(session, principal.company_id, [cycle.id], ordered_without_cap=True)[cycle.id]
-    return {**cycle_out(cycle), **counts,
-            "specs": demand_and_supply(session, principal.company_id, cycle.id, cycle.published_run_id)}
+    return CycleSummary(cycle, counts, demand_and_supply(session, principal.company_id, cycle.id,
+                                                         cycle.published_run_id))
 
 
 def caps_overview(session: Session, company_id: int, cycle_id: int) -> dict[str, dict]:

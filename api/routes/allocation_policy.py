@@ -10,7 +10,7 @@ from allocation.priority import AllocationPolicy
 from allocation.vocabulary import Role
 from api.deps import SessionDep, require
 from api.schemas_runs import AllocationPolicyOut
-from models import allocation_policy, policies
+from models import allocation_policy
 from models.users import Principal
 
 router = APIRouter(tags=["allocation runs"])
@@ -27,10 +27,10 @@ choice is always visible. A PUT adds a version (audited, old -> new); an identic
 @router.get("/v1/allocation-policy", response_model=AllocationPolicyOut, description=RULES)
 def get_allocation_policy(session: SessionDep, principal: Reader):
     """The allocation policy in force (a fresh company starts at version 1: volume first)."""
-    return policies.policy_out(allocation_policy.current_policy(session, principal.company_id))
+    return allocation_policy.current_policy(session, principal.company_id)
 
 
 @router.put("/v1/allocation-policy", response_model=AllocationPolicyOut, description=RULES)
 def put_allocation_policy(body: AllocationPolicy, session: SessionDep, principal: Admin):
     """Adopt a new allocation policy version (old versions stay as they were)."""
-    return policies.policy_out(allocation_policy.put_policy(session, principal, body))
+    return allocation_policy.put_policy(session, principal, body)

@@ -24,7 +24,7 @@ from api.schemas_caps import (
     RejectIn,
 )
 from models import cap_adjustments as adjustments
-from models import caps, policies
+from models import caps
 from models.errors import Invalid
 from models.users import Principal
 
@@ -51,22 +51,22 @@ def parse_policy(body: dict[str, Any]) -> CapPolicy:
         raise Invalid(validation_sentence(exc.errors()), "invalid_request") from None
 
 
-def shown(adj) -> dict:
+def shown(adj) -> AdjustmentOut:
     """The adjustment serialized exactly as the GET routes do, so a replayed POST answers the same bytes."""
-    return AdjustmentOut.model_validate(adjustments.adjustment_out(adj)).model_dump(mode="json")
+    return AdjustmentOut.model_validate(adj)
 
 
 @router.get("/v1/cap-policy", response_model=PolicyOut)
 def get_policy(session: SessionDep, principal: PolicyReader):
     """The floating-cap policy in force (a fresh company starts at version 1, the defaults)."""
-    return policies.policy_out(caps.current_policy(session, principal.company_id))
+    return caps.current_policy(session, principal.company_id)
 
 
 @router.put("/v1/cap-policy", response_model=PolicyOut, openapi_extra=POLICY_BODY,
             responses={422: {"description": "a floor, minimum or per-spec field (floor_or_quota_refused) or a bad value"}})
 def put_policy(body: Annotated[dict[str, Any], Body()], session: SessionDep, principal: Admin):
     """Adopt a new policy version (old versions stay as they were); an identical body keeps the current one."""
-    return policies.policy_out(caps.put_policy(session, principal, parse_policy(body)))
+    return caps.put_policy(session, principal, parse_policy(body))
 
 
 @router.post("/v1/cycles/{cycle_id}/caps/compute", response_model=ComputeSummary,
@@ -93,7 +93,7 @@ def get_caps(cycle_id: str, session: SessionDep, principal: CapReader, paging: P
              source: Annotated[CapSource | None, Query()] = None):
     """Caps by retailer id with their basis; managers see their own (or their team's) retailers."""
     items, nxt = caps.list_caps(session, principal, cycle_id, paging.cursor, paging.limit, manager_id, source)
-    return {"items": [caps.cap_out(c) for c in items], "next_cursor": nxt}
+    return {"items": items, "next_cursor": nxt}
 
 
 @router.post("/v1/cycles/{cycle_id}/cap-adjustments", status_code=201, response_model=AdjustmentOut,
@@ -113,13 +113,13 @@ def get_adjustments(cycle_id: str, session: SessionDep, principal: CapReader, pa
                     status: Annotated[AdjustmentState | None, Query()] = None):
     """A cycle's adjustments oldest first; managers see their own (or their team's)."""
     items, nxt = adjustments.list_adjustments(session, principal, cycle_id, paging.cursor, paging.limit, status)
-    return {"items": [adjustments.adjustment_out(a) for a in items], "next_cursor": nxt}
+    return {"items": items, "next_cursor": nxt}
 
 
 @router.get("/v1/cap-adjustments/{adjustment_id}", response_model=AdjustmentOut)
 def get_adjustment(adjustment_id: str, session: SessionDep, principal: CapReader):
     """One adjustment, if it is yours, your team's, or you are admin or auditor."""
-    return adjustments.adjustment_out(adjustments.visible_adjustment(session, principal, adjustment_id))
+    return adjustments.visible_adjustment(session, principal, adjustment_id)
 
 
 @router.post("/v1/cap-adjustments/{adjustment_id}/approve", response_model=AdjustmentOut,

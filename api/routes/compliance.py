@@ -13,7 +13,7 @@ from allocation.compliance import COLUMNS, CompliancePolicy
 from allocation.vocabulary import Role
 from api.deps import PageDep, SessionDep, require
 from api.schemas_compliance import ClusterPage, CompliancePage, CompliancePolicyOut
-from models import compliance, policies
+from models import compliance
 from models.cycles import ReportQuery
 from models.pagination import frame_page, frame_records
 from models.users import Principal
@@ -106,7 +106,7 @@ def get_clusters(session: SessionDep, principal: Reader, params: ParamsDep, pagi
     """The identical-order clusters of a cycle, with their retailers and lines."""
     result = compliance.cluster_rows(session, principal, params.query)
     shown, nxt = frame_page(result.rows, CLUSTER_KEYS, paging.cursor, paging.limit)
-    items = [{"cycle_id": str(r["cycle_id"]), "manager_id": r["manager_id"], "size": int(r["size"]),
+    items = [{"cycle_id": r["cycle_id"], "manager_id": r["manager_id"], "size": int(r["size"]),
               "lines": r["lines"], "retailer_ids": r["retailer_ids"]} for r in shown.to_dict("records")]
     return ClusterPage(items=items, next_cursor=nxt, policy_version=result.policy_version,
                        min_cluster=result.policy.min_cluster, min_lines=result.policy.min_lines, cycle_ids=result.cycle_ids,
@@ -116,11 +116,11 @@ def get_clusters(session: SessionDep, principal: Reader, params: ParamsDep, pagi
 @router.get("/v1/compliance-policy", response_model=CompliancePolicyOut)
 def get_policy(session: SessionDep, principal: PolicyReader):
     """The cluster thresholds in force (a fresh company starts at version 1: min_cluster 3, min_lines 3)."""
-    return policies.policy_out(compliance.current_policy(session, principal.company_id))
+    return compliance.current_policy(session, principal.company_id)
 
 
 @router.put("/v1/compliance-policy", response_model=CompliancePolicyOut)
 def put_policy(body: CompliancePolicy, session: SessionDep, principal: Admin):
     """Adopt new thresholds as a new version (old versions stay; the change is audited); an identical body keeps
     the current version. A field left out takes its default."""
-    return policies.policy_out(compliance.put_policy(session, principal, body))
+    return compliance.put_policy(session, principal, body)

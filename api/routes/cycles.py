@@ -23,30 +23,25 @@ Board = Annotated[Principal, Depends(require(Role.ADMIN, Role.AUDITOR))]
 SupplyReader = Annotated[Principal, Depends(require(Role.ADMIN, Role.AUDITOR, Role.DISTRIBUTION_CENTER))]
 
 
-def shown(cycle) -> dict:
-    """The cycle serialized exactly as the GET routes do, so a replayed POST answers the same bytes."""
-    return CycleOut.model_validate(cycles.cycle_out(cycle)).model_dump(mode="json")
-
-
 @router.post("/v1/cycles", status_code=201, response_model=CycleOut,
              responses={409: {"description": "a cycle of that name exists (code cycle_name_taken)"}})
 def create_cycle(body: CycleIn, session: SessionDep, principal: Admin, idem: IdempotencyDep):
     """Start a cycle; it is `planned` until `opens_at` (default now), then `open` for orders."""
     cycle = cycles.create_cycle(session, principal, body.name, body.start_date, body.end_date, body.opens_at)
-    return idem.respond(shown(cycle), 201)
+    return idem.respond(CycleOut.model_validate(cycle), 201)
 
 
 @router.get("/v1/cycles", response_model=Page[CycleOut])
 def get_cycles(session: SessionDep, principal: AnyRole, paging: PageDep):
     """Every cycle of the company, oldest first (by id), each with the status it has now."""
     items, nxt = cycles.list_cycles(session, principal.company_id, paging.cursor, paging.limit)
-    return {"items": [cycles.cycle_out(c) for c in items], "next_cursor": nxt}
+    return {"items": items, "next_cursor": nxt}
 
 
 @router.get("/v1/cycles/{cycle_id}", response_model=CycleOut)
 def get_cycle(cycle_id: str, session: SessionDep, principal: AnyRole):
     """One cycle with its status."""
-    return cycles.cycle_out(cycles.get_cycle(session, principal.company_id, cycle_id))
+    return cycles.get_cycle(session, principal.company_id, cycle_id)
 
 
 @router.get("/v1/cycles/{cycle_id}/summary", response_model=CycleSummaryOut)
@@ -61,14 +56,14 @@ def get_summary(cycle_id: str, session: SessionDep, principal: Board):
                                              "(retailers_without_cap, listed in `retailer_ids`)"}})
 def close_cycle(cycle_id: str, session: SessionDep, principal: Admin, idem: IdempotencyDep):
     """No more orders; supply and caps freeze so the allocation runs on a fixed snapshot."""
-    return idem.respond(shown(cycles.close_cycle(session, principal, cycle_id)))
+    return idem.respond(CycleOut.model_validate(cycles.close_cycle(session, principal, cycle_id)))
 
 
 @router.post("/v1/cycles/{cycle_id}/reopen", response_model=CycleOut,
              responses={409: {"description": "not closed (cycle_state) or already published (cycle_published)"}})
 def reopen_cycle(cycle_id: str, session: SessionDep, principal: Admin, idem: IdempotencyDep):
     """Back to `open`, only while nothing is published."""
-    return idem.respond(shown(cycles.reopen_cycle(session, principal, cycle_id)))
+    return idem.respond(CycleOut.model_validate(cycles.reopen_cycle(session, principal, cycle_id)))
 
 
 @router.put("/v1/cycles/{cycle_id}/supply", response_model=SupplySummary,

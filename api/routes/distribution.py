@@ -63,8 +63,8 @@ def get_allocations_csv(cycle_id: str, request: Request, session: SessionDep, pr
 def get_publications(session: SessionDep, principal: Warehouse, paging: PageDep):
     """Published cycles in publish order; keep `resume_cursor` to ask later for only what is new."""
     rows, nxt, resume = distribution.list_publications(session, principal, paging.cursor, paging.limit)
-    items = [PublicationOut(publication_id=str(r.id), cycle_id=str(r.cycle_id), cycle_name=r.cycle_name,
-                            run_id=str(r.run_id), published_at=r.published_at) for r in rows]
+    items = [PublicationOut(publication_id=r.id, cycle_id=r.cycle_id, cycle_name=r.cycle_name,
+                            run_id=r.run_id, published_at=r.published_at) for r in rows]
     return {"items": items, "next_cursor": nxt, "resume_cursor": resume}
 
 

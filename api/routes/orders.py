@@ -81,7 +81,7 @@ def put_order(cycle_id: str, retailer_id: str, body: OrderIn, request: Request, 
     order, created = orders.put_order(session, principal, cycle_id, retailer_id, lines, body.channel,
                                       request.app.state.settings.max_order_lines, if_match)
     response.status_code = 201 if created else 200
-    response.headers["ETag"] = _etag(order["version"])
+    response.headers["ETag"] = _etag(order.version)
     return order
 
 
@@ -95,7 +95,7 @@ def post_import(cycle_id: str, request: Request, principal: Importer,
                 body: Annotated[bytes, Depends(csv_body)], session: SessionDep, idem: IdempotencyDep):
     """A PUT for every retailer in a demand CSV (`retailer_id,brand_code,quantity[,channel]`), all rows or none."""
     counts = import_orders(session, principal, cycle_id, body, request.app.state.settings.max_order_lines)
-    return idem.respond(counts, 200)
+    return idem.respond(ImportOut.model_validate(counts), 200)
 
 
 @router.get("", response_model=Page[OrderSummaryOut])
@@ -114,7 +114,7 @@ def get_orders(cycle_id: str, session: SessionDep, principal: Reader, paging: Pa
 def get_order(cycle_id: str, retailer_id: str, response: Response, session: SessionDep, principal: Reader):
     """The current order; 404 `no_order` means the retailer has no demand this cycle."""
     order = orders.get_order(session, principal, cycle_id, retailer_id)
-    response.headers["ETag"] = _etag(order["version"])
+    response.headers["ETag"] = _etag(order.version)
     return order
 
 
@@ -131,4 +131,4 @@ def approve(cycle_id: str, retailer_id: str, body: ApproveIn, session: SessionDe
             idem: IdempotencyDep):
     """Sign off one version of a collected order; only that version counts, a later replacement clears it."""
     order = orders.approve_order(session, principal, cycle_id, retailer_id, body.version)
-    return idem.respond(order, 200, headers={"ETag": _etag(order["version"])})
+    return idem.respond(OrderOut.model_validate(order), 200, headers={"ETag": _etag(order.version)})

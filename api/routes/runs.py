@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Request
 
-from allocation.vocabulary import CycleState, Role
+from allocation.vocabulary import Role
 from api.deps import PageDep, SessionDep, require
 from api.idempotency import IdempotencyDep
 from api.schemas import Page
@@ -55,21 +55,20 @@ def start_run(cycle_id: str, request: Request, session: SessionDep, principal: A
               body: Annotated[RunIn | None, Body()] = None):
     """Queues a run and submits it to the executor (local process or queue) in the same transaction."""
     run = start_and_submit(request, session, principal, cycle_id, body.priority if body else None)
-    return idem.respond({"run_id": str(run.id), "status": run.status, "cycle_id": str(run.cycle_id),
-                         "priority": run.priority}, 202, headers={"Location": f"/v1/allocation-runs/{run.id}"})
+    return idem.respond(RunCreated.model_validate(run), 202, headers={"Location": f"/v1/allocation-runs/{run.id}"})
 
 
 @router.get("/v1/cycles/{cycle_id}/allocation-runs", response_model=Page[RunOut])
 def list_runs(cycle_id: str, session: SessionDep, principal: Reader, paging: PageDep):
     """A cycle's runs, oldest first."""
     items, nxt = runs.list_runs(session, principal, cycle_id, paging.cursor, paging.limit)
-    return {"items": [runs.run_out(r) for r in items], "next_cursor": nxt}
+    return {"items": items, "next_cursor": nxt}
 
 
 @router.get("/v1/allocation-runs/{run_id}", response_model=RunOut)
 def get_run(run_id: str, session: SessionDep, principal: Reader):
     """A run's status, totals, timings, certificate and the collected orders it left out."""
-    return runs.run_out(runs.get_run(session, principal.company_id, run_id))
+    return runs.get_run(session, principal.company_id, run_id)
 
 
 @router.get("/v1/allocation-runs/{run_id}/allocations", response_model=Page[AllocationOut])
@@ -85,5 +84,4 @@ def get_run_allocations(run_id: str, session: SessionDep, principal: Reader, pag
 def publish(run_id: str, session: SessionDep, principal: Admin, idem: IdempotencyDep):
     """Publishes a succeeded run; the cycle's allocation is then final."""
     pub = runs.publish(session, principal, run_id)
-    return idem.respond({"cycle_id": str(pub.cycle_id), "run_id": str(pub.run_id), "published_at": pub.published_at,
-                         "status": CycleState.PUBLISHED}, 200)
+    return idem.respond(PublishedRun.model_validate(pub), 200)

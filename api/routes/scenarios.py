@@ -55,25 +55,22 @@ def start_scenario(cycle_id: str, body: ScenarioIn, request: Request, session: S
                                         [(x.retailer_id, x.cap, x.weight) for x in body.caps], body.priority)
     # no lock: scenarios do not count toward a cycle's one active run, and may run beside each other
     request.app.state.executor.submit(session, SCENARIO, scenario.id, lock=None)
-    sid = scenarios.public_id(scenario.id)
-    return idem.respond({"scenario_id": sid, "status": scenario.status, "cycle_id": str(scenario.cycle_id),
-                         "priority": scenario.priority}, 202,
-                        headers={"Location": f"/v1/scenarios/{sid}"})
+    return idem.respond(ScenarioCreated.model_validate(scenario), 202,
+                        headers={"Location": f"/v1/scenarios/{scenarios.public_id(scenario.id)}"})
 
 
 @router.get("/v1/cycles/{cycle_id}/scenarios", response_model=Page[ScenarioOut], description=COMPARISON_RULES)
 def list_scenarios(cycle_id: str, session: SessionDep, principal: Reader, paging: PageDep):
     """A cycle's scenarios, oldest first, each with its comparison."""
     items, nxt = scenarios.list_scenarios(session, principal, cycle_id, paging.cursor, paging.limit)
-    return {"items": [scenarios.scenario_out(scenarios.refresh_comparison(session, s)) for s in items],
-            "next_cursor": nxt}
+    return {"items": [scenarios.refresh_comparison(session, s) for s in items], "next_cursor": nxt}
 
 
 @router.get("/v1/scenarios/{scenario_id}", response_model=ScenarioOut, description=COMPARISON_RULES)
 def get_scenario(scenario_id: str, session: SessionDep, principal: Reader):
     """A scenario's status, totals, timings, certificate and its comparison with the cycle's run."""
     scenario = scenarios.get_scenario(session, principal.company_id, scenario_id)
-    return scenarios.scenario_out(scenarios.refresh_comparison(session, scenario))
+    return scenarios.refresh_comparison(session, scenario)
 
 
 @router.get("/v1/scenarios/{scenario_id}/allocations", response_model=Page[ScenarioAllocationOut],

@@ -13,7 +13,6 @@ from api.deps import PageDep, SessionDep, require
 from api.schemas import Page
 from api.schemas_caps import SupplyLineIn, SupplyLineOut, SupplySummary
 from api.schemas_supply import SupplyPlanPage, SupplyPolicyOut
-from models import policies
 from models import supply_plan as plans
 from models.pagination import frame_page, frame_records
 from models.users import Principal
@@ -42,13 +41,13 @@ PLAN_RULES = """The supply plan of a cycle, per spec (any cycle state; a proposa
 @router.get("/v1/supply-policy", response_model=SupplyPolicyOut)
 def get_policy(session: SessionDep, principal: Reader):
     """The supply policy in force (a fresh company starts at version 1, the defaults)."""
-    return policies.policy_out(plans.current_policy(session, principal.company_id))
+    return plans.current_policy(session, principal.company_id)
 
 
 @router.put("/v1/supply-policy", response_model=SupplyPolicyOut)
 def put_policy(body: SupplyPolicy, session: SessionDep, principal: Admin):
     """Adopt a new supply policy version (old versions stay); an identical body keeps the current one."""
-    return policies.policy_out(plans.put_policy(session, principal, body))
+    return plans.put_policy(session, principal, body)
 
 
 @router.put("/v1/cycles/{cycle_id}/availability", response_model=SupplySummary)
@@ -70,7 +69,7 @@ def get_supply_plan(cycle_id: str, session: SessionDep, principal: Reader, pagin
     plan = plans.supply_plan_of(session, principal.company_id, cycle_id)
     shown, nxt = frame_page(plan.rows, ["brand_code"], paging.cursor, paging.limit)
     items = frame_records(shown)
-    return {"items": items, "next_cursor": nxt, "cycle_id": str(plan.cycle.id), "policy_version": plan.policy_version,
+    return {"items": items, "next_cursor": nxt, "cycle_id": plan.cycle.id, "policy_version": plan.policy_version,
             "weeks": plan.weeks, "managers": plan.managers, "forecasters": plan.forecasters, "totals": plan.totals}
 
 

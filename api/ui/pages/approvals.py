@@ -9,6 +9,8 @@ from fastapi.responses import RedirectResponse
 
 from allocation.vocabulary import FINAL_CYCLE_STATES, AdjustmentState, CycleState, OrderState, Role
 from api.deps import SessionDep
+from api.schemas import shaped
+from api.schemas_caps import AdjustmentOut
 from api.ui.i18n import N_
 from api.ui.render import NavItem, render, url
 from api.ui.session import page_for
@@ -47,7 +49,7 @@ def approvals(request: Request, session: SessionDep, principal: MarketManager,
     if cycle is not None:
         pending, nxt = orders.list_orders(session, principal, cycle.id, cursor, PAGE, status=OrderState.PENDING_APPROVAL)
         found, _ = adjustments.list_adjustments(session, principal, cycle.id, None, PAGE, status=AdjustmentState.PENDING)
-        proposals = [adjustments.adjustment_out(a) for a in found]
+        proposals = [shaped(AdjustmentOut, a) for a in found]
     return render(request, "approvals.html", cycle=cycle, open_cycles=open_cycles, pending=pending,
                   proposals=proposals,
                   next_href=url("/ui/approvals", cycle_id=cycle_id, cursor=nxt) if nxt else None,
@@ -89,5 +91,5 @@ def decide(adjustment_id: str, decision: str, request: Request, session: Session
         from models.errors import NotFound
         raise NotFound(f"no decision {decision!r}; approve or reject")
     if "hx-request" in request.headers:
-        return render(request, "_decided_row.html", adj=adjustments.adjustment_out(adj))
+        return render(request, "_decided_row.html", adj=shaped(AdjustmentOut, adj))
     return RedirectResponse(url("/ui/approvals", cycle_id=str(adj.cycle_id)), 303)

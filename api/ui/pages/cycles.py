@@ -10,12 +10,17 @@ from fastapi.responses import RedirectResponse
 from allocation.vocabulary import ACTIVE_RUN_STATES, CycleState, Role
 from api.deps import SessionDep
 from api.routes.runs import start_and_submit
+from api.schemas import shaped
+from api.schemas_caps import CycleOut
+from api.schemas_runs import RunOut
+from api.schemas_scenarios import ScenarioOut
+from api.schemas_summary import CycleSummaryOut
 from api.ui import charts
 from api.ui.i18n import N_
 from api.ui.render import NavItem, render, translator, url
 from api.ui.session import page_for
 from models import cycles, runs
-from models.scenarios import list_scenarios, refresh_comparison, scenario_out
+from models.scenarios import list_scenarios, refresh_comparison
 from models.summary import caps_overview, cycle_counts, cycle_summary
 from models.users import Principal
 
@@ -33,7 +38,7 @@ def board(request: Request, session: SessionDep, principal: Board, cursor: Curso
     """Every cycle newest first: state, orders, collected orders pending, retailers without a cap."""
     page, nxt = cycles.list_cycles(session, principal.company_id, cursor, PAGE, newest_first=True)
     counts = cycle_counts(session, principal.company_id, [c.id for c in page])
-    rows = [{**cycles.cycle_out(c), **counts[c.id]} for c in page]
+    rows = [{**shaped(CycleOut, c), **counts[c.id]} for c in page]
     return render(request, "cycles.html", rows=rows, next_href=url("/ui/cycles", cursor=nxt) if nxt else None,
                   first_href="/ui/cycles" if cursor else None)
 
@@ -42,7 +47,7 @@ def board(request: Request, session: SessionDep, principal: Board, cursor: Curso
 def cycle_page(cycle_id: str, request: Request, session: SessionDep, principal: Board):
     """One cycle: counts, supply against demand per spec, caps, its runs; the actions its state allows."""
     t = translator(request)
-    summary = cycle_summary(session, principal, cycle_id)
+    summary = shaped(CycleSummaryOut, cycle_summary(session, principal, cycle_id))
     cid = int(summary["id"])
     run_rows, _ = runs.list_runs(session, principal, cid, None, 100)
     top = sorted(summary["specs"], key=lambda s: -s["demand"])[:CHART_SPECS]
@@ -52,9 +57,9 @@ def cycle_page(cycle_id: str, request: Request, session: SessionDep, principal: 
     option = charts.bars([s["name"] or s["brand_code"] for s in top], series)
     active = next((r for r in reversed(run_rows) if r.status in ACTIVE_RUN_STATES), None)
     return render(request, "cycle.html", c=summary, caps=caps_overview(session, principal.company_id, cid),
-                  runs=[runs.run_out(r) for r in reversed(run_rows)], active=active, option=option,
-                  active_out=runs.run_out(active) if active else None,
-                  chart_specs=len(top), scenarios=[scenario_out(refresh_comparison(session, x))
+                  runs=[shaped(RunOut, r) for r in reversed(run_rows)], active=active, option=option,
+                  active_out=shaped(RunOut, active) if active else None,
+                  chart_specs=len(top), scenarios=[shaped(ScenarioOut, refresh_comparison(session, x))
                                                    for x in list_scenarios(session, principal, cid, None, 100)[0]])
 
 
@@ -70,7 +75,7 @@ def start_run(cycle_id: str, request: Request, session: SessionDep, principal: A
     """Queue a run on the closed cycle; the page then follows it until it succeeds or fails."""
     run = start_and_submit(request, session, principal, cycle_id)
     if "hx-request" in request.headers:
-        return render(request, "_run_status.html", run=runs.run_out(run), cycle_status=CycleState.CLOSED)
+        return render(request, "_run_status.html", run=shaped(RunOut, run), cycle_status=CycleState.CLOSED)
     return RedirectResponse(f"/ui/cycles/{run.cycle_id}", 303)
 
 
@@ -79,7 +84,7 @@ def run_status(run_id: str, request: Request, session: SessionDep, principal: Bo
     """The part of the cycle page that follows a run: it asks again every second while the run is not done."""
     run = runs.get_run(session, principal.company_id, run_id)
     cycle = cycles.get_cycle(session, principal.company_id, run.cycle_id)
-    return render(request, "_run_status.html", run=runs.run_out(run), cycle_status=cycles.cycle_status(cycle))
+    return render(request, "_run_status.html", run=shaped(RunOut, run), cycle_status=cycles.cycle_status(cycle))
 
 
 @router.post("/ui/runs/{run_id}/publish")

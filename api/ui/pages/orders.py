@@ -51,11 +51,11 @@ def _form(request: Request, session, principal: Principal, cycle_id: str, retail
     except NotFound:
         order = None  # no order yet: no demand until the retailer states one
     brands, _ = list_brands(session, principal, None, PAGE_LIMIT_MAX)
-    lines = entered if entered is not None else (order["lines"] if order else [])
+    lines = entered if entered is not None else (order.lines if order else [])
     return render(request, "order_form.html", status_code, cycle=cycle, cycle_status=cycle_status(cycle),
                   retailer=retailer, order=order, brands=brands, names={b.brand_code: b.name for b in brands},
                   lines=[*lines, *({"brand_code": "", "quantity": ""} for _ in range(EMPTY_ROWS))],
-                  channel=channel or (order["channel"] if order else Channel.RETAILER_STATED), **extra)
+                  channel=channel or (order.channel if order else Channel.RETAILER_STATED), **extra)
 
 
 @router.get("/ui/orders/{cycle_id}/{retailer_id}")
@@ -98,4 +98,4 @@ def submit_order(cycle_id: str, retailer_id: str, request: Request, session: Ses
     order, _ = orders.put_order(session, principal, cycle_id, retailer_id, lines, channel,
                                 request.app.state.settings.max_order_lines,
                                 if_match=f'"{version}"' if version else None)
-    return RedirectResponse(url(f"/ui/orders/{cycle_id}/{retailer_id}", saved=order["version"]), 303)
+    return RedirectResponse(url(f"/ui/orders/{cycle_id}/{retailer_id}", saved=order.version), 303)

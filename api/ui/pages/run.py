@@ -8,6 +8,9 @@ from fastapi import APIRouter, Depends, Request
 
 from allocation.vocabulary import SHORT_REASONS, Role, values
 from api.deps import SessionDep
+from api.schemas import shaped
+from api.schemas_caps import CycleOut
+from api.schemas_runs import RunOut
 from api.ui import charts
 from api.ui.labels import REASON_LABELS
 from api.ui.render import render, translator
@@ -32,5 +35,5 @@ def run_page(run_id: str, request: Request, session: SessionDep, principal: Read
     histogram = charts.bars(buckets, [(t("Lines"), counts)])
     short = (run.totals or {}).get("short_lines", {})
     reasons = charts.pie([(t(REASON_LABELS[r]), short.get(r, 0)) for r in SHORT])
-    return render(request, "run.html", run=runs.run_out(run), cycle=cycles.cycle_out(cycle), histogram=histogram,
+    return render(request, "run.html", run=shaped(RunOut, run), cycle=shaped(CycleOut, cycle), histogram=histogram,
                   reasons=reasons, counts=counts, buckets=buckets, short=short, SHORT=SHORT)

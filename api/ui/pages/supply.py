@@ -8,6 +8,9 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from allocation.vocabulary import SHORT_REASONS, Role, values
 from api.deps import SessionDep
+from api.schemas import shaped
+from api.schemas_caps import CycleOut
+from api.schemas_scenarios import ScenarioOut
 from api.ui import charts
 from api.ui.i18n import N_
 from api.ui.labels import REASON_LABELS
@@ -43,7 +46,7 @@ def supply_plan_page(cycle_id: str, request: Request, session: SessionDep, princ
     per_class = charts.bars([f"{t(CLASS)} {k}" for k, _ in classes],
                             [(t(PROJECTED), [v["projected_demand"] for _, v in classes]),
                              (t(PROPOSED), [v["proposed"] for _, v in classes])])
-    return render(request, "supply_plan.html", plan=plan, cycle=cycles.cycle_out(plan.cycle), rows=rows,
+    return render(request, "supply_plan.html", plan=plan, cycle=shaped(CycleOut, plan.cycle), rows=rows,
                   per_spec=per_spec, per_class=per_class, spec_height=max(240, 26 * len(rows) + 60), TIGHT=TIGHT,
                   next_href=url(f"/ui/supply-plan/{plan.cycle.id}", cursor=nxt) if nxt else None,
                   first_href=f"/ui/supply-plan/{plan.cycle.id}" if cursor else None)
@@ -54,7 +57,7 @@ def scenario_page(scenario_id: str, request: Request, session: SessionDep, princ
     """The what-if's totals and certificate, and its comparison with the run as charts, with the changed lines."""
     t = translator(request)
     scenario = what_if.refresh_comparison(session, what_if.get_scenario(session, principal.company_id, scenario_id))
-    shown = what_if.scenario_out(scenario)
+    shown = shaped(ScenarioOut, scenario)
     cycle = cycles.get_cycle(session, principal.company_id, scenario.cycle_id)
     comparison = shown["comparison"]
     fill = what_if.fill_ratios(session, principal, scenario_id)
@@ -68,7 +71,7 @@ def scenario_page(scenario_id: str, request: Request, session: SessionDep, princ
                                  (t(SCENARIO), [x["scenario"] for x in short_specs])], horizontal=True)
         found, nxt = what_if.scenario_allocations(session, principal, scenario_id, cursor, PAGE, changed=True)
         changed = [r._asdict() for r in found]
-    return render(request, "scenario.html", s=shown, cycle=cycles.cycle_out(cycle), comparison=comparison,
+    return render(request, "scenario.html", s=shown, cycle=shaped(CycleOut, cycle), comparison=comparison,
                   histogram=histogram, shortfall=shortfall, changed=changed, SHORT=SHORT, REASONS=REASON_LABELS,
                   shortfall_height=max(240, 26 * len(comparison["shortfall_by_spec"]) + 60) if comparison else 0,
                   next_href=url(f"/ui/scenarios/{shown['id']}", cursor=nxt) if nxt else None,
