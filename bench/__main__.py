@@ -13,6 +13,7 @@ from rich.console import Console
 # (module, arguments, what it measures); the PostgreSQL ones create and drop their own database
 BENCHES = [
     ("bench.bench_allocation", ["--scale", "both"], "allocation engine vs naive split vs generic LP (city, province)"),
+    ("bench.bench_priority", [], "volume first against choice first: time, volume, volume_cost, lines at zero by reason"),
     ("bench.bench_load", [], "generating and loading a 30,000-retailer city into PostgreSQL"),
     ("bench.bench_caps", [], "cap policy, pure, 30,000 retailers"),
     ("bench.bench_caps_db", [], "caps compute through the database, 30,000 retailers"),
