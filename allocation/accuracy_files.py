@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from allocation.files import sync_dir, write_temp_beside
+from allocation.rows import Faults, RowFault, RowFaults, Whole, flag_numbers, whole_numbers
 
 QUANTITY_COLUMNS = ["manager_id", "period", "brand_code", "quantity"]
 BRAND_COLUMNS = ["brand_code", "name", "price_class", "wholesale_price", "is_key"]
@@ -27,20 +28,20 @@ PERIOD_COLUMNS = ["period", "start_date"]
 MAX_QUANTITY = 10_000_000
 TRUE_WORDS = {"1", "true"}
 FALSE_WORDS = {"0", "false"}
-SHOWN_PROBLEMS = 3
 
 
-class InputFileError(ValueError):
-    """Carries where an input is wrong so the command can tell the user exactly what to fix."""
+class InputFileError(RowFaults):
+    """Carries where an input is wrong so the command can tell the user exactly what to fix; path, line, column
+    and problem are the first fault's."""
 
-    def __init__(self, path: Path | str, problem: str, line: int | None = None, column: str | None = None):
-        self.path, self.problem, self.line, self.column = Path(path), problem, line, column
-        where = [str(path)]
-        if line is not None:
-            where.append(f"line {line}")
-        if column is not None:
-            where.append(f"column {column}")
-        super().__init__(f"{', '.join(where)}: {problem}")
+    @classmethod
+    def one(cls, path: Path | str, problem: str, line: int | None = None, column: str | None = None):
+        return cls([RowFault(str(path), line, column, problem)])
+
+    path = property(lambda self: Path(self.first.file))
+    line = property(lambda self: self.first.line)
+    column = property(lambda self: self.first.column)
+    problem = property(lambda self: self.first.message)
 
 
 def _locate_parse_problem(path: Path) -> InputFileError:
@@ -50,10 +51,10 @@ def _locate_parse_problem(path: Path) -> InputFileError:
         header = next(reader, [])
         for fields in reader:
             if fields and len(fields) > len(header):
-                return InputFileError(
+                return InputFileError.one(
                     path, f"{len(fields)} fields where the header has {len(header)}", reader.line_num
                 )
-    return InputFileError(path, "not a readable CSV file")
+    return InputFileError.one(path, "not a readable CSV file")
 
 
 def read_table(path: Path, required: Collection[str]) -> pd.DataFrame:
@@ -72,20 +73,20 @@ def read_table(path: Path, required: Collection[str]) -> pd.DataFrame:
                 encoding="utf-8-sig",
             )
     except FileNotFoundError:
-        raise InputFileError(path, "file not found") from None
+        raise InputFileError.one(path, "file not found") from None
     except IsADirectoryError:
-        raise InputFileError(path, "is a directory, not a CSV file") from None
+        raise InputFileError.one(path, "is a directory, not a CSV file") from None
     except UnicodeDecodeError as exc:
-        raise InputFileError(path, f"not UTF-8 text (byte {exc.start})") from None
+        raise InputFileError.one(path, f"not UTF-8 text (byte {exc.start})") from None
     except pd.errors.EmptyDataError:
-        raise InputFileError(path, "empty file: no header row", 1) from None
+        raise InputFileError.one(path, "empty file: no header row", 1) from None
     except (pd.errors.ParserError, pd.errors.ParserWarning):
         raise _locate_parse_problem(path) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in required if c not in frame.columns]
     if missing:
         found = ", ".join(frame.columns) or "none"
-        raise InputFileError(path, f"missing required column(s) {', '.join(missing)} (found: {found})", 1)
+        raise InputFileError.one(path, f"missing required column(s) {', '.join(missing)} (found: {found})", 1)
     frame = frame.apply(lambda col: by_distinct(col, lambda u: u.str.strip()))
     frame["line"] = np.arange(2, len(frame) + 2)
     blank = np.logical_and.reduce([_empty(frame[c]).to_numpy() for c in frame.columns if c != "line"])
@@ -105,59 +106,45 @@ def _empty(column: pd.Series) -> pd.Series:
     return by_distinct(column, lambda u: u == "").astype(bool)
 
 
-def _fail_first(frame: pd.DataFrame, bad: pd.Series, path: Path, column: str, problem) -> None:
-    """Raises for the first bad row, saying how many more rows share the problem."""
-    if not bad.any():
-        return
-    positions = np.flatnonzero(bad.to_numpy())
-    first = frame.iloc[positions[0]]
-    text = problem(first[column])
-    if len(positions) > 1:
-        lines = ", ".join(str(n) for n in frame["line"].iloc[positions[1 : 1 + SHOWN_PROBLEMS]])
-        more = "" if len(positions) <= 1 + SHOWN_PROBLEMS else ", ..."
-        text += f" (also on {len(positions) - 1} more line(s): {lines}{more})"
-    raise InputFileError(path, text, int(first["line"]), column)
+def _flag(faults: Faults, frame: pd.DataFrame, bad: pd.Series, path: Path, column: str, problem) -> None:
+    """One fault per bad row, at its file line; `problem(value)` words it from the row's value."""
+    values = frame[column].to_numpy()
+    faults.rows(str(path), column, bad.to_numpy(dtype=bool), lambda i: problem(values[i]),
+                lines=frame["line"].to_numpy())
 
 
-def require_text(frame: pd.DataFrame, path: Path, column: str) -> None:
+def require_text(faults: Faults, frame: pd.DataFrame, path: Path, column: str) -> None:
     """Refuses empty identifiers, which would silently merge unrelated rows."""
-    _fail_first(frame, _empty(frame[column]), path, column, lambda v: f"empty {column}")
+    _flag(faults, frame, _empty(frame[column]), path, column, lambda v: f"empty {column}")
 
 
-def whole_quantity(frame: pd.DataFrame, path: Path, column: str, maximum: int = MAX_QUANTITY) -> pd.Series:
+def whole_quantity(faults: Faults, frame: pd.DataFrame, path: Path, column: str,
+                   maximum: int = MAX_QUANTITY) -> pd.Series:
     """Parses whole cartons >= 0, refusing signs, decimals and text with a message per case."""
-    text = frame[column]
-    digits = by_distinct(text, lambda u: u.str.fullmatch(r"[0-9]+")).astype(bool)
-
-    def why(value: str) -> str:
-        try:
-            number = float(value)
-        except ValueError:
-            return f"{value!r} is not a number of cartons" if value else "empty quantity"
-        if number < 0:
-            return f"{value} is negative; quantities are whole cartons >= 0"
-        return f"{value} is not a whole number of cartons"
-
-    _fail_first(frame, ~digits, path, column, why)
-    too_long = by_distinct(text, lambda u: u.str.lstrip("0").str.len() > len(str(maximum))).astype(bool)
-    _fail_first(frame, too_long, path, column, lambda v: f"{v} is above the maximum {maximum:,}")
-    quantity = by_distinct(text, lambda u: u.astype("int64")).astype("int64")
-    _fail_first(frame, quantity > maximum, path, column, lambda v: f"{v} is above the maximum {maximum:,}")
-    return quantity
+    values, kind = whole_numbers(frame[column], maximum)
+    flag_numbers(faults, str(path), column, frame[column], kind, {
+        Whole.EMPTY: "empty quantity",
+        Whole.NOT_NUMBER: "{raw!r} is not a number of cartons",
+        Whole.NOT_WHOLE: "{raw} is not a whole number of cartons",
+        Whole.NEGATIVE: "{raw} is negative; quantities are whole cartons >= 0",
+        Whole.ABOVE: f"{{raw}} is above the maximum {maximum:,}",
+    }, lines=frame["line"].to_numpy())
+    return pd.Series(values, index=frame.index, name=column)
 
 
-def refuse_duplicates(frame: pd.DataFrame, path: Path, keys: list[str]) -> None:
+def refuse_duplicates(faults: Faults, frame: pd.DataFrame, path: Path, keys: list[str]) -> None:
     """Refuses a repeated key, since summing or picking one would hide a data error from the auditor."""
-    repeated = frame.duplicated(keys, keep="first")
+    repeated = frame.duplicated(keys, keep="first").to_numpy()
     if not repeated.any():
         return
-    pos = int(np.flatnonzero(repeated.to_numpy())[0])
-    row = frame.iloc[pos]
-    earlier = frame[(frame[keys] == row[keys]).all(axis=1)]["line"].iloc[0]
-    key = ", ".join(f"{k}={row[k]!r}" for k in keys)
-    raise InputFileError(
-        path, f"duplicate key ({key}), first given on line {earlier}", int(row["line"]), keys[-1]
-    )
+    first_line = frame.groupby(keys, sort=False)["line"].transform("first").to_numpy()
+    rows = frame[keys].to_numpy()
+
+    def say(i: int) -> str:
+        key = ", ".join(f"{k}={v!r}" for k, v in zip(keys, rows[i]))
+        return f"duplicate key ({key}), first given on line {first_line[i]}"
+
+    faults.rows(str(path), keys[-1], repeated, say, lines=frame["line"].to_numpy())
 
 
 def read_quantities(path: Path, brand_codes: Collection[str] | None = None) -> pd.DataFrame:
@@ -167,13 +154,15 @@ def read_quantities(path: Path, brand_codes: Collection[str] | None = None) -> p
     """
     path = Path(path)
     frame = read_table(path, QUANTITY_COLUMNS)
+    faults = Faults()
     for column in ("manager_id", "period", "brand_code"):
-        require_text(frame, path, column)
-    quantity = whole_quantity(frame, path, "quantity")
-    refuse_duplicates(frame, path, ["manager_id", "period", "brand_code"])
+        require_text(faults, frame, path, column)
+    quantity = whole_quantity(faults, frame, path, "quantity")
+    refuse_duplicates(faults, frame, path, ["manager_id", "period", "brand_code"])
     if brand_codes is not None:
         known = frame["brand_code"].isin(pd.Index(list(brand_codes)))
-        _fail_first(frame, ~known, path, "brand_code", lambda v: f"{v!r} is not a spec in the brands file")
+        _flag(faults, frame, ~known, path, "brand_code", lambda v: f"{v!r} is not a spec in the brands file")
+    faults.raise_if_any(InputFileError)
     return frame[QUANTITY_COLUMNS[:3]].assign(quantity=quantity)
 
 
@@ -181,16 +170,13 @@ def read_brands(path: Path) -> pd.DataFrame:
     """Reads the specs and their key-brand flag, the only brand facts accuracy needs."""
     path = Path(path)
     frame = read_table(path, BRAND_COLUMNS)
-    require_text(frame, path, "brand_code")
-    refuse_duplicates(frame, path, ["brand_code"])
+    faults = Faults()
+    require_text(faults, frame, path, "brand_code")
+    refuse_duplicates(faults, frame, path, ["brand_code"])
     flag = frame["is_key"].str.lower()
-    _fail_first(
-        frame,
-        ~flag.isin(TRUE_WORDS | FALSE_WORDS),
-        path,
-        "is_key",
-        lambda v: f"{v!r} is not one of 1, 0, true, false",
-    )
+    _flag(faults, frame, ~flag.isin(TRUE_WORDS | FALSE_WORDS), path, "is_key",
+          lambda v: f"{v!r} is not one of 1, 0, true, false")
+    faults.raise_if_any(InputFileError)
     return frame.drop(columns="line").assign(is_key=flag.isin(TRUE_WORDS))
 
 
@@ -198,10 +184,12 @@ def read_period_starts(path: Path) -> dict[str, date]:
     """Reads each cycle's start date, which decides the month or quarter the cycle belongs to."""
     path = Path(path)
     frame = read_table(path, PERIOD_COLUMNS)
-    require_text(frame, path, "period")
-    refuse_duplicates(frame, path, ["period"])
+    faults = Faults()
+    require_text(faults, frame, path, "period")
+    refuse_duplicates(faults, frame, path, ["period"])
     parsed = pd.to_datetime(frame["start_date"], format="%Y-%m-%d", errors="coerce")
-    _fail_first(frame, parsed.isna(), path, "start_date", lambda v: f"{v!r} is not a date YYYY-MM-DD")
+    _flag(faults, frame, parsed.isna(), path, "start_date", lambda v: f"{v!r} is not a date YYYY-MM-DD")
+    faults.raise_if_any(InputFileError)
     return dict(zip(frame["period"], parsed.dt.date, strict=True))
 
 

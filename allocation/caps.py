@@ -1,7 +1,7 @@
-"""The floating-cap policy (总量浮动管理): a retailer's total gets an upper limit that floats, never a floor.
+"""Caps from the floating-cap policy (总量浮动管理): a retailer's total gets an upper limit that floats, never a floor.
 
-Pure computation: frames in, frame out. The HTTP layer stores a `CapPolicy` as versioned JSON and
-calls `compute_caps` for a cycle; every output column is part of the cap's shown basis, so an
+Pure computation: frames in, frame out. The HTTP layer stores a `CapPolicy` (allocation/cap_policy.py) as
+versioned JSON and calls `compute_caps` for a cycle; every output column is part of the cap's shown basis, so an
 auditor can redo any cap by hand from the formula in `compute_caps`' docstring.
 All carton arithmetic is in integers, so a cap never depends on a float's last bit.
 """
@@ -12,149 +12,23 @@ import calendar
 import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, Field, field_validator, model_validator
 
-SIZE_CLASSES = ("small", "medium", "large")
-STATUSES = ("active", "suspended")
-MAX_CAP = 1_000_000
+from allocation.cap_policy import CapPolicy, size_from_tier
+from allocation.rows import Whole, whole_numbers
+from allocation.vocabulary import TIER_MAX, TIER_MIN, RetailerStatus, SizeClass, values
+
 CAP_COLUMNS = (
     "retailer_id cap weight size_class method base_monthly band monthly_cap allocated_so_far cycles_left "
     "even_share bound carry_over weeks_with_orders weeks_on_record cycles_in_month order_every_weeks"
 ).split()
-FLOOR_LIKE = re.compile(
-    r"floor|minimum|lower_(limit|bound)|min_(quantity|qty|cap|order|volume|total|purchase|share)"
-    r"|brand|spec|sku|quota"
-)
-RULE = (
-    "refused by 总量浮动管理 (total-quantity floating management): a retailer's total may only get an "
-    "upper limit; no floor, minimum purchase or per-spec quantity"
-)
 
 
 class CapInputError(ValueError):
     """Raised on input a cap cannot honestly be computed from, with a sentence naming what is wrong."""
-
-
-def floor_like(name: str) -> bool:
-    """Tells whether a field or column name means a floor, minimum or per-spec quantity: all forbidden."""
-    return bool(FLOOR_LIKE.search(str(name).lower()))
-
-
-def floor_like_field(value: Any, where: str = "") -> tuple[str, str] | None:
-    """The first floor-like field of a raw body, depth first, as (path of its parent with a dot, name); else None."""
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            if floor_like(key):
-                return where, key
-            found = floor_like_field(inner, f"{where}{key}.")
-            if found:
-                return found
-    return None
-
-
-def _refuse_floor_like(value: Any) -> None:
-    """Refuses a raw policy body's forbidden name by the rule, not by a generic 'extra field'."""
-    found = floor_like_field(value)
-    if found:
-        raise ValueError(f"field {found[0]}{found[1]!r} {RULE}")
-
-
-def _decimals_at_most(value: float, places: int, what: str) -> float:
-    """Keeps policy numbers exact in integer units (basis points, hundredths): no cap drifts by a carton."""
-    scaled = value * 10**places
-    if abs(scaled - round(scaled)) > 1e-6:
-        raise ValueError(f"{what} takes at most {places} decimals, got {value}")
-    return round(value, places)
-
-
-class FloatBands(BaseModel, extra="forbid", use_attribute_docstrings=True):
-    """How far above its agreed monthly total each size class may order (rule 9: larger shops float less)."""
-
-    large: float = Field(0.05, ge=0, le=1)
-    """band of large retailers: 0.05 = 5 % above the agreed monthly total (at most 4 decimals)"""
-    medium: float = Field(0.10, ge=0, le=1)
-    """band of medium retailers"""
-    small: float = Field(0.15, ge=0, le=1)
-    """band of small retailers"""
-
-    @field_validator("large", "medium", "small")
-    @classmethod
-    def _four_decimals(cls, v: float) -> float:
-        return _decimals_at_most(v, 4, "a band")
-
-
-class CapPolicy(BaseModel, extra="forbid", use_attribute_docstrings=True):
-    """The floating-cap policy as data, so the marketing department sets it without a code change."""
-
-    history_weeks: int = Field(12, ge=1, le=104)
-    """how many complete ISO weeks of history count: those just before the week of the month's first cycle"""
-    min_history_weeks: int = Field(4, ge=1, le=104)
-    """weeks with an order (total > 0) in the window before a retailer's own history is used"""
-    tier_default_weekly: dict[int, int] = Field(default_factory=dict)
-    """per tier (1-30), cartons a week for retailers without enough history; else their peers' median"""
-    bands: FloatBands = Field(default_factory=FloatBands)
-    """the float band by size class, 0..1: the monthly cap is the agreed monthly total times (1 + band)"""
-    medium_from_tier: int = Field(11, ge=1, le=31)
-    """size class from tier when a retailer has none: tiers below this one are small"""
-    large_from_tier: int = Field(23, ge=1, le=31)
-    """tiers from this one up are large, those from medium_from_tier up to it medium (31: none large)"""
-    tier_weights: dict[int, float] = Field(default_factory=dict)
-    """per tier (1-30), the fairness weight (> 0, at most 2 decimals, default 1): a higher one is cut less"""
-    smoothing_factor: float = Field(1.5, ge=1, le=10)
-    """no cycle's cap exceeds this multiple of the month's even share (rounded up): no month-end surge"""
-    rounding: Literal["down"] = "down"
-    """caps are whole cartons, rounded down, never negative"""
-    max_cap: int = Field(MAX_CAP, ge=0, le=MAX_CAP)
-    """no cap exceeds this many cartons"""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_floor_fields(cls, data: Any) -> Any:
-        _refuse_floor_like(data)
-        return data
-
-    @field_validator("tier_default_weekly")
-    @classmethod
-    def _defaults_ok(cls, v: dict[int, int]) -> dict[int, int]:
-        for tier, weekly in v.items():
-            if not 1 <= tier <= 30 or not 0 <= weekly <= MAX_CAP:
-                raise ValueError(
-                    f"tier_default_weekly needs tiers 1-30, 0-{MAX_CAP} cartons: {tier}: {weekly}"
-                )
-        return dict(sorted(v.items()))
-
-    @field_validator("tier_weights")
-    @classmethod
-    def _weights_ok(cls, v: dict[int, float]) -> dict[int, float]:
-        for tier, weight in v.items():
-            if not 1 <= tier <= 30 or not 0 < weight <= 100:
-                raise ValueError(f"tier_weights needs tiers 1-30 and weights in (0, 100]: {tier}: {weight}")
-        return {t: _decimals_at_most(w, 2, "a weight") for t, w in sorted(v.items())}
-
-    @field_validator("smoothing_factor")
-    @classmethod
-    def _factor_ok(cls, v: float) -> float:
-        return _decimals_at_most(v, 2, "smoothing_factor")
-
-    @model_validator(mode="after")
-    def _consistent(self) -> CapPolicy:
-        if self.min_history_weeks > self.history_weeks:
-            raise ValueError("min_history_weeks cannot exceed history_weeks")
-        if self.medium_from_tier > self.large_from_tier:
-            raise ValueError("medium_from_tier cannot exceed large_from_tier")
-        return self
-
-
-def size_from_tier(tiers: np.ndarray, policy: CapPolicy) -> np.ndarray:
-    """Gives a retailer without a stated size class the one its tier implies (rule 9: size from tier)."""
-    tiers = np.asarray(tiers)
-    return np.where(
-        tiers < policy.medium_from_tier, "small", np.where(tiers < policy.large_from_tier, "medium", "large")
-    ).astype(object)
 
 
 def month_cycles(cycle_start: date, cycle_end: date) -> tuple[int, int, int]:
@@ -191,14 +65,13 @@ def _week_of(value: Any) -> int:
 
 def _whole(values: pd.Series, what: str) -> np.ndarray:
     """Refuses negative, fractional or missing quantities, which would make a cap meaningless."""
-    arr = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    bad = np.isnan(arr) | (arr < 0) | (arr != np.floor(arr))
-    if bad.any():
+    parsed, kind = whole_numbers(values, None, decimals_ok=True)
+    if kind.any():
+        first = int(np.argmax(kind != Whole.OK))
         raise CapInputError(
-            f"{what}: row {int(np.argmax(bad))} has {values.iloc[int(np.argmax(bad))]!r}, "
-            "not a whole non-negative number of cartons"
+            f"{what}: line {first + 2} has {values.iloc[first]!r}, not a whole non-negative number of cartons"
         )
-    return arr.astype(np.int64)
+    return parsed
 
 
 def _blank_as(column: pd.Series | None, default: str, rows: int) -> pd.Series:
@@ -217,13 +90,13 @@ def _active(retailers: pd.DataFrame, policy: CapPolicy) -> pd.DataFrame:
     ids = retailers["retailer_id"].astype(str)
     if ids.duplicated().any():
         raise CapInputError(f"retailers: duplicate retailer_id {ids[ids.duplicated()].iloc[0]!r}")
-    status = _blank_as(retailers.get("status"), "active", len(retailers))
-    if not status.isin(STATUSES).all():
+    status = _blank_as(retailers.get("status"), RetailerStatus.ACTIVE.value, len(retailers))
+    if not status.isin(values(RetailerStatus)).all():
         raise CapInputError(
-            f"retailers: status {status[~status.isin(STATUSES)].iloc[0]!r} is not active/suspended"
+            f"retailers: status {status[~status.isin(values(RetailerStatus))].iloc[0]!r} is not active/suspended"
         )
     tier = _whole(retailers["tier"], "retailers.tier")
-    if ((tier < 1) | (tier > 30)).any():
+    if ((tier < TIER_MIN) | (tier > TIER_MAX)).any():
         raise CapInputError("retailers: tier must be 1-30")
     every = _whole(
         retailers.get("order_every_weeks", pd.Series(1, retailers.index)).fillna(1), "order_every_weeks"
@@ -232,7 +105,7 @@ def _active(retailers: pd.DataFrame, policy: CapPolicy) -> pd.DataFrame:
         raise CapInputError("retailers: order_every_weeks must be 1-4")
     size = size_from_tier(tier, policy)
     given = _blank_as(retailers.get("size_class"), "", len(retailers))
-    if not given.isin(SIZES := ["", *SIZE_CLASSES]).all():
+    if not given.isin(SIZES := ["", *values(SizeClass)]).all():
         raise CapInputError(
             f"retailers: size_class {given[~given.isin(SIZES)].iloc[0]!r} is not large/medium/small"
         )
@@ -246,7 +119,7 @@ def _active(retailers: pd.DataFrame, policy: CapPolicy) -> pd.DataFrame:
             "order_every_weeks": every,
         }
     )
-    out = out[(status == "active").to_numpy()]
+    out = out[(status == RetailerStatus.ACTIVE).to_numpy()]
     return out.sort_values("retailer_id", kind="stable").reset_index(drop=True)
 
 
@@ -260,7 +133,7 @@ def _history_stats(history: pd.DataFrame, ids: pd.Index, end_week: int, weeks: i
     r_map = np.append(ids.get_indexer(pd.Index(r_uniques).astype(str)), -1)
     p_codes, p_uniques = pd.factorize(history["period"])
     if (p_codes < 0).any():
-        raise CapInputError(f"history: row {int(np.argmax(p_codes < 0))} has no period")
+        raise CapInputError(f"history: line {int(np.argmax(p_codes < 0)) + 2} has no period")
     week = np.array([_week_of(p) for p in p_uniques], dtype=np.int64)[p_codes]
     qty = _whole(history["quantity"], "history.quantity")
     row = r_map[r_codes]
@@ -341,8 +214,8 @@ def compute_caps(
     eligible = with_order >= policy.min_history_weeks
     base = np.where(eligible, total * days // (7 * np.maximum(span, 1)), 0)
     base = np.where(eligible, base, _tier_defaults(active, base, eligible, policy, days))
-    bp = np.array([round(getattr(policy.bands, s) * 10_000) for s in SIZE_CLASSES], dtype=np.int64)
-    band_bp = bp[pd.Categorical(active["size_class"], categories=SIZE_CLASSES).codes]
+    bp = np.array([round(getattr(policy.bands, s) * 10_000) for s in SizeClass], dtype=np.int64)
+    band_bp = bp[pd.Categorical(active["size_class"], categories=values(SizeClass)).codes]
     monthly = base * (10_000 + band_bp) // 10_000
 
     every = active["order_every_weeks"].to_numpy()

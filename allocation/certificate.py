@@ -19,9 +19,10 @@ from typing import Protocol, TypeVar
 import numpy as np
 
 from allocation.problem import Problem
+from allocation.vocabulary import Priority, Reason, values
 
 FULL, NO_SUPPLY, CAP, SUPPLY = 0, 1, 2, 3
-REASONS = ("full", "no_supply", "cap", "supply")  # the names of those codes, in the contract's words
+REASONS = values(Reason)  # the names of those codes, in the contract's words
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class Certificate(Outcome):
     def as_json(self) -> dict:
         """The figures as plain JSON values, as a run stores and the API shows them; the volume priority's
         volume_policy_max is its own max_volume."""
-        return {**asdict(self), "priority": "volume", "volume_policy_max": self.max_volume,
+        return {**asdict(self), "priority": Priority.VOLUME, "volume_policy_max": self.max_volume,
                 "volume_cost": volume_cost(self.volume, self.max_volume)}
 
 

@@ -34,6 +34,7 @@ from allocation.certificate import (
 from allocation.even_cut import even_cut
 from allocation.problem import Problem
 from allocation.solver import GraphStats, Solution
+from allocation.vocabulary import Priority
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class ChoiceCertificate(Outcome):
 
     def as_json(self) -> dict:
         flat = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("cut", "refill")}
-        return {"priority": "choice", **flat, "steps": {"cut": self.cut.as_json(), "refill": self.refill.as_json()}}
+        return {"priority": Priority.CHOICE, **flat, "steps": {"cut": self.cut.as_json(), "refill": self.refill.as_json()}}
 
 
 def restricted(problem: Problem, demand: np.ndarray, cap: np.ndarray, supply: np.ndarray) -> tuple[Problem, np.ndarray]:

@@ -26,17 +26,20 @@ def _missing(frame: pd.DataFrame, columns: list[str], name: str) -> None:
 def order_lines(orders: pd.DataFrame, lines: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
     """The orders (total > 0), their lines with quantity > 0, and each such line's position in the orders.
 
-    Lines of no such order are dropped.
+    Lines of no such order are dropped. Orders and lines are matched on integer keys (cycle, retailer) built by
+    one factorization of both frames' ids: hashing half a million string pairs twice would cost more.
     """
     _missing(orders, ORDER_COLUMNS, "orders")
     _missing(lines, LINE_COLUMNS, "lines")
     kept = orders[orders["total"].to_numpy() > 0].reset_index(drop=True)
     live = lines[lines["quantity"].to_numpy() > 0]
-    index = pd.MultiIndex.from_arrays([kept["cycle_id"].to_numpy(), kept["retailer_id"].to_numpy()])
-    at = index.get_indexer(pd.MultiIndex.from_arrays([live["cycle_id"].to_numpy(), live["retailer_id"].to_numpy()]))
-    live = live[at >= 0]
-    at = at[at >= 0]
-    return kept, at, live
+    n = len(kept)
+    retailer, names = pd.factorize(np.concatenate([kept["retailer_id"].to_numpy(dtype=object),
+                                                   live["retailer_id"].to_numpy(dtype=object)]))
+    cycle, _ = pd.factorize(np.concatenate([kept["cycle_id"].to_numpy(), live["cycle_id"].to_numpy()]))
+    key = cycle.astype(np.int64) * max(len(names), 1) + retailer
+    at = pd.Index(key[:n]).get_indexer(key[n:])
+    return kept, at[at >= 0], live[at >= 0]
 
 
 def clusters(orders: pd.DataFrame, lines: pd.DataFrame, min_cluster: int, min_lines: int) -> pd.DataFrame:
@@ -53,21 +56,16 @@ def clusters(orders: pd.DataFrame, lines: pd.DataFrame, min_cluster: int, min_li
     empty = pd.DataFrame({c: pd.Series(dtype="object") for c in CLUSTER_COLUMNS})
     if not len(live):
         return empty
-    counts = np.bincount(at, minlength=len(kept))
-    # cheap pre-grouping: identical orders share manager, cycle, line count and total, so only groups of
-    # min_cluster such orders can hold a cluster; most orders leave here without a key being built
-    sign = kept.assign(n=counts, q=np.bincount(at, weights=live["quantity"].to_numpy(), minlength=len(kept)))
-    sign = sign[sign["n"].to_numpy() >= min_lines]
-    size = sign.groupby(["cycle_id", "manager_id", "n", "q"], sort=False)["retailer_id"].transform("size")
-    candidates = np.zeros(len(kept), dtype=bool)
-    candidates[sign.index[size.to_numpy() >= min_cluster]] = True
-    take = candidates[at]
+    sign = kept.assign(lines=np.bincount(at, minlength=len(kept)),
+                       cartons=np.bincount(at, weights=live["quantity"].to_numpy(), minlength=len(kept)))
+    take = may_cluster(sign, min_cluster, min_lines)[at]
     if not take.any():
         return empty
     specs, spec_codes = pd.factorize(live["brand_code"].to_numpy()[take], sort=True)
     quantity = live["quantity"].to_numpy()[take].astype(np.int64)
     owner = at[take]
-    packed = specs.astype(np.int64) * (int(quantity.max()) + 1) + quantity
+    width = int(quantity.max()) + 1
+    packed = specs.astype(np.int64) * width + quantity
     order = np.lexsort((packed, owner))
     owner, packed = owner[order], packed[order]
     starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
@@ -79,7 +77,6 @@ def clusters(orders: pd.DataFrame, lines: pd.DataFrame, min_cluster: int, min_li
     if members.empty:
         return empty
     members = members.sort_values(["cycle_id", "manager_id", "retailer_id"], kind="stable")
-    width = int(quantity.max()) + 1
     out = []
     for (cycle, manager, key), group in members.groupby(["cycle_id", "manager_id", "key"], sort=False):
         codes = np.frombuffer(key, dtype=np.int64)
@@ -90,6 +87,18 @@ def clusters(orders: pd.DataFrame, lines: pd.DataFrame, min_cluster: int, min_li
     first = result["retailer_ids"].map(lambda ids: ids[0])
     return (result.assign(first=first).sort_values(["cycle_id", "manager_id", "first"], kind="stable")
             .drop(columns="first").reset_index(drop=True))
+
+
+def may_cluster(orders: pd.DataFrame, min_cluster: int, min_lines: int) -> np.ndarray:
+    """Which orders can be in a cluster, from their ``lines`` (count of lines above 0) and ``cartons`` alone.
+
+    Identical orders share cycle, manager, line count and total, so only an order with at least min_lines lines
+    whose (cycle, manager, lines, cartons) it shares with min_cluster − 1 others can be in one: a cheap first cut
+    that leaves most orders out before any key is built (and lets a caller fetch only those orders' lines).
+    """
+    sign = orders[["cycle_id", "manager_id", "lines", "cartons"]]
+    size = sign.groupby(["cycle_id", "manager_id", "lines", "cartons"], sort=False)["lines"].transform("size")
+    return (sign["lines"].to_numpy() >= min_lines) & (size.to_numpy() >= min_cluster)
 
 
 def orders_in_clusters(found: pd.DataFrame) -> pd.DataFrame:

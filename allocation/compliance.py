@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from allocation.clusters import clusters, order_lines, orders_in_clusters
+from allocation.clusters import clusters, orders_in_clusters
+from allocation.vocabulary import Channel
 
-STATED, COLLECTED = "retailer_stated", "collected"
 LAST_YEAR_DAYS = 364  # 52 weeks: the same weekdays a year earlier
 COUNTS = ["orders", "retailer_stated", "collected", "collected_approved", "collected_left_out", "no_order_retailers",
           "orders_in_clusters", "cap_moves", "cartons_moved"]
@@ -56,7 +56,10 @@ class ComplianceData:
     - ``retailers``: ``retailer_id, manager_id, active`` — every retailer now, with its current manager.
     - ``orders``: ``cycle_id, retailer_id, manager_id, channel, approved, total`` — each current order;
       ``approved``: a collected order approved at its current version; ``manager_id``: the retailer's current one.
-    - ``lines``: ``cycle_id, retailer_id, brand_code, quantity`` — the orders' current lines.
+    - ``lines``: ``cycle_id, retailer_id, brand_code, quantity`` — the orders' current lines, for the clusters
+      (a caller may leave out the lines of orders that cannot be in one, see models/compliance.py).
+    - ``demand``: ``cycle_id, manager_id, brand_code, quantity`` — the cartons that enter the run (retailer-stated
+      orders and collected ones approved at their current version), as accuracy's actuals.
     - ``brands``: ``brand_code, wholesale_price, is_key`` — today's master data (price in 元, 2 decimals).
     - ``adjustments``: ``cycle_id, manager_id, cartons`` — one row per approved cap adjustment, cartons moved.
     - ``allocated``: ``cycle_id, manager_id, brand_code, quantity`` — the published runs' cartons.
@@ -70,6 +73,7 @@ class ComplianceData:
     orders: pd.DataFrame = field(default_factory=lambda: _frame("cycle_id", "retailer_id", "manager_id", "channel",
                                                                 "approved", "total"))
     lines: pd.DataFrame = field(default_factory=lambda: _frame("cycle_id", "retailer_id", "brand_code", "quantity"))
+    demand: pd.DataFrame = field(default_factory=lambda: _frame("cycle_id", "manager_id", "brand_code", "quantity"))
     brands: pd.DataFrame = field(default_factory=lambda: _frame("brand_code", "wholesale_price", "is_key"))
     adjustments: pd.DataFrame = field(default_factory=lambda: _frame("cycle_id", "manager_id", "cartons"))
     allocated: pd.DataFrame = field(default_factory=lambda: _frame("cycle_id", "manager_id", "brand_code", "quantity"))
@@ -84,18 +88,28 @@ def last_year_weeks(start: date, end: date) -> list[date]:
     return [monday + timedelta(7 * k) for k in range((last - monday).days // 7 + 1)] if monday <= last else []
 
 
-def _priced(frame: pd.DataFrame, brands: pd.DataFrame) -> pd.DataFrame:
+@dataclass(frozen=True)
+class _Prices:
+    """Today's price (fen) and key flag by spec, looked up by position."""
+
+    index: pd.Index
+    fen: np.ndarray
+    key: np.ndarray
+
+    @classmethod
+    def of(cls, brands: pd.DataFrame) -> _Prices:
+        fen = np.rint(pd.to_numeric(brands["wholesale_price"]).to_numpy(dtype="float64") * 100).astype(np.int64)
+        return cls(pd.Index(brands["brand_code"].to_numpy(dtype=object)), fen, brands["is_key"].to_numpy(dtype=bool))
+
+
+def _priced(frame: pd.DataFrame, prices: _Prices) -> pd.DataFrame:
     """Cartons, value (fen, at today's price) and key cartons per row; specs missing from the master dropped."""
-    price = pd.Series(np.rint(pd.to_numeric(brands["wholesale_price"]).to_numpy(dtype="float64") * 100)
-                      .astype(np.int64), index=brands["brand_code"].to_numpy())
-    key = pd.Series(brands["is_key"].to_numpy(dtype=bool), index=brands["brand_code"].to_numpy())
-    spec = frame["brand_code"].to_numpy()
-    fen = price.reindex(spec).to_numpy()
-    known = ~np.isnan(fen)
-    cartons = frame["quantity"].to_numpy(dtype=np.int64)[known]
-    out = frame.loc[known, ["manager_id", "cycle_id"]].reset_index(drop=True)
-    return out.assign(cartons=cartons, value=cartons * fen[known].astype(np.int64),
-                      key_cartons=np.where(key.reindex(spec[known]).to_numpy(dtype=bool), cartons, 0))
+    pos = prices.index.get_indexer(frame["brand_code"].to_numpy(dtype=object))
+    known = np.flatnonzero(pos >= 0)
+    cartons = frame["quantity"].to_numpy()[known].astype(np.int64)
+    out = frame[["manager_id", "cycle_id"]].iloc[known].reset_index(drop=True)
+    return out.assign(cartons=cartons, value=cartons * prices.fen[pos[known]],
+                      key_cartons=np.where(prices.key[pos[known]], cartons, 0))
 
 
 def _sum(frame: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
@@ -103,7 +117,7 @@ def _sum(frame: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
     return frame.groupby(["manager_id", "cycle_id"], sort=False)[list(names)].sum().rename(columns=names)
 
 
-def _last_year(data: ComplianceData) -> pd.DataFrame:
+def _last_year(data: ComplianceData, prices: _Prices) -> pd.DataFrame:
     """Per (manager, cycle): last year's cartons and value, only for cycles whose whole window has history."""
     parts = []
     history = data.history
@@ -114,8 +128,22 @@ def _last_year(data: ComplianceData) -> pd.DataFrame:
         rows = history[history["week"].isin(weeks)]
         parts.append(rows.assign(cycle_id=cycle_id))
     rows = pd.concat(parts, ignore_index=True) if parts else _frame("manager_id", "cycle_id", "brand_code", "quantity")
-    priced = _priced(rows, data.brands)
-    return _sum(priced, {"cartons": "last_year_cartons", "value": "last_year_value"})
+    return _sum(_priced(rows, prices), {"cartons": "last_year_cartons", "value": "last_year_value"})
+
+
+def _orders(data: ComplianceData) -> pd.DataFrame:
+    """One row per order (total > 0) with its channel flags and cartons."""
+    orders = data.orders[data.orders["total"].to_numpy() > 0]
+    stated = (orders["channel"] == Channel.RETAILER_STATED).to_numpy()
+    collected = (orders["channel"] == Channel.COLLECTED).to_numpy()
+    approved = collected & orders["approved"].to_numpy(dtype=bool)
+    total = orders["total"].to_numpy(dtype=np.int64)
+    active = data.retailers["retailer_id"].to_numpy(dtype=object)[data.retailers["active"].to_numpy(dtype=bool)]
+    return orders[["manager_id", "cycle_id"]].assign(
+        orders=1, retailer_stated=stated, collected=collected, collected_approved=approved,
+        collected_left_out=collected & ~approved,
+        ordering_active=pd.Index(active).get_indexer(orders["retailer_id"].to_numpy(dtype=object)) >= 0,
+        cartons=total, stated_cartons=np.where(stated, total, 0))
 
 
 def cycle_sums(data: ComplianceData, policy: CompliancePolicy) -> pd.DataFrame:
@@ -125,31 +153,19 @@ def cycle_sums(data: ComplianceData, policy: CompliancePolicy) -> pd.DataFrame:
                                          data.adjustments["manager_id"].to_numpy(dtype=object)]))
     grid = pd.MultiIndex.from_product([sorted(managers), sorted(data.cycles["cycle_id"])],
                                       names=["manager_id", "cycle_id"])
-    orders, at, live = order_lines(data.orders, data.lines)
-    stated = (orders["channel"] == STATED).to_numpy()
-    collected = (orders["channel"] == COLLECTED).to_numpy()
-    approved = collected & orders["approved"].to_numpy(dtype=bool)
-    active = set(data.retailers.loc[data.retailers["active"].to_numpy(dtype=bool), "retailer_id"])
-    total = orders["total"].to_numpy(dtype=np.int64)
-    flags = orders[["manager_id", "cycle_id"]].assign(
-        orders=1, retailer_stated=stated.astype(int), collected=collected.astype(int),
-        collected_approved=approved.astype(int), collected_left_out=(collected & ~approved).astype(int),
-        ordering_active=orders["retailer_id"].isin(active).to_numpy().astype(int),
-        cartons=total, stated_cartons=np.where(stated, total, 0))
-    counted = (stated | approved)[at]  # the orders that enter the run, as accuracy's actuals
-    demand = _priced(live[counted].assign(manager_id=orders["manager_id"].to_numpy()[at[counted]]), data.brands)
+    prices = _Prices.of(data.brands)
+    flags = _orders(data)
     found = clusters(data.orders, data.lines, policy.min_cluster, policy.min_lines)
     adjustments = data.adjustments.assign(cap_moves=1, cartons_moved=data.adjustments["cartons"])
-    allocated = _priced(data.allocated, data.brands)
     parts = [
-        _sum(flags, {c: c for c in ["orders", "retailer_stated", "collected", "collected_approved",
-                                     "collected_left_out", "ordering_active", "cartons", "stated_cartons"]}),
+        _sum(flags, {c: c for c in flags.columns if c not in ("manager_id", "cycle_id")}),
         orders_in_clusters(found).set_index(["manager_id", "cycle_id"]),
         _sum(adjustments, {"cap_moves": "cap_moves", "cartons_moved": "cartons_moved"}),
-        _sum(demand, {"cartons": "demand_cartons", "value": "demand_value", "key_cartons": "demand_key_cartons"}),
-        _sum(allocated, {"cartons": "allocated_cartons", "value": "allocated_value",
-                         "key_cartons": "allocated_key_cartons"}),
-        _last_year(data),
+        _sum(_priced(data.demand, prices), {"cartons": "demand_cartons", "value": "demand_value",
+                                            "key_cartons": "demand_key_cartons"}),
+        _sum(_priced(data.allocated, prices), {"cartons": "allocated_cartons", "value": "allocated_value",
+                                               "key_cartons": "allocated_key_cartons"}),
+        _last_year(data, prices),
     ]
     sums = pd.concat([part.reindex(grid) for part in parts], axis=1)
     sums = sums.reindex(index=grid, columns=[*SUMS, "ordering_active"]).fillna(0).astype(np.int64)

@@ -1,8 +1,8 @@
 """The one entry to the engine: a validated problem in, a certified `Result` out, for the CLI, files and runs alike.
 
-solve -> reasons -> certificate, with one clock. A caller that publishes the rows somewhere (the file
+solve -> reasons -> certificate, with one clock. A caller that writes the rows somewhere (the file
 pipeline) passes a `Sink`: its preparation runs beside the solve and its writing beside the certificate,
-on the second core, and it is published only once the certificate passes; any failure discards it.
+on the second core, and it is kept only once the certificate passes; any failure discards it.
 numpy releases the interpreter lock in the array work both threads do; OR-Tools' solve holds it, which
 only pauses the helper.
 """
@@ -10,7 +10,7 @@ only pauses the helper.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
@@ -21,9 +21,10 @@ import pandas as pd
 
 from allocation.certificate import REASONS, Certificate, Proof, certify, reasons, require_passing
 from allocation.choice import ChoiceCertificate, ChoiceFirst
-from allocation.priority import Priority
+from allocation.files import AllocationsFile
 from allocation.problem import Problem
 from allocation.solver import GraphStats, Solution
+from allocation.vocabulary import Priority
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class Result:
 
     @cached_property
     def allocations(self) -> pd.DataFrame:
-        """The published rows; ids as categoricals over the sorted ids, so millions of rows stay light."""
+        """The rows as written; ids as categoricals over the sorted ids, so millions of rows stay light."""
         p = self.problem
         return pd.DataFrame({
             "retailer_id": pd.Categorical.from_codes(p.line_retailer, categories=pd.Index(p.retailer_ids)),
@@ -67,13 +68,21 @@ class Result:
             "reason": pd.Categorical.from_codes(self.reasons, categories=list(REASONS)),
         })
 
+    def csv_chunks(self, lead: str | None = None) -> Iterator[bytes]:
+        """The rows as CSV bytes (retailer_id, brand_code, demanded, allocated, reason, after `lead` if given),
+        a chunk at a time: how a database's bulk load takes millions of rows without a Python object per cell."""
+        p = self.problem
+        rows = AllocationsFile(p.line_retailer, p.retailer_ids, p.line_spec, p.brand_codes, p.line_demand,
+                               REASONS, lead)
+        return rows.chunks(self.allocated, self.reasons)
+
 
 class Sink(Protocol):
-    """Where the rows go: prepared while the solve runs, written while the certificate checks, then published."""
+    """Where the rows go: prepared while the solve runs, written while the certificate checks, then kept (or discarded)."""
 
     def prepare(self) -> None: ...
     def write(self, allocated: np.ndarray, reason_codes: np.ndarray) -> None: ...
-    def publish(self) -> None: ...
+    def keep(self) -> None: ...
     def discard(self) -> None: ...
 
 
@@ -92,7 +101,7 @@ def allocate(problem: Problem, sink: Sink | None = None, solve: Solve | None = N
 
     `volume`: maximal volume, fair in both local senses. `choice`: orders above their caps cut evenly first,
     then refilled (allocation.choice), each step certified as a volume allocation of its own.
-    Raises CertificateFailed rather than return (or let the sink publish) an allocation its certificate
+    Raises CertificateFailed rather than return (or let the sink keep) an allocation its certificate
     refuses. `solve` is the min-cost flow (allocation.solver.solve_lines) unless a baseline passes its own,
     with `check=None` to run without a certificate and without loading OR-Tools."""
     if solve is None:
@@ -120,7 +129,7 @@ def allocate(problem: Problem, sink: Sink | None = None, solve: Solve | None = N
         if cert is not None:
             require_passing(cert)
         if sink:
-            sink.publish()
+            sink.keep()
     except BaseException:
         if sink:
             sink.discard()

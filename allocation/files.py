@@ -4,63 +4,95 @@ from __future__ import annotations
 
 import csv
 import io
-import mmap
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from allocation.problem import ProblemError
+from allocation.rows import RowFault
 
 ID_COLUMNS = {
     "demand": ("retailer_id", "brand_code", "channel"),
     "supply": ("brand_code",),
     "caps": ("retailer_id", "weight"),
 }
+COUNT_COLUMNS = {"demand": ("quantity",), "supply": ("quantity",), "caps": ("cap",)}  # whole numbers, else the careful reader
 OUTPUT_COLUMNS = ("retailer_id", "brand_code", "demanded", "allocated", "reason")
 _CHUNK_ROWS = 1 << 18
 _LINE_IN_PARSER_MESSAGE = re.compile(r"line (\d+)")
 
 
-def read_frame(path: Path | str, source: str) -> pd.DataFrame:
+def _read_columnar(path: Path, source: str, names: list[str]) -> pd.DataFrame | None:
+    """The file through pyarrow's multi-threaded reader: text columns as Arrow strings (no Python object per
+    cell), counts as int64. None whenever the file is anything but plain, so the careful reader can word it."""
+    if not names or len(set(names)) != len(names) or any(not n.strip() for n in names):
+        return None
+    import pyarrow as pa
+    from pyarrow import csv as pa_csv
+
+    types = {n: pa.int64() if n.strip() in COUNT_COLUMNS[source] else pa.string() for n in names}
+    try:
+        table = pa_csv.read_csv(
+            path, read_options=pa_csv.ReadOptions(use_threads=True),
+            parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+            convert_options=pa_csv.ConvertOptions(column_types=types, null_values=[], strings_can_be_null=False,
+                                                  quoted_strings_can_be_null=False, include_columns=names))
+    except (pa.ArrowException, OSError):
+        return None
+    if table.num_columns != len(names):
+        return None
+    return table.to_pandas()
+
+
+def read_input(path: Path | str, source: str) -> pd.DataFrame:
     """One input file as a frame whose row i is file line i + 2; identifiers are read as text."""
     path = Path(path)
     try:
         with open(path, "rb") as fh:
             head = fh.readline().decode("utf-8-sig", errors="replace")
         names = next(csv.reader([head.rstrip("\r\n")]), [])
-        dtype = {c: str for c in names if c.strip() in ID_COLUMNS[source]}
-        frame = pd.read_csv(path, dtype=dtype, keep_default_na=False, na_filter=False,
-                            encoding="utf-8-sig", skip_blank_lines=True)
+        frame = _read_columnar(path, source, names)
+        if frame is None:
+            dtype = {c: str for c in names if c.strip() in ID_COLUMNS[source]}
+            frame = pd.read_csv(path, dtype=dtype, keep_default_na=False, na_filter=False,
+                                encoding="utf-8-sig", skip_blank_lines=True)
     except FileNotFoundError:
-        raise ProblemError([{"input": source, "line": None, "column": None, "message": f"file not found: {path}"}]) from None
+        raise ProblemError([RowFault(source, None, None, f"file not found: {path}")]) from None
     except pd.errors.EmptyDataError:
-        raise ProblemError([{"input": source, "line": 1, "column": None,
-                             "message": "the file is empty; expected a header row"}]) from None
+        raise ProblemError([RowFault(source, 1, None, "the file is empty; expected a header row")]) from None
     except pd.errors.ParserError as exc:
         m = _LINE_IN_PARSER_MESSAGE.search(str(exc))
-        raise ProblemError([{"input": source, "line": int(m.group(1)) if m else None, "column": None,
-                             "message": f"not a well-formed CSV row ({str(exc).split(':')[-1].strip()})"}]) from exc
+        raise ProblemError([RowFault(source, int(m.group(1)) if m else None, None,
+                                     f"not a well-formed CSV row ({str(exc).split(':')[-1].strip()})")]) from exc
     except UnicodeDecodeError as exc:
-        raise ProblemError([{"input": source, "line": None, "column": None,
-                             "message": f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})"}]) from exc
+        raise ProblemError([RowFault(source, None, None,
+                                     f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})")]) from exc
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
 
 
+def release_unused_memory() -> None:
+    """Hand back to the system what Arrow's memory pool kept after the frames read through it were freed."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+
+
 def read_inputs(demand: Path | str, supply: Path | str, caps: Path | str) -> tuple[pd.DataFrame, ...]:
     """The three inputs of one cycle, all read before any is judged so every file's faults are reported."""
-    frames, errors = [], []
+    frames, faults = [], []
     for path, source in ((demand, "demand"), (supply, "supply"), (caps, "caps")):
         try:
-            frames.append(read_frame(path, source))
+            frames.append(read_input(path, source))
         except ProblemError as exc:
-            errors.extend(exc.errors)
-    if errors:
-        raise ProblemError(errors)
+            faults.extend(exc.faults)
+    if faults:
+        raise ProblemError(faults)
     return tuple(frames)
 
 
@@ -138,7 +170,7 @@ def _header(columns) -> bytes:
 
 
 def write_temp_beside(path: Path | str, write, durable: bool = True) -> Path:
-    """Run write(fh) into a new temporary file beside path and return it, unpublished; removed if write fails."""
+    """Run write(fh) into a new temporary file beside path and return it, not yet in place; removed if write fails."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
@@ -147,7 +179,7 @@ def write_temp_beside(path: Path | str, write, durable: bool = True) -> Path:
             fh.flush()
             if durable:
                 os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the published file from other readers
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the placed file from other readers
     except BaseException:
         discard(tmp)
         raise
@@ -161,7 +193,7 @@ def discard(tmp: Path | str) -> None:
         pass
 
 
-def publish(tmp: Path | str, path: Path | str, durable: bool = True) -> None:
+def move_into_place(tmp: Path | str, path: Path | str, durable: bool = True) -> None:
     """Rename the finished temporary file onto its target, so the file appears whole or not at all."""
     try:
         os.replace(tmp, path)
@@ -193,43 +225,42 @@ def write_csv_atomic(path: Path | str, frame: pd.DataFrame, durable: bool = True
         fh.write(_header(frame.columns))
         _write_rows(fh, frame)
 
-    publish(write_temp_beside(path, write, durable), path, durable)
-
-
-def _populated(size: int) -> np.ndarray:
-    """A zeroed byte buffer whose pages the kernel maps in one call (Linux), not one fault per page while rendering."""
-    populate = getattr(mmap, "MAP_POPULATE", 0)
-    if size == 0 or not populate:
-        return np.empty(size, np.uint8)
-    return np.frombuffer(mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | populate), np.uint8)
+    move_into_place(write_temp_beside(path, write, durable), path, durable)
 
 
 class AllocationsFile:
-    """The allocations file in two halves: the three columns the input fixes render while the solve runs,
-    the two it decides (allocated, reason) once it is done."""
+    """The allocations file's rows rendered a chunk at a time from integer codes, so 8 M rows never sit in memory
+    as text at once; `lead` is a fixed first field (a run's id when the rows go to the database)."""
 
     def __init__(self, line_retailer: np.ndarray, retailer_ids, line_spec: np.ndarray, brand_codes,
-                 demand: np.ndarray, reasons: tuple[str, ...]):
+                 demand: np.ndarray, reasons: tuple[str, ...], lead: str | None = None):
         top = int(demand.max()) if len(demand) else 0
         numbers = [str(i) for i in range(top + 1)]
-        self.layout = RowLayout(len(demand), [[_quote(str(v)) for v in retailer_ids],
-                                              [_quote(str(v)) for v in brand_codes],
-                                              numbers, numbers, list(reasons)])
-        fixed = {0: line_retailer, 1: line_spec, 2: demand}
-        rows = _populated(self.layout.n_rows * self.layout.width).reshape(self.layout.n_rows, self.layout.width)
-        self.blocks = [rows[start:stop] for start, stop in self.layout.chunks]
-        for block, (start, _) in zip(self.blocks, self.layout.chunks):
-            self.layout.render(block, start, fixed)
+        tables = [[_quote(str(v)) for v in retailer_ids], [_quote(str(v)) for v in brand_codes],
+                  numbers, numbers, list(reasons)]
+        self.first = 0 if lead is None else 1
+        self.layout = RowLayout(len(demand), ([[_quote(lead)]] if lead is not None else []) + tables)
+        self.fixed = {self.first: line_retailer, self.first + 1: line_spec, self.first + 2: demand}
+        if lead is not None:
+            self.fixed[0] = np.zeros(len(demand), np.int8)
+
+    def chunks(self, allocated: np.ndarray, reason_codes: np.ndarray) -> Iterator[bytes]:
+        """The rows as CSV bytes (no header), about a quarter of a million rows a chunk."""
+        columns = {**self.fixed, self.first + 3: allocated, self.first + 4: reason_codes}
+        buffer = np.empty((_CHUNK_ROWS, self.layout.width), np.uint8)
+        for start, stop in self.layout.chunks:
+            block = buffer[: stop - start]
+            self.layout.render(block, start, columns)
+            yield self.layout.squeezed(block)
 
     def write_temp(self, path: Path | str, allocated: np.ndarray, reason_codes: np.ndarray,
                    durable: bool = True) -> Path:
-        """Complete every row and write them to an unpublished temporary file beside path."""
+        """Every row, written to a temporary file, not yet in place, beside path."""
 
         def write(fh) -> None:
             fh.write(_header(OUTPUT_COLUMNS))
-            for block, (start, _) in zip(self.blocks, self.layout.chunks):
-                self.layout.render(block, start, {3: allocated, 4: reason_codes})
-                fh.write(self.layout.squeezed(block))
+            for chunk in self.chunks(allocated, reason_codes):
+                fh.write(chunk)
 
         return write_temp_beside(path, write, durable)
 

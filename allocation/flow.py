@@ -14,15 +14,15 @@ def least_cost_max_flow(tails: np.ndarray, heads: np.ndarray, capacities: np.nda
     if len(tails) == 0:
         return np.zeros(0, np.int64)
     mcf = min_cost_flow.SimpleMinCostFlow()
-    mcf.add_arcs_with_capacity_and_unit_cost(tails.astype(np.int32), heads.astype(np.int32),
-                                             capacities.astype(np.int64), costs.astype(np.int64))
+    mcf.add_arcs_with_capacity_and_unit_cost(tails.astype(np.int32, copy=False), heads.astype(np.int32, copy=False),
+                                             capacities.astype(np.int64, copy=False), costs.astype(np.int64, copy=False))
     reach = int(capacities[tails == source].sum())  # no flow can exceed what leaves the source
     mcf.set_node_supply(source, reach)
     mcf.set_node_supply(sink, -reach)
     status = mcf.solve_max_flow_with_min_cost()
     if status != mcf.OPTIMAL:
         raise SolverError(f"min-cost flow ended with status {status}")
-    return mcf.flows(np.arange(len(tails), dtype=np.int32)).astype(np.int64)
+    return mcf.flows(np.arange(len(tails), dtype=np.int32)).astype(np.int64, copy=False)
 
 
 def max_flow_value(tails: np.ndarray, heads: np.ndarray, capacities: np.ndarray, source: int, sink: int) -> int:

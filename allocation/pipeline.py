@@ -1,11 +1,11 @@
-"""From a validated problem to a published allocations file, the rendering and writing overlapped with the engine's work.
+"""From a validated problem to a finished allocations file, the writing overlapped with the engine's proof.
 
-The solve and the certificate are the work that a plain proportional split does not do. Each overlaps
-writing, which every method needs: the engine (allocation.engine) prepares this sink in its helper
-thread while it solves, so the three columns the input fixes render then, and the certificate checks
-the allocation in that thread while the rows are completed and written to a temporary file. The file
-is renamed onto its target only when the certificate passes, so a failed proof, a full disk or any
-error leaves no output file.
+The solve and the certificate are the work that a plain proportional split does not do. The certificate
+overlaps writing, which every method needs: the engine (allocation.engine) prepares this sink (the text
+tables of ids and numbers) in its helper thread while it solves, then checks the allocation in that thread
+while the rows are rendered from integer codes a chunk at a time and written to a temporary file. The file
+is renamed onto its target only when the certificate passes, so a failed proof, a full disk or any error
+leaves no output file.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from pathlib import Path
 
 from allocation.certificate import REASONS, CertificateFailed, certify
 from allocation.engine import Check, Result, Solve, allocate
-from allocation.files import AllocationsFile, discard, publish
-from allocation.priority import Priority
+from allocation.files import AllocationsFile, discard, move_into_place
 from allocation.problem import Problem
+from allocation.vocabulary import Priority
 
 __all__ = ["CertificateFailed", "allocate_to_file"]
 
@@ -40,8 +40,8 @@ class FileSink:
     def write(self, allocated, reason_codes) -> None:
         self.tmp = self.rendered.write_temp(self.out, allocated, reason_codes, self.durable)
 
-    def publish(self) -> None:
-        publish(self.tmp, self.out, self.durable)
+    def keep(self) -> None:
+        move_into_place(self.tmp, self.out, self.durable)
         self.tmp = None
 
     def discard(self) -> None:
@@ -53,7 +53,7 @@ class FileSink:
 def allocate_to_file(problem: Problem, out: Path | str, solve: Solve | None = None,
                      check: Check | None = certify, durable: bool = True,
                      priority: Priority | str = Priority.VOLUME) -> Result:
-    """Compute, certify and publish one allocation; raises CertificateFailed (and writes nothing) if the check fails.
+    """Compute, certify and write one allocation; raises CertificateFailed (and writes nothing) if the check fails.
 
     A baseline passes its own `solve` and `check=None` to run through the same reader, writer and overlap."""
     return allocate(problem, FileSink(problem, out, durable), solve=solve, check=check, priority=priority)

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class Priority(StrEnum):
-    """DOMAIN.md "Volume first, or choice first"."""
-
-    VOLUME = "volume"  # the most cartons, shortages shared by fill ratio (the default)
-    CHOICE = "choice"  # orders above their cap cut evenly first, so capped retailers keep their scarce specs
+from allocation.vocabulary import Priority
 
 
 class AllocationPolicy(BaseModel):

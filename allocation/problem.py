@@ -9,84 +9,58 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from allocation.caps import floor_like
+from allocation.cap_policy import floor_like
+from allocation.rows import MAX_SHOWN, Faults, RowFaults, Whole, flag_numbers, whole_numbers
+from allocation.vocabulary import CAP_MAX, LINE_MAX, SUPPLY_MAX, WEIGHT_MAX, Channel, values
 
-LINE_MAX = 10_000
-CAP_MAX = 1_000_000
-SUPPLY_MAX = 1_000_000_000
-WEIGHT_MAX = 10_000
-MAX_ERRORS = 50
 INPUTS = ("demand", "supply", "caps")
-CHANNELS = ("retailer_stated", "collected", "")
+CHANNELS = (*values(Channel), "")  # blank: retailer_stated
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-class ProblemError(Exception):
+class ProblemError(RowFaults):
     """Every fault found in one cycle's inputs at once, so a user fixes a file in one pass, not fifty."""
 
-    def __init__(self, errors: list[dict], total: int | None = None):
-        self.errors = errors[:MAX_ERRORS]
-        self.total = max(total or 0, len(errors))
-        super().__init__(self._text())
-
-    def _text(self) -> str:
-        lines = []
-        for e in self.errors:
-            where = e.get("input", "input")
-            if e.get("line") is not None:
-                where += f" line {e['line']}"
-            if e.get("column"):
-                where += f", column {e['column']}"
-            lines.append(f"{where}: {e['message']}")
-        if self.total > len(self.errors):
-            lines.append(f"... and {self.total - len(self.errors)} more")
-        return "\n".join(lines)
+    @property
+    def errors(self) -> list[dict]:
+        """The faults a person is shown, as plain dicts (the command line names each input by its path)."""
+        return [{"input": f.file, "line": f.line, "column": f.column, "message": f.message}
+                for f in self.faults[:MAX_SHOWN]]
 
 
-def _err(source: str, line: int | None, column: str | None, message: str) -> dict:
-    return {"input": source, "line": line, "column": column, "message": message}
-
-
-class _Collector:
-    """Keeps the first errors of each check and a count of all, so a broken 8-million-row file stays cheap."""
-
-    def __init__(self) -> None:
-        self.errors: list[dict] = []
-        self.total = 0
-
-    def add(self, source: str, line: int | None, column: str | None, message: str) -> None:
-        self.total += 1
-        self.errors.append(_err(source, line, column, message))
-
-    def rows(self, source: str, column: str | None, positions: np.ndarray, message) -> None:
-        """Record one error per bad row; `message(i)` words it for row position i."""
-        positions = np.asarray(positions)
-        self.total += len(positions)
-        for i in positions[:MAX_ERRORS].tolist():
-            self.errors.append(_err(source, i + 2, column, message(i)))
-
-    def raise_if_any(self) -> None:
-        if self.total:
-            order = {name: k for k, name in enumerate(INPUTS)}
-            self.errors.sort(key=lambda e: (order.get(e["input"], 9), e["line"] or 0))
-            raise ProblemError(self.errors, self.total)
-
-
-def _columns(frame: pd.DataFrame, source: str, required: tuple[str, ...], bad: _Collector) -> bool:
+def _columns(frame: pd.DataFrame, source: str, required: tuple[str, ...], bad: Faults) -> bool:
     missing = [c for c in required if c not in frame.columns]
     for c in missing:
         bad.add(source, 1, c, f"required column '{c}' is missing (expected columns: {', '.join(required)})")
     return not missing
 
 
-def _ids(frame: pd.DataFrame, source: str, column: str, bad: _Collector) -> tuple[np.ndarray, np.ndarray]:
+def _sorted_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes into the sorted distinct values (-1 where missing); Arrow-backed text is encoded by Arrow, in C."""
+    if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        text = pa.array(s.array)
+        encoded = pc.dictionary_encode(text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text)
+        # Arrow sorts UTF-8 bytewise, which is code point order: the order Python gives the same strings
+        order = pc.sort_indices(encoded.dictionary).to_numpy()
+        values = encoded.dictionary.to_numpy(zero_copy_only=False).astype(object)
+        rank = np.empty(len(values) + 1, np.int64)
+        rank[order] = np.arange(len(values))
+        rank[-1] = -1  # a missing cell's index is null, read below as -1
+        return rank[encoded.indices.fill_null(-1).to_numpy()], values[order]
+    codes, uniques = pd.factorize(s, sort=True)
+    return codes, np.asarray(uniques, dtype=object)
+
+
+def _ids(frame: pd.DataFrame, source: str, column: str, bad: Faults) -> tuple[np.ndarray, np.ndarray]:
     """Codes and sorted unique identifiers of one id column; ids stay strings so leading zeros survive."""
     s = frame[column]
     missing = s.isna().to_numpy()
     if not (isinstance(s.dtype, pd.StringDtype) or s.dtype == object):
         s = s.astype(str)
-    codes, uniques = pd.factorize(s, sort=True)
-    uniques = np.asarray(uniques, dtype=object)
+    codes, uniques = _sorted_codes(s)
     blank = missing | (codes < 0)
     empty_at = np.flatnonzero(uniques == "")
     if len(empty_at):
@@ -107,32 +81,21 @@ def _numbers(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan), empty
 
 
-def _whole(frame: pd.DataFrame, source: str, column: str, hi: int, bad: _Collector,
+def _whole(frame: pd.DataFrame, source: str, column: str, hi: int, bad: Faults,
            what: str = "quantity") -> np.ndarray:
     """Whole numbers in 0..hi; wrong values are reported and read as 0 so the other checks can go on."""
-    s = frame[column]
-    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-        num = s.to_numpy(dtype=np.float64, na_value=np.nan)
-        empty = np.isnan(num)
-    else:
-        num, empty = _numbers(s)
-    notnum = np.isnan(num) & ~empty
-    finite = np.isfinite(num)
-    frac = finite & (np.floor(num) != num)
-    neg = finite & ~frac & (num < 0)
-    big = (np.isinf(num) & (num > 0)) | (finite & ~frac & (num > hi))
-    neg |= np.isinf(num) & (num < 0)
-    raw = s.to_numpy()
-    bad.rows(source, column, np.flatnonzero(empty), lambda i: f"{what} is empty")
-    bad.rows(source, column, np.flatnonzero(notnum), lambda i: f"{what} '{raw[i]}' is not a number")
-    bad.rows(source, column, np.flatnonzero(frac), lambda i: f"{what} {raw[i]} is not a whole number of cartons")
-    bad.rows(source, column, np.flatnonzero(neg), lambda i: f"{what} {raw[i]} is negative")
-    bad.rows(source, column, np.flatnonzero(big), lambda i: f"{what} {raw[i]} is above the maximum of {hi:,}")
-    ok = finite & ~frac & ~neg & ~big
-    return np.where(ok, num, 0).astype(np.int64)
+    values, kind = whole_numbers(frame[column], hi, decimals_ok=True)
+    flag_numbers(bad, source, column, frame[column], kind, {
+        Whole.EMPTY: f"{what} is empty",
+        Whole.NOT_NUMBER: f"{what} '{{raw}}' is not a number",
+        Whole.NOT_WHOLE: f"{what} {{raw}} is not a whole number of cartons",
+        Whole.NEGATIVE: f"{what} {{raw}} is negative",
+        Whole.ABOVE: f"{what} {{raw}} is above the maximum of {hi:,}",
+    })
+    return values
 
 
-def _weights(frame: pd.DataFrame, bad: _Collector) -> np.ndarray:
+def _weights(frame: pd.DataFrame, bad: Faults) -> np.ndarray:
     """Weights in hundredths, so every fill-ratio comparison is exact integer arithmetic."""
     if "weight" not in frame.columns:
         return np.full(len(frame), 100, np.int64)
@@ -155,16 +118,19 @@ def _weights(frame: pd.DataFrame, bad: _Collector) -> np.ndarray:
     return np.where(ok, cents, 100).astype(np.int64)
 
 
-def _duplicates(key: np.ndarray, source: str, what, bad: _Collector) -> np.ndarray:
+def _duplicates(key: np.ndarray, source: str, what, bad: Faults) -> np.ndarray:
     """Sort order of the keys, reporting each repeated key at its later line with the first line named.
 
     A negative key marks a row whose id is missing: that row is already reported, and is no duplicate."""
     if len(key) < 2 or bool(np.all(key[1:] > key[:-1])):
         return np.arange(len(key))
-    order = np.argsort(key, kind="stable")
+    order = np.argsort(key)  # equal keys are only ever reported, so an unstable sort serves the valid case
     sk = key[order]
     rep = np.flatnonzero((sk[1:] == sk[:-1]) & (sk[1:] >= 0)) + 1
     if len(rep):
+        order = np.argsort(key, kind="stable")
+        sk = key[order]
+        rep = np.flatnonzero((sk[1:] == sk[:-1]) & (sk[1:] >= 0)) + 1
         run_start = np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]])
         first = order[run_start[np.searchsorted(run_start, rep, side="right") - 1]]
         later = order[rep]
@@ -173,6 +139,13 @@ def _duplicates(key: np.ndarray, source: str, what, bad: _Collector) -> np.ndarr
         bad.rows(source, None, later[pick],
                  lambda i: f"duplicate {what(i)} (first at line {firsts[i] + 2})")
     return order
+
+
+def _renumbered(codes: np.ndarray, used: np.ndarray, n: int) -> np.ndarray:
+    """Codes into `used` (sorted distinct codes), as int32: a gather, not a binary search per line."""
+    new = np.zeros(n, np.int32)
+    new[used] = np.arange(len(used), dtype=np.int32)
+    return new[codes]
 
 
 @dataclass(frozen=True)
@@ -198,7 +171,7 @@ class Problem:
     def from_frames(cls, demand: pd.DataFrame, supply: pd.DataFrame, caps: pd.DataFrame) -> Problem:
         """Validate the three frames together and report every fault (up to 50) with its file line."""
         started = time.perf_counter()
-        bad = _Collector()
+        bad = Faults(*INPUTS)
         ok_d = _columns(demand, "demand", ("retailer_id", "brand_code", "quantity"), bad)
         ok_s = _columns(supply, "supply", ("brand_code", "quantity"), bad)
         ok_c = _columns(caps, "caps", ("retailer_id", "cap"), bad)
@@ -207,7 +180,7 @@ class Problem:
             bad.add("caps", 1, str(c), f"column '{c}' would set a floor or a per-spec quantity; caps carry only "
                     "an upper limit on each retailer's total (total-quantity floating management, 总量浮动管理)")
         if not (ok_d and ok_s and ok_c):
-            bad.raise_if_any()
+            bad.raise_if_any(ProblemError)
 
         r, rids = _ids(demand, "demand", "retailer_id", bad)
         b, bcodes = _ids(demand, "demand", "brand_code", bad)
@@ -233,8 +206,8 @@ class Problem:
 
         live = order[(d[order] > 0) & (r[order] >= 0) & (b[order] >= 0)]
         lr, lb, ld = r[live], b[live], d[live]
-        used_r = np.unique(lr)
-        used_b = np.unique(lb)
+        used_r = np.flatnonzero(np.bincount(lr, minlength=len(rids))) if len(lr) else np.empty(0, np.int64)
+        used_b = np.flatnonzero(np.bincount(lb, minlength=len(bcodes))) if len(lb) else np.empty(0, np.int64)
         cap_pos = pd.Index(cids).get_indexer(rids[used_r]) if len(used_r) else np.empty(0, np.intp)
         if len(cap_pos) and (cap_pos < 0).any():
             missing = set(used_r[cap_pos < 0].tolist())
@@ -243,7 +216,7 @@ class Problem:
                 first_row.setdefault(int(r[i]), i)
             bad.rows("demand", "retailer_id", np.sort(np.fromiter(first_row.values(), np.int64)),
                      lambda i: f"retailer {rids[r[i]]!r} has demand but no row in the caps file")
-        bad.raise_if_any()
+        bad.raise_if_any(ProblemError)
 
         # each id's row (missing and repeated ids were refused above, so codes are unique and >= 0)
         row_of_cap = np.empty(len(cids), np.int64)
@@ -262,9 +235,9 @@ class Problem:
             weight_cents=cw[crow].astype(np.int64),
             brand_codes=bcodes[used_b],
             supply=sup,
-            line_retailer=np.searchsorted(used_r, lr).astype(np.int32),
-            line_spec=np.searchsorted(used_b, lb).astype(np.int32),
-            line_demand=ld.astype(np.int64),
+            line_retailer=_renumbered(lr, used_r, len(rids)),
+            line_spec=_renumbered(lb, used_b, len(bcodes)),
+            line_demand=ld.astype(np.int64, copy=False),
             zero_lines=int(len(d) - len(live)),
             stats={"validate_seconds": time.perf_counter() - started},
         )

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-SHORT_REASONS = ("no_supply", "cap", "supply")
+from allocation.vocabulary import SHORT_REASONS, Reason
+
 LINE_KEYS = ["retailer_id", "brand_code"]
 
 
@@ -35,7 +36,7 @@ def with_overrides(supply: pd.DataFrame, caps: pd.DataFrame, supply_over: list[d
 
 
 def _short_lines(rows: pd.DataFrame) -> dict[str, int]:
-    counts = rows.loc[rows["reason"] != "full", "reason"].value_counts()
+    counts = rows.loc[rows["reason"] != Reason.FULL, "reason"].value_counts()
     return {r: int(counts.get(r, 0)) for r in SHORT_REASONS}
 
 

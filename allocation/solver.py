@@ -39,7 +39,8 @@ from functools import cmp_to_key
 import numpy as np
 import pandas as pd
 
-from allocation.problem import LINE_MAX, Problem
+from allocation.problem import Problem
+from allocation.vocabulary import LINE_MAX
 
 _KEY_BASE = 10**10 + 1  # above any reduced denominator w*d (in hundredths): 1,000,000 * 10,000
 SOURCE, SINK = 0, 1
@@ -93,10 +94,14 @@ def exact_order(p: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 
 def _segments(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For runs of the given lengths: which run each element belongs to and its 0-based place in it."""
-    owner = np.repeat(np.arange(len(lengths)), lengths)
-    starts = np.cumsum(lengths) - lengths
-    return owner, np.arange(int(lengths.sum())) - np.repeat(starts, lengths)
+    """For runs of the given lengths: which run each element belongs to and its 0-based place in it (int32 when
+    the total allows, since at province scale these arrays hold one element per carton)."""
+    total = int(lengths.sum())
+    kind = np.int32 if total < 2**31 and len(lengths) < 2**31 else np.int64
+    owner = np.repeat(np.arange(len(lengths), dtype=kind), lengths)
+    place = np.arange(total, dtype=kind)
+    place -= np.repeat((np.cumsum(lengths) - lengths).astype(kind), lengths)
+    return owner, place
 
 
 class _Levels:
@@ -114,7 +119,7 @@ class _Levels:
         den = self.w[owner] * self.d[owner]
         g = np.gcd(num, den)
         self.p, self.q = num // g, den // g
-        self.rank = exact_order(self.p, self.q)
+        self.rank = exact_order(self.p, self.q).astype(np.int32)
         self.n_ranks = int(self.rank.max()) + 1 if len(self.rank) else 0
         rank_p = np.zeros(self.n_ranks, np.int64)
         rank_q = np.ones(self.n_ranks, np.int64)
@@ -127,28 +132,40 @@ class _Bundle:
 
     def __init__(self, group: np.ndarray, pair: np.ndarray, levels: _Levels, low: np.ndarray, high: np.ndarray):
         self.group = group
-        tkey = group.astype(np.int64) * len(levels.d) + pair
-        tcodes, tuniq = pd.factorize(tkey)
-        tcount = np.bincount(tcodes, minlength=len(tuniq))
+        # the distinct (group, pair) entries, then one element per carton of each: E elements in all, the
+        # largest arrays of the build, so each is freed as soon as the next step has what it needs
+        tuniq, tcount = np.unique(group.astype(np.int64) * len(levels.d) + pair, return_counts=True)
         tgroup, tpair = tuniq // len(levels.d), tuniq % len(levels.d)
         owner, k0 = _segments(levels.d[tpair])
-        erank = levels.rank[levels.offset[tpair[owner]] + k0]
+        erank = levels.rank[levels.offset[tpair][owner] + k0]
+        del k0
         ekey = tgroup[owner] * max(levels.n_ranks, 1) + erank
+        del erank
+        weight = tcount.astype(np.int32)[owner]
+        del owner
         order = np.argsort(ekey)  # equal keys merge below, so any order of ties will do
         skey = ekey[order]
+        del ekey
+        weight = weight[order]
+        del order
         head = np.flatnonzero(np.r_[True, skey[1:] != skey[:-1]]) if len(skey) else np.zeros(0, np.int64)
         ukey = skey[head]
-        self.count = np.add.reduceat(tcount[owner][order], head) if len(head) else np.zeros(0, np.int64)
-        self.egroup = ukey // max(levels.n_ranks, 1)
-        self.erank = ukey % max(levels.n_ranks, 1)
+        del skey
+        self.count = np.add.reduceat(weight, head, dtype=np.int64) if len(head) else np.zeros(0, np.int64)
+        del weight
+        self.egroup = (ukey // max(levels.n_ranks, 1)).astype(np.int32)
+        self.erank = (ukey % max(levels.n_ranks, 1)).astype(np.int32)
+        del ukey
+        # cartons of the group below each level (before) and up to its end (after), then what bounds fix and free
         after = np.cumsum(self.count)
-        first = np.r_[True, self.egroup[1:] != self.egroup[:-1]] if len(ukey) else np.zeros(0, bool)
-        base = np.maximum.accumulate(np.where(first, after - self.count, 0)) if len(ukey) else after
-        self.before = after - self.count - base
-        self.after = after - base
+        first = np.r_[True, self.egroup[1:] != self.egroup[:-1]] if len(head) else np.zeros(0, bool)
+        base = np.maximum.accumulate(np.where(first, after - self.count, 0)) if len(head) else after
+        after -= base
+        before = after - self.count
+        del base, first
         lo, hi = low[self.egroup], high[self.egroup]
-        self.fixed = np.clip(np.minimum(self.after, lo) - self.before, 0, None)
-        self.window = np.clip(np.minimum(self.after, hi) - np.maximum(self.before, lo), 0, None)
+        self.fixed = np.clip(np.minimum(after, lo) - before, 0, None)
+        self.window = np.clip(np.minimum(after, hi) - np.maximum(before, lo), 0, None)
 
     def distribute(self, flow: np.ndarray, weight: np.ndarray, demand: np.ndarray, levels: _Levels) -> np.ndarray:
         """Cartons per line: every level below the group's last one, then that level's ties in canonical order."""
@@ -206,7 +223,10 @@ class _Arcs:
         self.n += len(tails)
 
     def arrays(self) -> tuple[np.ndarray, ...]:
-        return tuple(np.concatenate([np.asarray(p[i], np.int64) for p in self.parts]) for i in range(4))
+        """Tails and heads (int32), capacities and costs (int64), as the solver takes them; the blocks are let go."""
+        parts, self.parts = self.parts, []
+        return tuple(np.concatenate([np.asarray(p[i], kind) for p in parts])
+                     for i, kind in enumerate((np.int32, np.int32, np.int64, np.int64)))
 
     def of(self, name: str, flows: np.ndarray) -> np.ndarray:
         start, stop = self.blocks[name]
@@ -247,7 +267,8 @@ def build_graph(problem: Problem) -> ContestedGraph | None:
         return None
     short = (np.bincount(b, weights=d, minlength=n_b) > supply)[b]
     capped = (_sum_by_retailer(r, d, n_r) > cap)[r]
-    lines = np.flatnonzero(short | capped)
+    index = np.int32 if len(d) < 2**31 else np.int64  # positions, kept for the decode: half the bytes
+    lines = np.flatnonzero(short | capped).astype(index)
     if len(lines) == 0:
         return None
     preset = d.copy()
@@ -255,11 +276,11 @@ def build_graph(problem: Problem) -> ContestedGraph | None:
     weight, demand = problem.weight_cents[ret], d[lines]
     levels = _Levels(weight, demand)
     kind = short[lines].view(np.int8) + 2 * capped[lines].view(np.int8)
-    by_spec, by_retailer = np.flatnonzero(kind == 1), np.flatnonzero(kind == 2)
+    by_spec, by_retailer = np.flatnonzero(kind == 1).astype(index), np.flatnonzero(kind == 2).astype(index)
     spec_group = np.bincount(spec[by_spec], weights=demand[by_spec], minlength=n_b).astype(np.int64)
     retailer_group = np.bincount(ret[by_retailer], weights=demand[by_retailer], minlength=n_r).astype(np.int64)
     # a short spec that uncapped retailers can absorb, at a retailer that ample specs can fill: always 0
-    both = np.flatnonzero(kind == 3)
+    both = np.flatnonzero(kind == 3).astype(index)
     never = (supply <= spec_group)[spec[both]] & (retailer_group >= cap)[ret[both]]
     preset[lines[both[never]]] = 0
     both = both[~never]
@@ -334,4 +355,5 @@ def solve_lines(problem: Problem) -> Solution:
     t0 = time.perf_counter()
     flows = least_cost_max_flow(tails, heads, capacities, costs, SOURCE, SINK)
     flow_seconds = time.perf_counter() - t0
+    del tails, heads, capacities, costs
     return Solution(decode(graph, flows), graph.stats, flow_seconds)

@@ -36,7 +36,8 @@ from executor.sweeper import sweep_forever
 from models.db import make_engine
 
 log = logging.getLogger("api")
-THREADS = 32  # worker threads for the synchronous routes; the database pool holds more connections than this
+THREADS = 32  # worker threads for sync routes and dependencies = requests let in at once (edge.ConcurrencyLimit); the
+#             database pool holds more connections than this, and commits run outside this limit (api/deps.py)
 
 DESCRIPTION = """Order allocation for a tobacco commercial company.
 
@@ -52,7 +53,7 @@ Errors are `{"detail", "code"}`; lists are `{"items", "next_cursor"}` with `curs
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
     own_engine = engine is None
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(settings.database_url, sqlite_lock_timeout=settings.sqlite_lock_timeout)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from models.roles import ROLES
+from allocation.vocabulary import Role
 
 # The database layer is imported inside the commands that use it, so `allocate` and `accuracy`, which need no
 # database, start without loading SQLAlchemy, SQLModel and Alembic.
@@ -27,7 +27,7 @@ out = Console()
 CompanyOpt = Annotated[Optional[str], typer.Option("--company", help="company code (default: the only one)")]
 
 
-def fail(message: str, status: int = 2) -> None:
+def exit_with(message: str, status: int = 2) -> None:
     err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(status)
 
@@ -73,7 +73,7 @@ def load(directory: Annotated[Path, typer.Argument(exists=True, file_okay=False,
                 bar.update(task, description="committing")
         except DomainError as exc:
             bar.stop()
-            fail(exc.detail)
+            exit_with(exc.detail)
         bar.update(task, completed=5, description="done")
     out.print(", ".join(f"{n:,} {k}" for k, n in counts.items()) + " loaded", markup=False)
 
@@ -95,7 +95,7 @@ def companies_create(code: Annotated[str, typer.Argument(help="a short code, e.g
         with session_scope(engine) as session:
             comp = create_company(session, code, name, timezone)
     except DomainError as exc:
-        fail(exc.detail)
+        exit_with(exc.detail)
     out.print(f"company {comp.code} ({comp.name}, {comp.timezone}) created", markup=False)
 
 
@@ -111,7 +111,7 @@ def companies_list() -> None:
 
 
 @users_app.command("create")
-def users_create(role: Annotated[str, typer.Option(help=f"one of {', '.join(ROLES)}")],
+def users_create(role: Annotated[str, typer.Option(help=f"one of {', '.join(Role)}")],
                  manager_id: Annotated[Optional[str], typer.Option("--manager-id")] = None,
                  name: Annotated[Optional[str], typer.Option()] = None,
                  company: CompanyOpt = None) -> None:
@@ -128,7 +128,7 @@ def users_create(role: Annotated[str, typer.Option(help=f"one of {', '.join(ROLE
             comp = company_by_code(session, company)
             user, token = create_user(session, comp.id, role, name, manager_id)
     except DomainError as exc:
-        fail(exc.detail)
+        exit_with(exc.detail)
     err.print(f"user {user.name} ({user.role}) in company {comp.code}; the token is shown once:", markup=False)
     sys.stdout.write(token + "\n")
 
@@ -145,7 +145,7 @@ def users_revoke(name: Annotated[str, typer.Option()], company: CompanyOpt = Non
         with session_scope(engine) as session:
             n = revoke_user(session, company_by_code(session, company).id, name)
     except DomainError as exc:
-        fail(exc.detail)
+        exit_with(exc.detail)
     out.print(f"revoked {n} token(s) of {name}", markup=False)
 
 
@@ -182,9 +182,14 @@ def worker(concurrency: Annotated[int, typer.Option(min=1, max=64, help="runs ex
 
     url = database_url()
     if not url.startswith("postgresql"):
-        fail("the worker needs PostgreSQL: set DATABASE_URL=postgresql+psycopg://... (on SQLite, RUNS_EXECUTOR=local "
+        exit_with("the worker needs PostgreSQL: set DATABASE_URL=postgresql+psycopg://... (on SQLite, RUNS_EXECUTOR=local "
              "runs allocations without workers)")
-    settings = ExecutorSettings()
+    from pydantic import ValidationError
+
+    try:
+        settings = ExecutorSettings()
+    except ValidationError as exc:
+        exit_with("; ".join(e["msg"] for e in exc.errors()))
     err.print(f"worker: concurrency {concurrency}, heartbeat {settings.runs_heartbeat_s:g} s, lease "
               f"{settings.runs_lease_s:g} s, stalled after {settings.runs_stalled_s:g} s", markup=False)
     run_worker(url, settings, concurrency)

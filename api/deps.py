@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
@@ -10,21 +10,23 @@ from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
+from allocation.vocabulary import PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX
+
 from models.db import session_scope
 from models.errors import Forbidden, Unauthorized
-from models.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from models.roles import ROLES
 from models.users import Principal, principal_for_token
 
 bearer = HTTPBearer(auto_error=False, description="an API token from `tobacco-alloc users create`")
 
 
-async def get_session(request: Request) -> AsyncIterator[Session]:
-    """One session per request: commit once on success, roll back on any error.
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request: commit once on success, roll back on any error; never on the event loop.
 
-    Async on purpose: the commit then runs on the event loop, never waiting for a worker thread. (As a sync
-    dependency its commit needs a free thread, and under load every thread can be busy with requests that
-    wait for row locks held by the very transactions waiting to commit.)
+    Sync on purpose: FastAPI opens it in a worker thread and runs its exit (the commit or the rollback) in a
+    thread of its own, outside the thread limiter, so a commit never waits for a free thread; the request's
+    other database work runs in worker threads too (sync dependencies and routes). On the event loop, one
+    statement waiting for a lock (SQLite's write lock, a row lock) would stall every request in flight,
+    including the one holding the lock.
     """
     with session_scope(request.app.state.engine) as session:
         yield session
@@ -76,11 +78,9 @@ def require(*roles: str):
 
 class PageParams:
     def __init__(self, cursor: Annotated[str | None, Query(max_length=500)] = None,
-                 limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT):
+                 limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)] = PAGE_LIMIT_DEFAULT):
         self.cursor = cursor
         self.limit = limit
 
 
 PageDep = Annotated[PageParams, Depends()]
-
-ALL_ROLES = ROLES

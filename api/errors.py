@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from allocation.caps import floor_like
+from allocation.cap_policy import floor_like
+from models.sqlite import is_lock_timeout
 from models.errors import DomainError
 
 FLOOR_RULE = ("caps set an upper limit on a retailer's total only: total-quantity floating management (总量浮动管理) "
@@ -64,7 +68,46 @@ def _caller_error(request: Request) -> JSONResponse | None:
     return None
 
 
+RETRY_AFTER_S = 1
+
+
+async def _unexpected(_request: Request, exc: Exception):
+    log.exception("unhandled error")
+    return JSONResponse(error_body("the service failed to answer this request; it has been logged",
+                                   "internal_error"), 500)
+
+
+async def _database(request: Request, exc: OperationalError):
+    """503 with Retry-After when SQLite's write lock stayed taken past the bound (nothing was written)."""
+    if not is_lock_timeout(exc):
+        return await _unexpected(request, exc)
+    log.warning("database busy: %s %s waited past the write-lock bound", request.method, request.url.path)
+    return JSONResponse(error_body("the database is busy with other writes and nothing was written; retry in a "
+                                   "moment", "database_busy"), 503, headers={"Retry-After": str(RETRY_AFTER_S)})
+
+
+def allowed_methods(request: Request, router_allow: str | None) -> str | None:
+    """A 405's Allow: the methods the schema documents for the URL's most literal path (/orders/import, not
+    /orders/{retailer_id}); the router's own names only the first route whose path matched (GET and POST
+    /v1/cycles are two routes). A path outside the schema (docs, console pages) keeps the router's."""
+    paths = getattr(request.app.state, "allow_by_path", None)
+    if paths is None:
+        paths = request.app.state.allow_by_path = [
+            (re.compile("^" + "/".join("[^/]+" if part.startswith("{") else re.escape(part)
+                                       for part in path.split("/")) + "$"), path.count("{"),
+             {m.upper() for m in ops} | ({"HEAD"} if "get" in ops else set()))
+            for path, ops in request.app.openapi().get("paths", {}).items()]
+    matching = [(params, methods) for pattern, params, methods in paths if pattern.match(request.url.path)]
+    if not matching:
+        return router_allow
+    fewest = min(params for params, _ in matching)
+    return ", ".join(sorted({m for params, methods in matching if params == fewest for m in methods}))
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(OperationalError, _database)
+    app.add_exception_handler(Exception, _unexpected)
+
     @app.exception_handler(DomainError)
     async def _domain(_request: Request, exc: DomainError):
         headers = exc.extra.pop("headers", None) if exc.extra else None
@@ -75,7 +118,7 @@ def install(app: FastAPI) -> None:
         errors = exc.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
             # a body that is not JSON is parsed before the caller is known; who is asking still comes first
-            refused = _caller_error(_request)
+            refused = await run_in_threadpool(_caller_error, _request)  # a token lookup: never on the event loop
             if refused is not None:
                 return refused
         code = "invalid_request"
@@ -94,10 +137,9 @@ def install(app: FastAPI) -> None:
                 413: "too_large"}.get(
             exc.status_code, "error")
         detail = exc.detail if isinstance(exc.detail, str) else "request refused"
-        return JSONResponse(error_body(detail, code), exc.status_code, headers=getattr(exc, "headers", None))
-
-    @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception):
-        log.exception("unhandled error")
-        return JSONResponse(error_body("the service failed to answer this request; it has been logged",
-                                       "internal_error"), 500)
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            allow = allowed_methods(_request, (headers or {}).get("Allow"))
+            headers = {**(headers or {}), "Allow": allow or ""}
+            detail = f"{_request.method} is not answered here; this URL answers {allow or 'nothing'}"
+        return JSONResponse(error_body(detail, code), exc.status_code, headers=headers)

@@ -38,13 +38,21 @@ class Idempotency:
         return Response(body, status_code=status_code, media_type="application/json", headers=headers)
 
 
-async def idempotency(request: Request, session: SessionDep, principal: PrincipalDep) -> Idempotency:
-    key = request.headers.get("idempotency-key")
-    if key is None:  # nothing to store or compare: no need to read and hash a body of up to 64 MB
-        return Idempotency(session, principal, None, "")
+async def request_digest(request: Request) -> str | None:
+    """The hash of what the key stands for (method, path, query, body), read on the event loop: no database."""
+    if request.headers.get("idempotency-key") is None:  # no need to read and hash a body of up to 64 MB
+        return None
     body = await request.body()
-    digest = hashlib.sha256(b"\n".join([request.method.encode(), request.url.path.encode(),
-                                        request.url.query.encode(), body])).hexdigest()
+    return hashlib.sha256(b"\n".join([request.method.encode(), request.url.path.encode(),
+                                      request.url.query.encode(), body])).hexdigest()
+
+
+def idempotency(request: Request, session: SessionDep, principal: PrincipalDep,
+                digest: Annotated[str | None, Depends(request_digest)]) -> Idempotency:
+    """The key's lock and its stored answer, looked up in a worker thread (sync: it may wait for a lock)."""
+    key = request.headers.get("idempotency-key")
+    if key is None or digest is None:
+        return Idempotency(session, principal, None, "")
     if not _KEY.match(key):
         raise Invalid("Idempotency-Key must be 1 to 200 visible ASCII characters", "invalid_idempotency_key")
     if not store.try_lock(session, principal.user_id, key):

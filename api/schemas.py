@@ -8,6 +8,8 @@ from typing import Annotated, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from allocation.vocabulary import MarketType, RetailerStatus, SizeClass
+
 T = TypeVar("T")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -49,12 +51,12 @@ class RetailerOut(Out):
     name: str
     manager_id: str
     tier: int
-    market_type: str
+    market_type: MarketType
     business_format: str
     route_id: str
     delivery_weekday: int
-    size_class: str | None = Field(None, description="large/medium/small as loaded; null: from the tier by the cap policy")
-    status: str
+    size_class: SizeClass | None = Field(None, description="large/medium/small as loaded; null: from the tier by the cap policy")
+    status: RetailerStatus
     order_every_weeks: int
 
 
@@ -82,4 +84,8 @@ ERROR_RESPONSES = {
     409: {"model": ErrorOut, "description": "the object's state does not allow this now; the detail says why"},
     413: {"model": ErrorOut, "description": "the body is larger than the service accepts (`too_large`)"},
     422: {"model": ErrorOut, "description": "a malformed request: wrong type, out of range, unknown field, ..."},
+    503: {"model": ErrorOut, "description": "SQLite only: the database stayed busy with other writes past the "
+                                            "bound (`database_busy`); nothing was written, retry after `Retry-After` "
+                                            "seconds", "headers": {"Retry-After": {"schema": {"type": "integer"},
+                                                                                  "description": "seconds"}}},
 }

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from allocation.caps import CapPolicy
+from allocation.cap_policy import CapPolicy
+from allocation.vocabulary import CAP_MAX, AdjustmentState, CapSource, CycleState
 from api.schemas import CleanStr, In, Out, PolicyVersionOut
-from models.tables import MAX_CAP
 
 Id = Annotated[CleanStr, Field(min_length=1, max_length=64)]
 Weight = Annotated[Decimal, Field(gt=0, le=100, decimal_places=2,
@@ -40,7 +40,7 @@ class CycleOut(Out):
     start_date: date
     end_date: date
     opens_at: datetime
-    status: str = Field(description="planned, open (from opens_at on), closed or published")
+    status: CycleState = Field(description="planned, open (from opens_at on), closed or published")
     closed_at: datetime | None
     published_at: datetime | None
     published_run_id: str | None
@@ -71,7 +71,7 @@ class CapIn(In):
     """A total cap only: a field meaning a floor, a minimum or a per-spec quantity is refused (总量浮动管理)."""
 
     retailer_id: Id
-    cap: Annotated[int, Field(ge=0, le=MAX_CAP, description="upper limit of the retailer's total, whole cartons")]
+    cap: Annotated[int, Field(ge=0, le=CAP_MAX, description="upper limit of the retailer's total, whole cartons")]
     weight: Weight | None = Field(None, description="default: the cap's current weight, else 1")
 
 
@@ -79,7 +79,7 @@ class CapOut(Out):
     retailer_id: str
     cap: int
     weight: float
-    source: str = Field(description="computed (by the policy), set (by an admin) or adjusted (an approved move)")
+    source: CapSource = Field(description="computed (by the policy), set (by an admin) or adjusted (an approved move)")
     policy_version: int | None
     basis: dict[str, Any]
     updated_at: datetime
@@ -108,7 +108,7 @@ class ComputeSummary(Out):
 class MoveIn(In):
     from_retailer_id: Id
     to_retailer_id: Id
-    quantity: Annotated[int, Field(gt=0, le=MAX_CAP, description="whole cartons of cap moved")]
+    quantity: Annotated[int, Field(gt=0, le=CAP_MAX, description="whole cartons of cap moved")]
 
     @model_validator(mode="after")
     def _two_retailers(self) -> MoveIn:
@@ -134,7 +134,7 @@ class AdjustmentOut(Out):
     id: str
     cycle_id: str
     manager_id: str
-    status: str = Field(description="pending, approved or rejected")
+    status: AdjustmentState = Field(description="pending, approved or rejected")
     moves: list[MoveOut]
     reason: str
     created_by: str

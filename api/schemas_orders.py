@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import Field
 
+from allocation.vocabulary import LINE_MAX, Channel, OrderState
 from api.schemas import CleanStr, In, Out
-from models.tables import MAX_LINE_QUANTITY
 
-Quantity = Annotated[int, Field(strict=True, ge=0, le=MAX_LINE_QUANTITY,
-                                description=f"whole cartons (条), 0 to {MAX_LINE_QUANTITY}")]
-Channel = Literal["retailer_stated", "collected"]
+Quantity = Annotated[int, Field(strict=True, ge=0, le=LINE_MAX,
+                                description=f"whole cartons (条), 0 to {LINE_MAX}")]
 
 
 class OrderLineIn(In):
@@ -24,7 +23,7 @@ class OrderIn(In):
     """A retailer's whole order for the cycle, as the retailer stated it; one line per spec."""
 
     lines: list[OrderLineIn]
-    channel: Channel = Field("retailer_stated", description="`collected`: gathered by the account manager on the "
+    channel: Channel = Field(Channel.RETAILER_STATED, description="`collected`: gathered by the account manager on the "
                                                             "retailer's behalf; needs the market manager's sign-off")
 
 
@@ -48,10 +47,10 @@ class OrderOut(Out):
     cycle_id: str
     retailer_id: str
     version: int
-    channel: str
+    channel: Channel
     lines: list[LineOut]
     total: int
-    status: Literal["submitted", "pending_approval", "approved"]
+    status: OrderState
     cap: int | None
     warnings: list[OrderWarning]
     submitted_at: datetime
@@ -66,10 +65,10 @@ class OrderSummaryOut(Out):
     retailer_id: str
     manager_id: str
     version: int
-    channel: str
+    channel: Channel
     total: int
     line_count: int
-    status: Literal["submitted", "pending_approval", "approved"]
+    status: OrderState
     cap: int | None
     above_cap: bool
     submitted_at: datetime
@@ -79,7 +78,7 @@ class OrderSummaryOut(Out):
 
 class OrderVersionOut(Out):
     version: int
-    channel: str
+    channel: Channel
     lines: list[LineOut]
     total: int
     submitted_by: str

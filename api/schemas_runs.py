@@ -7,7 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from allocation.priority import AllocationPolicy, Priority
+from allocation.priority import AllocationPolicy
+from allocation.vocabulary import CycleState, Priority, Reason, RunState
 from api.schemas import In, Out
 
 
@@ -20,12 +21,12 @@ class RunIn(In):
 
 class RunCreated(BaseModel):
     run_id: str
-    status: str
+    status: RunState
     cycle_id: str
     priority: str
 
 
-class Certificate(BaseModel):
+class CertificateOut(BaseModel):
     """The engine's independent checks; extra figures the engine reports are passed through."""
 
     model_config = {"extra": "allow"}
@@ -42,8 +43,8 @@ class RunOut(BaseModel):
     id: str
     run_id: str
     cycle_id: str
-    status: str = Field(description="queued, running, succeeded or failed")
-    priority: str = Field(description="what the run put first: volume or choice")
+    status: RunState = Field(description="queued, running, succeeded or failed")
+    priority: Priority = Field(description="what the run put first: volume or choice")
     created_at: datetime
     created_by: str
     started_at: datetime | None = None
@@ -54,7 +55,7 @@ class RunOut(BaseModel):
     timings: dict[str, Any] = Field(default_factory=dict, description=(
         "seconds: queued_s, read_s, solve_s (validate and allocate), write_s, total_s, engine (its own split: "
         "validate_s, build_s, solve_s, certify_s, write_s, total_s)"))
-    certificate: Certificate | dict = Field(default_factory=dict)
+    certificate: CertificateOut | dict = Field(default_factory=dict)
     excluded_orders: list[dict[str, Any]] = Field(default_factory=list, description=(
         "collected orders without approval of their current version at close: not in the run"))
     error: str | None = Field(None, description="why a failed run failed")
@@ -69,7 +70,7 @@ class AllocationOut(Out):
     brand_code: str
     demanded: int
     allocated: int
-    reason: str = Field(description="full, no_supply, cap or supply")
+    reason: Reason = Field(description="full, no_supply, cap or supply")
 
 
 class PublishedOut(AllocationOut):
@@ -83,7 +84,7 @@ class PublishedRun(BaseModel):
     cycle_id: str
     run_id: str
     published_at: datetime
-    status: str = "published"
+    status: CycleState = CycleState.PUBLISHED
 
 
 class PublicationOut(BaseModel):

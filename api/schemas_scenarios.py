@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from allocation.priority import Priority
+from allocation.vocabulary import Priority
 from api.schemas import CleanStr, In
 from api.schemas_caps import CapIn, SupplyLineIn
-from api.schemas_runs import AllocationOut, Certificate
+from api.schemas_runs import AllocationOut, CertificateOut
 
 
 class ScenarioIn(In):
@@ -48,8 +48,6 @@ class SpecShortfall(BaseModel):
 
 
 class Comparison(BaseModel):
-    run_id: str = Field(description="the run compared with: the cycle's published run, else its latest succeeded "
-                                    "run of the same close")
     volume_change: int = Field(description="scenario − run, cartons")
     fill_ratio_change: float | None = Field(description="scenario − run, fill ratio = Σ allocated / Σ demanded over "
                                                         "lines with demand > 0")
@@ -74,8 +72,10 @@ class ScenarioOut(BaseModel):
     caps: list[dict[str, Any]] = Field(description="the cap overrides as sent (weight null: the cycle's)")
     totals: dict[str, Any] = Field(default_factory=dict, description="as a run's")
     timings: dict[str, Any] = Field(default_factory=dict, description="as a run's, plus compare_s")
-    certificate: Certificate | dict = Field(default_factory=dict, description="the engine's, for the modified instance")
+    certificate: CertificateOut | dict = Field(default_factory=dict, description="the engine's, for the modified instance")
     excluded_orders: list[dict[str, Any]] = Field(default_factory=list)
+    compared_run_id: str | None = Field(None, description="the run compared with: the cycle's published run, else its "
+                                                          "latest succeeded run of the same close")
     comparison: Comparison | None = Field(None, description="null while not succeeded, or with no run to compare with")
     error: str | None = None
     error_code: str | None = Field(None, description="executor_lost when its executor stopped (lease expired)")
@@ -84,3 +84,11 @@ class ScenarioOut(BaseModel):
 class ScenarioAllocationOut(AllocationOut):
     run_allocated: int | None = Field(description="the compared run's allocation of the same line (null: no run)")
 
+
+
+class FillRatios(BaseModel):
+    scenario_id: str
+    compared_run_id: str | None
+    buckets: list[str] = Field(description="0, each tenth short of full, 100 %")
+    scenario: list[int] = Field(description="the scenario's lines with demand > 0 per bucket")
+    run: list[int] | None = Field(description="the compared run's lines per bucket (null: no run to compare with)")

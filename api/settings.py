@@ -19,6 +19,9 @@ class Settings(ExecutorSettings):
     port: int = 8000
     max_body_bytes: int = Field(64_000_000, description="largest request body accepted (an order import)")
     max_order_lines: int = Field(500, description="most lines one order may carry")
+    sqlite_lock_timeout: float = Field(5.0, gt=0, description=(
+        "SQLite only: seconds a request waits for the write lock before it is answered 503 with Retry-After "
+        "(far above the waits of a normal burst, under a client's patience)"))
     run_in_process: bool = Field(False, description="run allocations inline (tests) instead of a worker process")
 
 

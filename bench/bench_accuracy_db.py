@@ -21,7 +21,8 @@ from bench.common import console, database, table, timed
 from models.accuracy import AccuracyQuery, actual_frame, forecast_frame, score
 from models.db import bulk_insert, make_engine
 from models.migrate import upgrade
-from models.tables import Brand, Cycle, Forecast, Manager, Order, OrderLine, Retailer
+from models.tables import Brand, Cycle, Manager, Retailer
+from models.tables_demand import Forecast, Order, OrderLine
 from models.types import utcnow
 from models.users import Principal, create_user, get_or_create_company
 

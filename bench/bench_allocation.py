@@ -1,16 +1,20 @@
 """Ours against a spreadsheet's proportional split and a generic LP, side by side, in one run.
 
-    python -m bench.bench_allocation [--scale city|province|both]
+    python -m bench.bench_allocation [--scale city,city-zipf,province,province-zipf|both|all]
 
 Each method runs the whole command (start, imports, read CSV, validate, allocate, write CSV, exit) in its
 own process: "command s" is that process's wall time, what `time` shows a user; "in-process s" is the same
 command from reading the first file to publishing the output, without interpreter start and imports.
-Naive and ours run through the same reader, writer and pipeline (rendering overlaps the solve); only
+Naive and ours run through the same reader, writer and pipeline; only
 ours certifies, overlapped with writing. Each process reports its own peak memory (ru_maxrss) and CPU
 seconds. Naive and ours alternate and repeat so both meet the same machine load; each time figure is the
 median of the repetitions, and each ratio the median of the paired ratios (run i of ours against run i of
 naive), with the ratio of the best runs beside it. Fairness figures come from the same certificate for
-every method, computed after the timed command for the baselines. Times are reported, never asserted.
+every method, computed after the timed command for the baselines. A second table puts the shipped command
+beside a proportional split a user would write alone (bench/standalone.py: pandas only), each a process of its
+own, wall time, CPU and peak memory from the kernel's accounting of that child. Two shapes: the generator's
+(`city`, `province`) and a 900-spec Zipf shape with rows shuffled (`city-zipf`, `province-zipf`). Times are
+reported, never asserted.
 """
 
 from __future__ import annotations
@@ -22,12 +26,15 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parent / "out"
-LP_LIMIT = {"city": 300.0, "province": 300.0}
-REPEAT = {"city": 7, "province": 1}
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+LP_LIMIT = {"city": 300.0, "city-zipf": 300.0, "province": 300.0, "province-zipf": 300.0}
+REPEAT = {"city": 7, "city-zipf": 7, "province": 1, "province-zipf": 1}
+SCALE_SETS = {"both": ("city", "province"), "all": ("city", "city-zipf", "province", "province-zipf")}
 
 
 def run_method(method: str, folder: Path, lp_limit: float) -> dict:
@@ -79,14 +86,54 @@ def run_method(method: str, folder: Path, lp_limit: float) -> dict:
     return facts
 
 
-def real_command(folder: Path) -> float:
-    """Wall time of the command as users run it, through its own entry point."""
-    cmd = [sys.executable, "-m", "api.cli", "allocate", "--demand", str(folder / "demand.csv"),
-           "--supply", str(folder / "supply.csv"), "--caps", str(folder / "caps.csv"),
-           "--out", str(folder / "allocations-command.csv")]
-    t0 = time.perf_counter()
-    subprocess.run(cmd, capture_output=True, check=True, cwd=Path(__file__).resolve().parent.parent)
-    return time.perf_counter() - t0
+def timed_command(cmd: list[str]) -> dict:
+    """Wall time, peak memory and CPU seconds of one command, from the kernel's accounting of that child alone."""
+    with tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, cwd=ROOT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        if status:
+            err.seek(0)
+            raise RuntimeError(f"{cmd[1:3]} failed: {err.read().decode(errors='replace')[-500:]}")
+    return {"wall": wall, "peak_mb": usage.ru_maxrss / 1024, "cpu": usage.ru_utime + usage.ru_stime}
+
+
+def real_command(folder: Path) -> dict:
+    """The command as users run it, through its own entry point."""
+    return timed_command([sys.executable, "-m", "api.cli", "allocate", "--demand", str(folder / "demand.csv"),
+                          "--supply", str(folder / "supply.csv"), "--caps", str(folder / "caps.csv"),
+                          "--out", str(folder / "allocations-command.csv")])
+
+
+def standalone_command(folder: Path) -> dict:
+    """The proportional split a user would write alone (bench/standalone.py: pandas only, nothing of ours)."""
+    return timed_command([sys.executable, str(ROOT / "bench" / "standalone.py"), str(folder / "demand.csv"),
+                          str(folder / "supply.csv"), str(folder / "caps.csv"), str(folder / "allocations-standalone.csv")])
+
+
+def against_standalone(scale: str, shipped: list[dict], standalone: list[dict], ours: dict | None):
+    """The shipped command against the standalone split: medians of the paired runs, wall and peak memory."""
+    from rich.table import Table
+
+    t = Table(title=f"{scale}: the shipped `tobacco-alloc allocate` against a standalone pandas proportional split "
+                    f"(read_csv, floor per spec, trim to caps, to_csv), {len(shipped)} alternating pairs", title_justify="left")
+    for col in ("command", "wall s", "cpu s", "peak MB", "wall vs standalone", "peak vs standalone"):
+        t.add_column(col, justify="left" if col == "command" else "right")
+    med = statistics.median
+    for name, runs in (("standalone split", standalone), ("tobacco-alloc allocate", shipped)):
+        pairs = list(zip(runs, standalone))
+        best = min(a["wall"] for a in runs) / min(b["wall"] for b in standalone)
+        t.add_row(name, f"{med(r['wall'] for r in runs):.2f}", f"{med(r['cpu'] for r in runs):.2f}",
+                  f"{med(r['peak_mb'] for r in runs):,.0f}",
+                  f"{med(a['wall'] / b['wall'] for a, b in pairs):.2f}x (best {best:.2f}x)",
+                  f"{med(a['peak_mb'] / b['peak_mb'] for a, b in pairs):.2f}x")
+    if ours:
+        pairs = list(zip(ours.get("runs", [ours]), standalone))
+        t.add_row("ours, the bench's own process", f"{ours['process']:.2f}", "-", f"{ours['peak_mb']:,.0f}",
+                  f"{med(a['process'] / b['wall'] for a, b in pairs):.2f}x",
+                  f"{med(a['peak_mb'] / b['peak_mb'] for a, b in pairs):.2f}x")
+    return t
 
 
 def measure(method: str, folder: Path, lp_limit: float, lp_memory_gb: float) -> dict:
@@ -167,7 +214,8 @@ def table(scale: str, rows: list[dict], lp_limit: float, repeat: int, shape: str
 def main(argv: list[str] | None = None) -> None:
     """Measure every method at the chosen scales and print one table per scale."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", choices=("city", "province", "both"), default="both")
+    parser.add_argument("--scale", default="all", help="city, city-zipf, province, province-zipf, both (the "
+                        "generator's city and province) or all (default); several may be given, comma-separated")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--methods", default="naive,lp,ours")
     parser.add_argument("--repeat", type=int, default=None, help="runs of naive and ours (default 7 city, 1 province)")
@@ -195,7 +243,8 @@ def main(argv: list[str] | None = None) -> None:
     console.print(f"machine: {cores} cores ({usable} usable), load average "
                   f"{', '.join(f'{v:.1f}' for v in os.getloadavg())} at start; python {sys.version.split()[0]}")
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    for scale in (("city", "province") if args.scale == "both" else (args.scale,)):
+    scales = [x for part in args.scale.split(",") for x in SCALE_SETS.get(part.strip(), (part.strip(),))]
+    for scale in scales:
         folder = OUT / scale
         t0 = time.perf_counter()
         write_instance(folder, scale, args.seed)
@@ -204,23 +253,27 @@ def main(argv: list[str] | None = None) -> None:
         repeat = args.repeat or REPEAT[scale]
         console.print(f"[{scale}] instance ready in {time.perf_counter() - t0:.1f} s: {folder}")
         runs: dict[str, list[dict]] = {m: [] for m in methods}
-        real: list[float] = []
+        real: list[dict] = []
+        alone: list[dict] = []
         for _ in range(repeat):
             for m in (m for m in methods if m != "lp"):
                 runs[m].append(measure(m, folder, lp_limit, args.lp_memory_gb))
             if "ours" in methods:
+                alone.append(standalone_command(folder))
                 real.append(real_command(folder))
         if "lp" in methods:
             runs["lp"].append(measure("lp", folder, lp_limit, args.lp_memory_gb))
         rows = [typical(runs[m]) for m in methods]
         desc = (f"{shape.retailers:,} retailers, {shape.specs} specs, ~{shape.lines_per_retailer:.0f} lines each, "
-                f"{shape.short_spec_share:.0%} of specs short, caps binding for {shape.capped_share:.0%}")
+                f"{shape.short_spec_share:.0%} of specs short, "
+                + (f"caps binding for {shape.capped_share:.0%}" if hasattr(shape, "capped_share") else
+                   f"supply {shape.supply_of_demand[0]:.0%}-{shape.supply_of_demand[1]:.0%} of demand, caps "
+                   f"{shape.cap_of_order[0]:.0%}-{shape.cap_of_order[1]:.0%} of each order, Zipf popularity, rows shuffled"))
         console.print(table(scale, rows, lp_limit, repeat, desc))
         if real:
-            ours = next(r for r in rows if r["method"] == "ours")
-            console.print(f"the shipped command `tobacco-alloc allocate` on the same files: {statistics.median(real):.2f} s "
-                          f"start to exit (median of {len(real)}); the bench's own process for ours: "
-                          f"{ours['process']:.2f} s (the difference is the command line's start-up: typer, rich)")
+            ours = next((r for r in rows if r["method"] == "ours" and "failed" not in r), None)
+            console.print(against_standalone(scale, real, alone, ours))
+        console.print(f"load average at the end: {', '.join(f'{v:.1f}' for v in os.getloadavg())}")
 
 
 if __name__ == "__main__":

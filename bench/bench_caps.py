@@ -16,7 +16,8 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from allocation.caps import CapPolicy, compute_caps, month_cycles
+from allocation.cap_policy import CapPolicy
+from allocation.caps import compute_caps, month_cycles
 from bench.common import best_of, usable_cores
 from fixtures.city import generate_city
 

@@ -17,7 +17,8 @@ from datetime import date, timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from allocation.caps import CapPolicy, compute_caps
+from allocation.cap_policy import CapPolicy
+from allocation.caps import compute_caps
 from api.app import create_app
 from api.settings import Settings
 from fixtures.city import generate_city, write_csvs

@@ -22,7 +22,7 @@ import httpx
 from sqlalchemy import text
 
 from bench.bench_runs import analyze, load_city
-from bench.common import console, database, free_port, start_server, table, usable_cores
+from bench.common import console, database, free_port, start_server, usable_cores
 from fixtures.city import generate_city, generate_cycle
 from models.db import make_engine
 from models.migrate import upgrade
@@ -75,13 +75,31 @@ def evening(base: str, runs: list[tuple[str, int, str]], engine) -> tuple[float,
     with engine.connect() as conn:
         rows = conn.execute(text(
             "SELECT c.code, r.status, r.error, extract(epoch FROM r.started_at - r.created_at) AS wait, "
-            "extract(epoch FROM r.finished_at - r.started_at) AS exec, r.totals->>'lines' AS lines "
+            "extract(epoch FROM r.finished_at - r.started_at) AS exec, r.totals->>'lines' AS lines, "
+            "(r.timings->>'total_s')::float AS inside "
             f"FROM allocation_run r JOIN company c ON c.id = r.company_id WHERE r.id IN ({','.join(map(str, ids))}) "
             "ORDER BY r.started_at")).mappings().all()
     failed = [r for r in rows if r["status"] != "succeeded"]
     if failed:
         raise SystemExit(f"runs failed: {failed}")
     return makespan, [{**r, "wait": float(r["wait"]), "exec": float(r["exec"])} for r in rows]
+
+
+def report(results: dict, companies: int) -> None:
+    """The figures the README quotes: makespan against the first worker count, waits and executions."""
+    first = next(iter(results))
+    console.print(f"a provincial evening: {companies} city runs at once through the queue ({os.cpu_count()} cores)")
+    for n, (makespan, runs) in results.items():
+        waits, execs = [r["wait"] for r in runs], [r["exec"] for r in runs]
+        start = [r["exec"] - r["inside"] for r in runs]
+        console.print(f"  {n} worker(s): makespan {makespan:6.1f} s ({results[first][0] / makespan:.2f}x the makespan "
+                      f"with {first}); sum of executions {sum(execs):6.1f} s; queue wait median "
+                      f"{statistics.median(waits):5.1f} s, max {max(waits):5.1f} s; execution median "
+                      f"{statistics.median(execs):5.1f} s, max {max(execs):5.1f} s (of which the run's process "
+                      f"start, median {statistics.median(start):4.1f} s)")
+    for n, (_, runs) in results.items():
+        console.print(f"  {n} worker(s), in start order: " + ", ".join(
+            f"{r['code']} wait {r['wait']:.1f} + exec {r['exec']:.1f}" for r in runs))
 
 
 def main() -> None:
@@ -119,18 +137,7 @@ def main() -> None:
             api.terminate()
             api.wait(60)
         engine.dispose()
-    base = results[args.workers[0]][0]
-    rows = []
-    for n, (makespan, runs) in results.items():
-        waits, execs = [r["wait"] for r in runs], [r["exec"] for r in runs]
-        rows.append([f"{n} worker(s)", makespan, base / makespan, sum(execs), statistics.median(waits), max(waits),
-                     statistics.median(execs), max(execs)])
-    console.print(table(f"a provincial evening: {args.companies} city runs at once through the queue",
-                        ["workers", "makespan s", f"speed-up vs {args.workers[0]}", "sum of executions s",
-                         "wait median s", "wait max s", "execution median s", "execution max s"], rows))
-    for n, (_, runs) in results.items():
-        console.print(f"{n} worker(s), in start order: " + ", ".join(
-            f"{r['code']} wait {r['wait']:.1f} + exec {r['exec']:.1f}" for r in runs))
+    report(results, args.companies)
     console.print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 

@@ -110,7 +110,7 @@ def main() -> None:
     ratios = [s / r for s, r in zip(scenarios, runs)]
     tm, cert, comp = last["timings"], last["certificate"], last["comparison"]
     print(f"scenario {last['id']}: {last['totals']['lines']:,} lines; volume {cert['volume']:,} of max "
-          f"{cert['max_volume']:,}, {cert['fairness_violations']} violations; against run {comp['run_id']}: volume "
+          f"{cert['max_volume']:,}, {cert['fairness_violations']} violations; against run {last['compared_run_id']}: volume "
           f"{comp['volume_change']:+,}, fill ratio {comp['fill_ratio_change']:+.4f}, {comp['retailers_changed']:,} "
           f"retailers changed")
     print(f"run, POST to succeeded:       median {statistics.median(runs):6.2f} s  (each: "

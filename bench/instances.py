@@ -27,7 +27,22 @@ class Shape:
     zero_line_share: float = 0.005
 
 
-SCALES = {"city": Shape(retailers=30_000), "province": Shape(retailers=400_000)}
+@dataclass(frozen=True)
+class ZipfShape:
+    """A second shape, made the way a newcomer would: specs drawn by Zipf popularity, a share of them short by
+    anything from 5 % to 95 %, every cap drawn from 50 % to 140 % of the retailer's order, rows shuffled."""
+
+    retailers: int
+    specs: int = 900
+    lines_per_retailer: float = 20.0
+    short_spec_share: float = 0.30
+    supply_of_demand: tuple[float, float] = (0.05, 0.95)
+    cap_of_order: tuple[float, float] = (0.50, 1.40)
+    zipf_exponent: float = 1.0
+
+
+SCALES = {"city": Shape(retailers=30_000), "province": Shape(retailers=400_000),
+          "city-zipf": ZipfShape(retailers=30_000, specs=400), "province-zipf": ZipfShape(retailers=400_000)}
 
 
 def _tiers(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -85,15 +100,45 @@ def instance(shape: Shape | str, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFr
     return demand, supply_df, caps
 
 
+def zipf_instance(shape: ZipfShape, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Demand, supply and caps frames of a ZipfShape cycle, rows in random order, no weights."""
+    rng = np.random.default_rng(seed + 7919)
+    n_r, n_s = shape.retailers, shape.specs
+    pop = 1.0 / np.arange(1, n_s + 1) ** shape.zipf_exponent
+    cdf = np.cumsum(rng.permutation(pop / pop.sum()))
+    wanted = np.clip(rng.poisson(shape.lines_per_retailer, n_r), 1, n_s)
+    draws = np.repeat(np.arange(n_r, dtype=np.int64), 2 * wanted)
+    key = np.unique(draws * n_s + np.minimum(np.searchsorted(cdf, rng.random(len(draws)) * cdf[-1]), n_s - 1))
+    ret, spec = key // n_s, key % n_s
+    place = np.arange(len(ret)) - np.searchsorted(ret, np.arange(n_r))[ret]
+    keep = place < wanted[ret]
+    ret, spec = ret[keep], spec[keep]
+    qty = 1 + rng.geometric(0.25, len(ret)) + rng.poisson(3.0, len(ret))
+    by_spec = np.bincount(spec, weights=qty, minlength=n_s)
+    by_ret = np.bincount(ret, weights=qty, minlength=n_r)
+    supply = np.ceil(by_spec * rng.uniform(1.0, 1.3, n_s)).astype(np.int64)
+    short = rng.permutation(n_s)[: round(shape.short_spec_share * n_s)]
+    supply[short] = np.floor(by_spec[short] * rng.uniform(*shape.supply_of_demand, len(short))).astype(np.int64)
+    cap = np.floor(by_ret * rng.uniform(*shape.cap_of_order, n_r)).astype(np.int64)
+    rid = pd.Series(np.arange(n_r) * 13 + 5_300_000).map("{:012d}".format).to_numpy(dtype=object)
+    sid = pd.Series(6_901_028_100_000 + np.arange(n_s) * 11).map(str).to_numpy(dtype=object)
+    order = rng.permutation(len(ret))
+    demand = pd.DataFrame({"retailer_id": rid[ret[order]], "brand_code": sid[spec[order]], "quantity": qty[order]})
+    supply_df = pd.DataFrame({"brand_code": sid, "quantity": supply}).sample(frac=1.0, random_state=seed)
+    caps = pd.DataFrame({"retailer_id": rid, "cap": cap}).sample(frac=1.0, random_state=seed)
+    return demand, supply_df, caps
+
+
 def write_instance(directory: Path, shape: Shape | str, seed: int = 0) -> dict[str, Path]:
     """The instance as the three CSV files the command reads, written once and reused."""
     directory.mkdir(parents=True, exist_ok=True)
     paths = {k: directory / f"{k}.csv" for k in ("demand", "supply", "caps")}
     shape = SCALES[shape] if isinstance(shape, str) else shape
+    make = zipf_instance if isinstance(shape, ZipfShape) else instance
     # the stamp names the shape as well as the seed, so editing a Shape never reuses stale files
     stamp = directory / f".seed-{seed}-{zlib.crc32(repr(shape).encode()):08x}"
     if not (stamp.exists() and all(p.exists() for p in paths.values())):
-        demand, supply, caps = instance(shape, seed)
+        demand, supply, caps = make(shape, seed)
         demand.to_csv(paths["demand"], index=False)
         supply.to_csv(paths["supply"], index=False)
         caps.to_csv(paths["caps"], index=False, float_format="%.2f")

@@ -1,4 +1,4 @@
-"""An ordering morning replayed at a fixed arrival rate against the API on PostgreSQL, then checked for lost orders.
+"""An ordering morning replayed at a fixed arrival rate against the API, then checked for lost orders.
 
 Every retailer of a generated city that orders this week sends its order once (PUT), in a shuffled order, at
 t0 + i/rate whatever the answers do (open loop: a slow server makes requests pile up instead of slowing the
@@ -6,8 +6,11 @@ sender, so latency is counted from the scheduled time). Afterwards every acknowl
 database: it must be there, at the acknowledged version, with exactly the lines sent.
 
 Run: python -m bench.load_morning [--orders 30000] [--rate 200] [--workers 2]
-Needs PostgreSQL (BENCH_PG_URL, an admin URL); creates a fresh database and drops it afterwards. The API runs
-under uvicorn on a free port of 127.0.0.1. Prints a table; asserts no time.
+     python -m bench.load_morning --database sqlite --find-rate   (the embedded default: its highest rate)
+PostgreSQL (BENCH_PG_URL, an admin URL): a fresh database, dropped afterwards; SQLite: a file in a temporary
+directory. The API runs under uvicorn on a free port of 127.0.0.1. `--find-rate` replays a morning of
+`--seconds` at each of RATES in turn, each into a new cycle, and reports the highest rate held (p99 < 100 ms,
+no error, nothing lost). Prints tables; asserts no time.
 """
 
 from __future__ import annotations
@@ -26,15 +29,16 @@ import pandas as pd
 from sqlalchemy import select
 from sqlmodel import Session
 
-from bench.common import console, free_port, fresh_pg_database, load_master, start_server, table
+from bench.common import console, database, free_port, load_master, start_server, table
 from fixtures.city import generate_city, generate_cycle
 from models.db import make_engine
 from models.migrate import upgrade
-from models.tables import Order, OrderLine
+from models.tables_demand import Order, OrderLine
 from models.users import create_user, get_or_create_company
 
 TARGET = {"throughput": 200.0, "p99_ms": 100.0}
 CAPS_CHUNK = 5_000
+RATES = (25, 50, 75, 100, 150, 200, 300)  # --find-rate tries these in turn until one is not held
 
 
 @dataclass
@@ -47,6 +51,10 @@ class Morning:
     headers: list[dict]
     admin: dict
     caps: pd.DataFrame
+
+    def first(self, n: int) -> Morning:
+        """The morning's first n orders (a shorter morning on the same city)."""
+        return Morning(self.retailers[:n], self.payloads[:n], self.lines[:n], self.headers[:n], self.admin, self.caps)
 
 
 def build(url: str, orders: int, seed: int) -> Morning:
@@ -82,10 +90,10 @@ def build(url: str, orders: int, seed: int) -> Morning:
     return Morning(chosen, payloads, lines, headers, {"Authorization": f"Bearer {admin}"}, cycle.caps)
 
 
-def open_cycle(base: str, morning: Morning) -> str:
+def open_cycle(base: str, morning: Morning, name: str = "morning") -> str:
     """The morning's cycle, open now, with every retailer's cap set (as the marketing department would)."""
     with httpx.Client(base_url=base, headers=morning.admin, timeout=300) as client:
-        r = client.post("/v1/cycles", json={"name": "morning", "start_date": "2026-11-23", "end_date": "2026-11-29"})
+        r = client.post("/v1/cycles", json={"name": name, "start_date": "2026-11-23", "end_date": "2026-11-29"})
         r.raise_for_status()
         cycle = r.json()["id"]
         caps = morning.caps
@@ -151,31 +159,74 @@ def verify(url: str, cycle: str, morning: Morning, result: dict) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--orders", type=int, default=30_000, help="orders in the morning (one per retailer)")
     parser.add_argument("--rate", type=float, default=200.0, help="arrivals per second, fixed")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="uvicorn worker processes")
+    parser.add_argument("--find-rate", action="store_true", help="the highest of RATES held, --seconds at each")
+    parser.add_argument("--seconds", type=float, default=20.0, help="length of each morning with --find-rate")
+    parser.add_argument("--workers", type=int, help="uvicorn worker processes (default: one per core; 1 on SQLite, "
+                                                     "whose one write lock several processes would only poll for)")
     parser.add_argument("--max-in-flight", type=int, default=500, help="client connections at most")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
+    args.workers = args.workers or (1 if args.database == "sqlite" else os.cpu_count() or 2)
+    rates = list(RATES) if args.find_rate else [args.rate]
+    orders = math.ceil(max(rates) * args.seconds) if args.find_rate else args.orders
     load_before = os.getloadavg()
-    with fresh_pg_database() as url:
+    held, rows = None, []
+    with database(args.database) as url:
         t = time.perf_counter()
-        morning = build(url, args.orders, args.seed)
+        morning = build(url, orders, args.seed)
         port = free_port()
         server = start_server(url, port, args.workers)
         try:
             base = f"http://127.0.0.1:{port}"
-            cycle = open_cycle(base, morning)
-            console.print(f"set-up {time.perf_counter() - t:.1f} s; replaying {args.orders:,} orders at "
-                          f"{args.rate:g}/s ({args.orders / args.rate:.0f} s) with {args.workers} API workers")
-            cpu = time.process_time()
-            result = asyncio.run(replay(base, cycle, morning, args.rate, args.max_in_flight))
-            result["client_cpu_s"] = time.process_time() - cpu
+            console.print(f"set-up {time.perf_counter() - t:.1f} s; {args.database}, {args.workers} API worker(s)")
+            for rate in rates:
+                n = math.ceil(rate * args.seconds) if args.find_rate else orders
+                part = morning.first(n)
+                cycle = open_cycle(base, part, name=f"morning at {rate:g}/s")
+                console.print(f"replaying {n:,} orders at {rate:g}/s ({n / rate:.0f} s)")
+                cpu = time.process_time()
+                result = asyncio.run(replay(base, cycle, part, rate, args.max_in_flight))
+                result["client_cpu_s"] = time.process_time() - cpu
+                check = verify(url, cycle, part, result)
+                figures = summary(rate, result, check)
+                rows.append(figures)
+                if not args.find_rate:
+                    report(args, result, check, load_before)
+                elif figures["held"]:
+                    held = rate
+                else:
+                    break
         finally:
             server.terminate()
             server.wait(30)
-        check = verify(url, cycle, morning, result)
-    report(args, result, check, load_before)
+    if args.find_rate:
+        report_rates(args, rows, held, load_before)
+
+
+def summary(rate: float, result: dict, check: dict) -> dict:
+    """One morning's figures, and whether the rate was held: p99 under target, no error, nothing lost or wrong."""
+    ok = np.isin(result["status"], (200, 201))
+    ms = result["latency"][ok] * 1000
+    span = np.nanmax(result["done_at"]) - result["t0"]
+    p99 = float(np.percentile(ms, 99)) if ok.any() else math.inf
+    errors = int((~ok).sum())
+    return {"rate": rate, "achieved": ok.sum() / span, "p50": float(np.percentile(ms, 50)) if ok.any() else math.inf,
+            "p99": p99, "errors": errors, "lost": check["lost"] + check["wrong"] + check["refused_stored"],
+            "held": p99 < TARGET["p99_ms"] and errors == 0 and check["lost"] + check["wrong"] == 0}
+
+
+def report_rates(args, rows: list[dict], held: float | None, load_before) -> None:
+    console.print(table(f"the ordering morning on {args.database}: rates tried ({args.seconds:g} s each, "
+                        f"{args.workers} API worker(s))",
+                        ["offered /s", "achieved 2xx/s", "p50 ms", "p99 ms", "errors", "lost or wrong", "held"],
+                        [[f"{r['rate']:g}", f"{r['achieved']:.1f}", f"{r['p50']:.1f}", f"{r['p99']:.1f}",
+                          str(r["errors"]), str(r["lost"]), "yes" if r["held"] else "no"] for r in rows]))
+    console.print(f"highest rate held (p99 < {TARGET['p99_ms']:g} ms, 0 errors, 0 lost): "
+                  f"{f'{held:g}/s' if held else 'none of those tried'}; load average before "
+                  + " / ".join(f"{x:.2f}" for x in load_before))
 
 
 def report(args, result: dict, check: dict, load_before: tuple[float, float, float]) -> None:
@@ -203,7 +254,7 @@ def report(args, result: dict, check: dict, load_before: tuple[float, float, flo
         ["API workers", str(args.workers), ""],
         ["load average before (1/5/15 min)", " / ".join(f"{x:.2f}" for x in load_before), "others on the machine"],
     ]
-    console.print(table("an ordering morning at a fixed arrival rate (PostgreSQL, uvicorn, a lean open-loop client)",
+    console.print(table(f"an ordering morning at a fixed arrival rate ({args.database}, uvicorn, a lean open-loop client)",
                         ["figure", "value", "target"], rows))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.tables import AllocationRun
+from models.tables_runs import AllocationRun
 from models.tables_scenarios import Scenario
 
 

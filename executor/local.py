@@ -16,6 +16,7 @@ import threading
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from allocation.vocabulary import RunState
 from executor.kinds import KINDS, Kind
 from executor.settings import ExecutorSettings
 from executor.supervise import execute_here, supervise, url_of
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         status = supervise(KINDS[args[0]], int(args[1]), engine, ExecutorSettings(), role="local")
     finally:
         engine.dispose()
-    return 0 if status == "succeeded" else 1
+    return 0 if status == RunState.SUCCEEDED else 1
 
 
 if __name__ == "__main__":

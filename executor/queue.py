@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from executor.kinds import KINDS, Kind
 from executor.settings import ExecutorSettings
-from executor.supervise import supervise
+from executor.supervise import ForkedChild, supervise
 from executor.sweeper import QUEUE, sweep_forever
 from models.errors import Conflict
 
@@ -38,7 +38,7 @@ class _Worker:
 @queue_app.task(name="execute_job", queue=QUEUE)
 def execute_job(kind: str, job_id: int) -> str:
     """One job, supervised in this worker thread; the job's row (not the queue) records how it ended."""
-    return supervise(KINDS[kind], job_id, _Worker.engine, _Worker.settings, role="worker")
+    return supervise(KINDS[kind], job_id, _Worker.engine, _Worker.settings, role="worker", start=ForkedChild)
 
 
 class QueueExecutor:
@@ -88,6 +88,7 @@ def run_worker(url: str, settings: ExecutorSettings, concurrency: int) -> None:
 
     if make_url(url).get_backend_name() != "postgresql":
         raise ValueError("the worker needs PostgreSQL (DATABASE_URL=postgresql+psycopg://...)")
+    ForkedChild.warm()  # before taking any job
     _Worker.engine = make_engine(url, pool_size=concurrency + 2, max_overflow=2)
     _Worker.settings = settings
     try:

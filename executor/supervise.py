@@ -12,12 +12,15 @@ import logging
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from allocation.vocabulary import RunState
 from executor.child import PARENT_ENV
-from executor.kinds import Kind
+from executor.child import forked as child_forked
+from executor.kinds import KINDS, Kind
 from executor.settings import ExecutorSettings
 from models import leases
 from models.db import session_scope
@@ -31,36 +34,83 @@ def url_of(engine) -> str:
     return engine.url.render_as_string(hide_password=False)
 
 
-def status_of(engine, kind: Kind, job_id: int) -> str:
+def job_status(engine, kind: Kind, job_id: int) -> str:
     with session_scope(engine) as session:
         row = session.get(kind.table, job_id, populate_existing=True)
         return row.status if row is not None else "missing"
 
 
 def start_child(kind: Kind, job_id: int, owner: str, url: str) -> subprocess.Popen:
+    """A fresh interpreter for the job (it loads the engine's modules itself: about a second and a half)."""
     env = {**os.environ, "DATABASE_URL": url, PARENT_ENV: str(os.getpid())}
     return subprocess.Popen([sys.executable, "-m", "executor.child", kind.execute, str(job_id), owner], env=env,
                             stdin=subprocess.DEVNULL)
 
 
-def supervise(kind: Kind, job_id: int, engine, settings: ExecutorSettings, role: str) -> str:
-    """Execute one queued job to its end under a renewed lease; returns its final status."""
+class ForkedChild:
+    """A job forked by multiprocessing's fork server, which loaded the engine's modules once for every job."""
+
+    PRELOAD = ["models.runs", "models.orders", "allocation.engine", "allocation.flow", "allocation.problem"]
+    _warm = False
+
+    @classmethod
+    def warm(cls) -> None:
+        """Start the fork server and load the engine in it now, before any job: no lease waits for it."""
+        import multiprocessing
+
+        if cls._warm:
+            return
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(cls.PRELOAD + [k.execute.split(":")[0] for k in KINDS.values()])
+        probe = ctx.Process(target=int)  # the first fork waits until the server has loaded every module
+        probe.start()
+        probe.join()
+        cls._warm = True
+
+    def __init__(self, kind: Kind, job_id: int, owner: str, url: str):
+        import multiprocessing
+
+        self.warm()
+        self.proc = multiprocessing.get_context("forkserver").Process(
+            target=child_forked, args=(kind.execute, job_id, owner, url), name=f"{kind.name}-{job_id}")
+        self.proc.start()
+
+    def wait(self, timeout: float | None = None) -> int:
+        self.proc.join(timeout)
+        if self.proc.exitcode is None:
+            raise subprocess.TimeoutExpired(self.proc.name, timeout)
+        return self.proc.exitcode
+
+    def poll(self) -> int | None:
+        return self.proc.exitcode
+
+    def kill(self) -> None:
+        self.proc.kill()
+
+
+def supervise(kind: Kind, job_id: int, engine, settings: ExecutorSettings, role: str,
+              start: Callable = start_child) -> str:
+    """Execute one queued job to its end under a renewed lease; returns its final status.
+
+    start(kind, job_id, owner, url) starts the child: a fresh interpreter (start_child) or a fork of a server
+    that has the engine loaded already (ForkedChild, for workers that execute job after job).
+    """
     owner = leases.owner_name(role)
     with session_scope(engine) as session:
         if not leases.claim(session, kind.table, job_id, owner, settings.runs_lease_s):
-            return status_of(engine, kind, job_id)  # executed or failed already: nothing to do
+            return job_status(engine, kind, job_id)  # executed or failed already: nothing to do
     try:
-        child = start_child(kind, job_id, owner, url_of(engine))
+        child = start(kind, job_id, owner, url_of(engine))
     except OSError as exc:
         _fail(engine, kind, job_id, owner, f"its process could not be started ({exc.strerror}); start it again")
-        return "failed"
+        return RunState.FAILED
     code = _wait_renewing(child, kind, job_id, owner, engine, settings)
     _fail(engine, kind, job_id, owner, f"its process ended without finishing it (exit status {code}); nothing was "
                                        "written; start it again")
-    return status_of(engine, kind, job_id)
+    return job_status(engine, kind, job_id)
 
 
-def _wait_renewing(child: subprocess.Popen, kind: Kind, job_id: int, owner: str, engine,
+def _wait_renewing(child, kind: Kind, job_id: int, owner: str, engine,
                    settings: ExecutorSettings) -> int:
     while True:
         try:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, delete, func, insert, select
+from sqlalchemy import and_, delete, func, insert, literal, select, union_all
 from sqlmodel import Session
 
 from allocation.accuracy import (
@@ -28,28 +28,23 @@ from allocation.accuracy import (
     score_managers,
     single_brand_accuracy,
 )
+from allocation.vocabulary import CycleState, Role
 from models.cycles import ReportQuery, final_cycles
 from models.db import upsert
 from models.errors import Invalid
 from models.master import team_subquery
 from models.orders import COUNTED
-from models.tables import (
-    Brand,
-    Cycle,
-    DemandSnapshot,
-    DemandSnapshotLine,
-    Forecast,
-    Order,
-    OrderLine,
-    Retailer,
-)
+from models.tables import Brand, Cycle, Retailer
+from models.tables_demand import DemandSnapshot, DemandSnapshotLine, Forecast, Order, OrderLine
+from models.tables_runs import Allocation, Publication
 from models.types import utcnow
 from models.users import Principal
 
 FRAME_COLUMNS = ["manager_id", "period", "brand_code", "quantity"]
 LEVELS = ("manager", "spec")
 # Part of every snapshot's digest: change it when the counting rule changes, and every snapshot is rebuilt.
-SNAPSHOT_RULE = "stated + collected approved at current version; manager = retailer's current manager\n"
+SNAPSHOT_RULE = ("stated + collected approved at current version; manager = retailer's current manager; "
+                 "allocated = the published run's cartons\n")
 PAGE_KEYS = {"manager": ["period", "rank", "manager_id"], "spec": ["period", "manager_id", "brand_code"]}
 
 
@@ -113,11 +108,24 @@ def _demand(company_id: int, cycle_ids: Sequence[int]):
             .group_by(Retailer.manager_id, OrderLine.cycle_id, OrderLine.brand_code))
 
 
+def _allocated(company_id: int, cycle_ids: Sequence[int]):
+    """The published runs' cartons summed per manager (the retailer's current one), cycle and spec."""
+    return (select(Retailer.manager_id, Publication.cycle_id, Allocation.brand_code, literal(0).label("quantity"),
+                   func.sum(Allocation.allocated).label("allocated"))
+            .join(Allocation, Allocation.run_id == Publication.run_id)
+            .join(Retailer, and_(Retailer.company_id == Publication.company_id,
+                                 Retailer.retailer_id == Allocation.retailer_id))
+            .where(Publication.company_id == company_id, Publication.cycle_id.in_(list(cycle_ids)),
+                   Allocation.allocated > 0)
+            .group_by(Retailer.manager_id, Publication.cycle_id, Allocation.brand_code))
+
+
 def assignment_digest(session: Session, company_id: int) -> str:
     """SHA-256 of which retailer belongs to which manager: a snapshot built on another assignment is stale."""
     rows = session.connection().execute(select(Retailer.retailer_id, Retailer.manager_id)
                                         .where(Retailer.company_id == company_id)).all()
-    text = SNAPSHOT_RULE + "".join(f"{r}\t{m}\n" for r, m in sorted(rows))
+    # plain tuples sort as the rows do, without a Python-level comparison per pair (seconds at a city's size)
+    text = SNAPSHOT_RULE + "".join(f"{r}\t{m}\n" for r, m in sorted(map(tuple, rows)))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -139,8 +147,12 @@ def refresh_snapshots(session: Session, company_id: int, cycle_ids: Sequence[int
     upsert(session, DemandSnapshot.__table__, [{"cycle_id": i, "company_id": company_id, "assignment_sha256": digest,
                                                 "built_at": utcnow()} for i in stale], keys=["cycle_id"])
     session.execute(delete(DemandSnapshotLine).where(DemandSnapshotLine.cycle_id.in_(stale)))
-    session.execute(insert(DemandSnapshotLine).from_select(["manager_id", "cycle_id", "brand_code", "quantity"],
-                                                           _demand(company_id, stale)))
+    both = union_all(_demand(company_id, stale).add_columns(literal(0).label("allocated")),
+                     _allocated(company_id, stale)).subquery()
+    session.execute(insert(DemandSnapshotLine).from_select(
+        ["manager_id", "cycle_id", "brand_code", "quantity", "allocated"],
+        select(both.c.manager_id, both.c.cycle_id, both.c.brand_code, func.sum(both.c.quantity),
+               func.sum(both.c.allocated)).group_by(both.c.manager_id, both.c.cycle_id, both.c.brand_code)))
     return stale
 
 
@@ -151,7 +163,7 @@ def actual_frame(session: Session, company_id: int, cycle_ids: Sequence[int],
     if not cycle_ids:
         return _frame([])
     published = [] if not snapshots else list(session.execute(select(Cycle.id).where(
-        Cycle.company_id == company_id, Cycle.id.in_(list(cycle_ids)), Cycle.status == "published")).scalars())
+        Cycle.company_id == company_id, Cycle.id.in_(list(cycle_ids)), Cycle.status == CycleState.PUBLISHED)).scalars())
     done = set(published)
     live = [i for i in cycle_ids if i not in done]
     refresh_snapshots(session, company_id, published)
@@ -218,9 +230,9 @@ def _pooled_specs(by_spec: pd.DataFrame, label: str) -> pd.DataFrame:
 def _in_scope(session: Session, principal: Principal, rows: pd.DataFrame, manager_id: str | None) -> pd.DataFrame:
     """Drops the managers the caller may not see; done after ranking so everyone sees his true rank."""
     keep = np.ones(len(rows), dtype=bool)
-    if principal.role == "account_manager":
+    if principal.role == Role.ACCOUNT_MANAGER:
         keep &= (rows["manager_id"] == principal.manager_id).to_numpy()
-    elif principal.role == "market_manager":
+    elif principal.role == Role.MARKET_MANAGER:
         team = list(session.execute(team_subquery(principal)).scalars())
         keep &= rows["manager_id"].isin(team).to_numpy()
     if manager_id is not None:

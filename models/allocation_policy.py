@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from allocation.priority import AllocationPolicy, Priority
+from allocation.priority import AllocationPolicy
+from allocation.vocabulary import Priority
 from models import policies
 from models.tables import AllocationPolicyVersion
 from models.users import Principal

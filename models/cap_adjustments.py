@@ -8,13 +8,13 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlmodel import Session
 
+from allocation.vocabulary import CAP_MAX, WRITABLE_CYCLE_STATES, AdjustmentState, CapSource, RetailerStatus
 from models import audit
-from models.caps import WRITABLE
 from models.cycles import SHOWN, get_cycle, require_status
 from models.errors import Conflict, NotFound, row_id
 from models.master import may_see_manager, scope_retailers
 from models.pagination import entity_page
-from models.tables import MAX_CAP, Cap, CapAdjustment, Retailer
+from models.tables import Cap, CapAdjustment, Retailer
 from models.types import utcnow
 from models.users import Principal
 
@@ -57,8 +57,8 @@ def create_adjustment(session: Session, principal: Principal, cycle_id: int | st
     foreign = sorted(ids - own.keys())
     if foreign:
         raise NotFound(f"no retailer {foreign[0]!r} among yours; cap moves stay between your own retailers")
-    require_status(cycle, *WRITABLE, doing="adjust caps")
-    suspended = sorted(m["to_retailer_id"] for m in moves if own[m["to_retailer_id"]].status != "active")
+    require_status(cycle, *WRITABLE_CYCLE_STATES, doing="adjust caps")
+    suspended = sorted(m["to_retailer_id"] for m in moves if own[m["to_retailer_id"]].status != RetailerStatus.ACTIVE)
     if suspended:
         raise Conflict(f"retailer {suspended[0]} is suspended and cannot order; move the cap to an active retailer",
                        "retailer_suspended", retailer_ids=suspended)
@@ -72,11 +72,12 @@ def create_adjustment(session: Session, principal: Principal, cycle_id: int | st
         raise Conflict(f"a retailer cannot give more cap than it has: {said}", "adjustment_exceeds_cap",
                        retailer_ids=short)
     adj = CapAdjustment(company_id=principal.company_id, cycle_id=cycle.id, manager_id=principal.manager_id,
-                        reason=reason, status="pending", moves=moves, created_by=principal.user_id)
+                        reason=reason, status=AdjustmentState.PENDING, moves=moves, created_by=principal.user_id)
     session.add(adj)
     session.flush()
     audit.record(session, principal, "cap_adjustment.create", "cap_adjustment", adj.id, None,
-                 {"status": "pending", "cycle_id": str(cycle.id), "moves": moves, "effect": net_effect(moves)}, reason)
+                 {"status": AdjustmentState.PENDING, "cycle_id": str(cycle.id), "moves": moves,
+                  "effect": net_effect(moves)}, reason)
     return adj
 
 
@@ -92,11 +93,11 @@ def visible_adjustment(session: Session, principal: Principal, adjustment_id: in
 
 def _decidable(session: Session, principal: Principal, adjustment_id: int | str, doing: str) -> CapAdjustment:
     adj = visible_adjustment(session, principal, adjustment_id, for_update=True)
-    if adj.status != "pending":
+    if adj.status != AdjustmentState.PENDING:
         raise Conflict(f"cannot {doing} cap adjustment {adj.id}: it is {adj.status} already", "adjustment_decided",
                        status=adj.status)
     cycle = get_cycle(session, principal.company_id, adj.cycle_id, for_share=True)
-    require_status(cycle, *WRITABLE, doing=f"{doing} a cap adjustment")
+    require_status(cycle, *WRITABLE_CYCLE_STATES, doing=f"{doing} a cap adjustment")
     return adj
 
 
@@ -113,7 +114,7 @@ def approve_adjustment(session: Session, principal: Principal, adjustment_id: in
     caps = _caps(session, adj.cycle_id, ids, lock=True)
     before = {rid: caps[rid].cap if rid in caps else 0 for rid in ids}
     after = {rid: before[rid] + d for rid, d in delta.items()}
-    bad = sorted(rid for rid, v in after.items() if v < 0 or v > MAX_CAP or (rid not in caps and delta[rid] < 0))
+    bad = sorted(rid for rid, v in after.items() if v < 0 or v > CAP_MAX or (rid not in caps and delta[rid] < 0))
     if bad:
         said = "; ".join(f"{rid} would go from {before[rid]} to {after[rid]}" for rid in bad[:SHOWN])
         raise Conflict(f"caps changed since this adjustment was proposed: {said}; reject it and propose again",
@@ -121,17 +122,18 @@ def approve_adjustment(session: Session, principal: Principal, adjustment_id: in
     now = utcnow()
     for rid, d in sorted(delta.items()):
         cap = caps.get(rid) or Cap(cycle_id=adj.cycle_id, retailer_id=rid, company_id=adj.company_id, cap=0,
-                                   weight=Decimal(1), source="adjusted", basis={"method": "adjusted"})
+                                   weight=Decimal(1), source=CapSource.ADJUSTED, basis={"method": CapSource.ADJUSTED})
         record = {"adjustment_id": str(adj.id), "delta": d, "from": cap.cap, "to": after[rid],
                   "approved_by": str(principal.user_id), "approved_at": now.isoformat()}
         cap.basis = {**(cap.basis or {}), "adjustments": [*(cap.basis or {}).get("adjustments", []), record]}
-        cap.cap, cap.source, cap.updated_at = after[rid], "adjusted", now
+        cap.cap, cap.source, cap.updated_at = after[rid], CapSource.ADJUSTED, now
         session.add(cap)
-    adj.status, adj.decided_by, adj.decided_at = "approved", principal.user_id, now
+    adj.status, adj.decided_by, adj.decided_at = AdjustmentState.APPROVED, principal.user_id, now
     session.add(adj)
     session.flush()
     audit.record(session, principal, "cap_adjustment.approve", "cap_adjustment", adj.id,
-                 {"status": "pending", "caps": before}, {"status": "approved", "caps": after}, adj.reason)
+                 {"status": AdjustmentState.PENDING, "caps": before},
+                 {"status": AdjustmentState.APPROVED, "caps": after}, adj.reason)
     return adj
 
 
@@ -139,11 +141,11 @@ def reject_adjustment(session: Session, principal: Principal, adjustment_id: int
                       reason: str | None = None) -> CapAdjustment:
     """Turn a proposal down; caps stay as they are and the account manager may propose again."""
     adj = _decidable(session, principal, adjustment_id, "reject")
-    adj.status, adj.decided_by, adj.decided_at = "rejected", principal.user_id, utcnow()
+    adj.status, adj.decided_by, adj.decided_at = AdjustmentState.REJECTED, principal.user_id, utcnow()
     session.add(adj)
     session.flush()
-    audit.record(session, principal, "cap_adjustment.reject", "cap_adjustment", adj.id, {"status": "pending"},
-                 {"status": "rejected"}, reason or adj.reason)
+    audit.record(session, principal, "cap_adjustment.reject", "cap_adjustment", adj.id, {"status": AdjustmentState.PENDING},
+                 {"status": AdjustmentState.REJECTED}, reason or adj.reason)
     return adj
 
 

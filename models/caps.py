@@ -10,41 +10,36 @@ import pandas as pd
 from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
-from allocation.caps import CapInputError, CapPolicy, compute_caps
+from allocation.cap_policy import CapPolicy
+from allocation.caps import CapInputError, compute_caps
 from allocation.projection import period_week as _iso_week
+from allocation.vocabulary import WRITABLE_CYCLE_STATES, CapSource
 from models import audit, policies
 from models.cycles import SHOWN, duplicates, get_cycle, require_status
 from models.db import bulk_insert, upsert
 from models.errors import Conflict, Invalid
 from models.master import scope_retailers
 from models.pagination import entity_page
-from models.tables import (
-    Allocation,
-    Cap,
-    Cycle,
-    History,
-    OrderLine,
-    Publication,
-    Retailer,
-)
-from models.tables import CapPolicy as PolicyRow
+from models.tables import Cap, Cycle, History, Retailer
+from models.tables_demand import OrderLine
+from models.tables_runs import Allocation, Publication
+from models.tables import CapPolicyVersion
 from models.types import utcnow
 from models.users import Principal
 
-WRITABLE = ("planned", "open")
 BASIS_COLUMNS = ["method", "size_class", "base_monthly", "band", "monthly_cap", "allocated_so_far", "cycles_left",
                  "cycles_in_month", "even_share", "bound", "carry_over", "weeks_with_orders", "weeks_on_record",
                  "order_every_weeks"]
 
 
-def current_policy(session: Session, company_id: int) -> PolicyRow:
+def current_policy(session: Session, company_id: int) -> CapPolicyVersion:
     """The cap policy in force; a fresh company gets version 1 = the defaults, so caps can be computed at once."""
-    return policies.current(session, PolicyRow, company_id, CapPolicy())
+    return policies.current(session, CapPolicyVersion, company_id, CapPolicy())
 
 
-def put_policy(session: Session, principal: Principal, policy: CapPolicy) -> PolicyRow:
+def put_policy(session: Session, principal: Principal, policy: CapPolicy) -> CapPolicyVersion:
     """Add a version (never edit one) so every computed cap can name the exact rules it came from."""
-    return policies.put(session, principal, PolicyRow, policy, "cap_policy")
+    return policies.put(session, principal, CapPolicyVersion, policy, "cap_policy")
 
 
 def cap_inputs(session: Session, company_id: int, cycle: Cycle) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -103,7 +98,7 @@ def compute_cycle_caps(session: Session, principal: Principal, cycle_id: int | s
                        overwrite: bool = False) -> dict:
     """Cap every active retailer from the policy in force; set or adjusted caps stay unless overwrite."""
     cycle = get_cycle(session, principal.company_id, cycle_id, for_share=True)
-    require_status(cycle, *WRITABLE, doing="compute caps")
+    require_status(cycle, *WRITABLE_CYCLE_STATES, doing="compute caps")
     row = current_policy(session, principal.company_id)
     policy = CapPolicy.model_validate(row.params)
     retailers, history, allocated = cap_inputs(session, principal.company_id, cycle)
@@ -114,10 +109,10 @@ def compute_cycle_caps(session: Session, principal: Principal, cycle_id: int | s
                        "cap_input_invalid") from exc
     old = {r.retailer_id: (r.cap, r.source) for r in session.execute(
         select(Cap.retailer_id, Cap.cap, Cap.source).where(Cap.cycle_id == cycle.id))}
-    kept = set() if overwrite else {rid for rid, (_, source) in old.items() if source != "computed"}
+    kept = set() if overwrite else {rid for rid, (_, source) in old.items() if source != CapSource.COMPUTED}
     caps = caps[~caps["retailer_id"].isin(kept)].reset_index(drop=True)
     stale = delete(Cap).where(Cap.cycle_id == cycle.id)
-    replaced = session.execute(stale if overwrite else stale.where(Cap.source == "computed"))
+    replaced = session.execute(stale if overwrite else stale.where(Cap.source == CapSource.COMPUTED))
     _write_computed(session, principal.company_id, cycle.id, row.version, caps)
     new = dict(zip(caps["retailer_id"], caps["cap"].tolist()))
     removed = [rid for rid in old if rid not in kept and rid not in new]
@@ -148,7 +143,7 @@ def _write_computed(session: Session, company_id: int, cycle_id: int, version: i
     bases = (basis.to_json(orient="records", lines=True, force_ascii=False).splitlines() if postgres
              else [_plain(b) for b in basis.to_dict("records")])
     rows = zip([cycle_id] * len(caps), caps["retailer_id"].tolist(), [company_id] * len(caps),
-               caps["cap"].tolist(), weights, ["computed"] * len(caps), [version] * len(caps), bases,
+               caps["cap"].tolist(), weights, [CapSource.COMPUTED.value] * len(caps), [version] * len(caps), bases,
                [now] * len(caps))
     bulk_insert(session, Cap.__table__, ["cycle_id", "retailer_id", "company_id", "cap", "weight", "source",
                                          "policy_version", "basis", "updated_at"], rows)
@@ -177,7 +172,7 @@ def set_caps(session: Session, principal: Principal, cycle_id: int | str,
     """Set the listed retailers' caps by hand (source 'set'), leaving every other cap as it is."""
     check_retailer_lines(session, principal.company_id, [rid for rid, _, _ in items])
     cycle = get_cycle(session, principal.company_id, cycle_id, for_share=True)
-    require_status(cycle, *WRITABLE, doing="set caps")
+    require_status(cycle, *WRITABLE_CYCLE_STATES, doing="set caps")
     old = {r.retailer_id: ((r.cap, Decimal(r.weight)), r.source) for r in session.execute(
         select(Cap.retailer_id, Cap.cap, Cap.weight, Cap.source).where(Cap.cycle_id == cycle.id))}
     now = utcnow()
@@ -187,18 +182,18 @@ def set_caps(session: Session, principal: Principal, cycle_id: int | str,
         new = (cap, weight if weight is not None else before[1] if before else Decimal(1))
         if before != new:
             changed[rid] = (before, new)
-        elif source == "set":
+        elif source == CapSource.SET:
             continue  # PUT replaces: the same cap again changes nothing, not even its time
         rows.append({"cycle_id": cycle.id, "retailer_id": rid, "company_id": principal.company_id, "cap": cap,
-                     "weight": new[1], "source": "set", "policy_version": None, "updated_at": now,
-                     "basis": {"method": "set", "set_by": str(principal.user_id), "set_at": now.isoformat()}})
+                     "weight": new[1], "source": CapSource.SET, "policy_version": None, "updated_at": now,
+                     "basis": {"method": CapSource.SET, "set_by": str(principal.user_id), "set_at": now.isoformat()}})
     upsert(session, Cap.__table__, rows, ["cycle_id", "retailer_id"])
     session.flush()
     if rows:
         audit.record(session, principal, "caps.set", "cycle", cycle.id,
                      {"caps": {r["retailer_id"]: _cap_json(*old[r["retailer_id"]]) if r["retailer_id"] in old else None
                                for r in rows}},
-                     {"caps": {r["retailer_id"]: _cap_json((r["cap"], r["weight"]), "set") for r in rows}})
+                     {"caps": {r["retailer_id"]: _cap_json((r["cap"], r["weight"]), CapSource.SET) for r in rows}})
     total = _cycle_total(session, cycle.id)
     return {"cycle_id": str(cycle.id), "set": len(items), "changed": len(changed), "total": total}
 

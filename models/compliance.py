@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import and_, case, exists, false, func, literal, or_, select, union_all
 from sqlmodel import Session
 
 from allocation.compliance import (
@@ -23,23 +23,15 @@ from allocation.compliance import (
     last_year_weeks,
     report,
 )
-from allocation.clusters import clusters
+from allocation.clusters import clusters, may_cluster
+from allocation.vocabulary import AdjustmentState, RetailerStatus, Role
 from models import policies
 from models.db import read_frame
+from models.accuracy import actual_frame
 from models.cycles import ReportQuery, final_cycles
 from models.master import team_subquery
-from models.tables import (
-    Allocation,
-    Brand,
-    CapAdjustment,
-    CompliancePolicyVersion,
-    Cycle,
-    History,
-    Order,
-    OrderLine,
-    Publication,
-    Retailer,
-)
+from models.tables import Brand, CapAdjustment, CompliancePolicyVersion, Cycle, History, Retailer
+from models.tables_demand import DemandSnapshotLine, Order, OrderLine
 from models.users import Principal
 
 WHY = "compliance figures are read once the cycle is closed and its orders final"
@@ -64,8 +56,12 @@ class ComplianceResult:
     cycles_not_closed: list[str] = field(default_factory=list)
 
 
-def _orders(session: Session, company_id: int, ids: list[int]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Current orders with a total above 0 (manager = the retailer's current one) and their lines above 0."""
+def _orders(session: Session, company_id: int, ids: list[int],
+            policy: CompliancePolicy) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Current orders with a total above 0 (manager = the retailer's current one), and the lines (above 0) of those
+    that can be in a cluster: each order's line count and total are summed in the database, and only the orders
+    that share them with enough others (allocation.clusters.may_cluster) have their lines fetched, a few hundred
+    lines of a city's half million."""
     approved = Order.approved_version.is_not(None) & (Order.approved_version == Order.version)
     orders = read_frame(session, select(Order.cycle_id, Order.retailer_id, Retailer.manager_id, Order.channel,
                                         case((approved, 1), else_=0), Order.total)
@@ -74,8 +70,17 @@ def _orders(session: Session, company_id: int, ids: list[int]) -> tuple[pd.DataF
                         .where(Order.company_id == company_id, Order.cycle_id.in_(ids), Order.total > 0),
                         {"cycle_id": "int64", "retailer_id": "str", "manager_id": "str", "channel": "str",
                          "approved": "int64", "total": "int64"})
+    counts = read_frame(session, select(OrderLine.cycle_id, OrderLine.retailer_id, func.count(), func.sum(
+        OrderLine.quantity)).where(OrderLine.cycle_id.in_(ids), OrderLine.quantity > 0)
+        .group_by(OrderLine.cycle_id, OrderLine.retailer_id),
+        {"cycle_id": "int64", "retailer_id": "str", "lines": "int64", "cartons": "int64"})
+    sign = orders[["cycle_id", "retailer_id", "manager_id"]].merge(counts, on=["cycle_id", "retailer_id"])
+    wanted = sign[may_cluster(sign, policy.min_cluster, policy.min_lines)]
+    which = [and_(OrderLine.cycle_id == int(c), OrderLine.retailer_id.in_(list(g["retailer_id"])))
+             for c, g in wanted.groupby("cycle_id")]
     lines = read_frame(session, select(OrderLine.cycle_id, OrderLine.retailer_id, OrderLine.brand_code,
-                                       OrderLine.quantity).where(OrderLine.cycle_id.in_(ids), OrderLine.quantity > 0),
+                                       OrderLine.quantity).where(or_(*which) if which else false(),
+                                                                 OrderLine.quantity > 0),
                        {"cycle_id": "int64", "retailer_id": "str", "brand_code": "str", "quantity": "int64"})
     return orders.assign(approved=orders["approved"] == 1), lines
 
@@ -90,8 +95,10 @@ def _history(session: Session, company_id: int, cycles: list[Cycle]) -> tuple[pd
     """Loaded history of the year-ago weeks per (current manager, week, spec), and which of those weeks have any."""
     names = {name: monday for c in cycles for monday in last_year_weeks(c.start_date, c.end_date)
              for name in _period_names(monday)}
-    present = [p for p in names if session.execute(select(literal(1)).where(
-        History.company_id == company_id, History.period == p).limit(1)).first() is not None]
+    # one round trip, one index probe per name: which of these periods have any row at all
+    probes = [select(literal(p)).where(exists().where(History.company_id == company_id, History.period == p))
+              for p in names]
+    present = list(session.execute(union_all(*probes)).scalars()) if probes else []
     rows = read_frame(session, select(Retailer.manager_id, History.period, History.brand_code,
                                       func.sum(History.quantity))
                       .join(Retailer, and_(Retailer.company_id == History.company_id,
@@ -103,34 +110,36 @@ def _history(session: Session, company_id: int, cycles: list[Cycle]) -> tuple[pd
     return rows.drop(columns="period"), frozenset(names[p] for p in present)
 
 
-def gather(session: Session, company_id: int, cycles: list[Cycle]) -> ComplianceData:
+def gather(session: Session, company_id: int, cycles: list[Cycle], policy: CompliancePolicy) -> ComplianceData:
     """Everything the figures of these (final) cycles need, read with a few set-wise queries."""
     ids = [c.id for c in cycles]
-    orders, lines = _orders(session, company_id, ids)
+    orders, lines = _orders(session, company_id, ids, policy)
+    demand = actual_frame(session, company_id, ids)
+    demand = pd.DataFrame({"cycle_id": demand["period"].astype("int64"), "manager_id": demand["manager_id"],
+                           "brand_code": demand["brand_code"], "quantity": demand["quantity"]})
     retailers = read_frame(session, select(Retailer.retailer_id, Retailer.manager_id,
-                                           case((Retailer.status == "active", 1), else_=0))
+                                           case((Retailer.status == RetailerStatus.ACTIVE, 1), else_=0))
                            .where(Retailer.company_id == company_id),
                            {"retailer_id": "str", "manager_id": "str", "active": "int64"})
     brands = read_frame(session, select(Brand.brand_code, Brand.wholesale_price, case((Brand.is_key, 1), else_=0))
                         .where(Brand.company_id == company_id),
                         {"brand_code": "str", "wholesale_price": "float64", "is_key": "int64"})
     moves = session.execute(select(CapAdjustment.cycle_id, CapAdjustment.manager_id, CapAdjustment.moves).where(
-        CapAdjustment.company_id == company_id, CapAdjustment.cycle_id.in_(ids), CapAdjustment.status == "approved"))
+        CapAdjustment.company_id == company_id, CapAdjustment.cycle_id.in_(ids),
+        CapAdjustment.status == AdjustmentState.APPROVED))
     adjustments = pd.DataFrame([(c, m, sum(int(x["quantity"]) for x in mv)) for c, m, mv in moves],
                                columns=["cycle_id", "manager_id", "cartons"])
-    allocated = read_frame(session, select(Publication.cycle_id, Retailer.manager_id, Allocation.brand_code,
-                                           func.sum(Allocation.allocated))
-                           .join(Allocation, Allocation.run_id == Publication.run_id)
-                           .join(Retailer, and_(Retailer.company_id == Publication.company_id,
-                                                Retailer.retailer_id == Allocation.retailer_id))
-                           .where(Publication.company_id == company_id, Publication.cycle_id.in_(ids),
-                                  Allocation.allocated > 0)
-                           .group_by(Publication.cycle_id, Retailer.manager_id, Allocation.brand_code),
+    # the published cycles' allocation, kept per manager and spec in the demand snapshots actual_frame refreshed
+    allocated = read_frame(session, select(DemandSnapshotLine.cycle_id, DemandSnapshotLine.manager_id,
+                                           DemandSnapshotLine.brand_code, DemandSnapshotLine.allocated)
+                           .join(Cycle, Cycle.id == DemandSnapshotLine.cycle_id)
+                           .where(Cycle.company_id == company_id, Cycle.status == "published",
+                                  DemandSnapshotLine.cycle_id.in_(ids), DemandSnapshotLine.allocated > 0),
                            {"cycle_id": "int64", "manager_id": "str", "brand_code": "str", "quantity": "int64"})
     history, loaded = _history(session, company_id, cycles)
     frame = pd.DataFrame({"cycle_id": ids, "start_date": [c.start_date for c in cycles],
                           "end_date": [c.end_date for c in cycles]})
-    return ComplianceData(cycles=frame, retailers=retailers, orders=orders, lines=lines, brands=brands,
+    return ComplianceData(cycles=frame, retailers=retailers, orders=orders, lines=lines, demand=demand, brands=brands,
                           adjustments=adjustments, allocated=allocated, history=history, loaded_weeks=loaded)
 
 
@@ -138,7 +147,7 @@ def _visible(session: Session, principal: Principal, managers: pd.Series, manage
     """Which rows (by manager; None is the company row) the caller may see: auditors and admins everything, a
     market manager his team's rows; a manager_id filter keeps that manager's rows only."""
     keep = np.ones(len(managers), dtype=bool)
-    if principal.role == "market_manager":
+    if principal.role == Role.MARKET_MANAGER:
         keep &= managers.isin(list(session.execute(team_subquery(principal)).scalars())).to_numpy()
     if manager_id is not None:
         keep &= (managers == manager_id).to_numpy()
@@ -156,7 +165,7 @@ def figures(session: Session, principal: Principal, q: ReportQuery) -> Complianc
     """Per manager (and the company, manager_id None) for one cycle or pooled over a range, in the caller's
     scope, the company row first, then by manager_id."""
     cycles, not_closed, label, version, policy = _scope(session, principal, q)
-    sums = cycle_sums(gather(session, principal.company_id, cycles), policy)
+    sums = cycle_sums(gather(session, principal.company_id, cycles, policy), policy)
     rows = report(sums, label)
     rows = rows[_visible(session, principal, rows["manager_id"], q.manager_id)]
     rows = (rows.assign(policy_version=version, sort_key=rows["manager_id"].fillna(""))
@@ -168,7 +177,7 @@ def cluster_rows(session: Session, principal: Principal, q: ReportQuery) -> Comp
     """The identical-order clusters of one cycle (or a range's cycles) in the caller's scope, by cycle, manager
     and first retailer; only orders and lines are read."""
     cycles, not_closed, _, version, policy = _scope(session, principal, q)
-    orders, lines = _orders(session, principal.company_id, [c.id for c in cycles])
+    orders, lines = _orders(session, principal.company_id, [c.id for c in cycles], policy)
     found = clusters(orders, lines, policy.min_cluster, policy.min_lines)
     found = found[_visible(session, principal, found["manager_id"], q.manager_id)].reset_index(drop=True)
     found = found.assign(cycle_id=found["cycle_id"].astype("int64"),

@@ -15,8 +15,16 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
+from models import sqlite
+
 DEFAULT_URL = "sqlite:///./data/tobacco.db"
 BULK_CHUNK = 5_000
+# How long a transaction waits for SQLite's write lock before giving up: long for commands and runs, which
+# wait behind short requests; the API sets its own, shorter bound (Settings.sqlite_lock_timeout), then answers 503.
+SQLITE_LOCK_TIMEOUT_S = 30.0
+# Connections per engine: at least the API's concurrent requests (THREADS in api/app.py), so a request inside
+# never waits for a connection, only (on SQLite, bounded) for the write lock.
+POOL_SIZE, POOL_OVERFLOW = 40, 20
 
 
 def database_url() -> str:
@@ -24,38 +32,24 @@ def database_url() -> str:
     return os.environ.get("DATABASE_URL") or DEFAULT_URL
 
 
-def make_engine(url: str | None = None, **kw: Any) -> Engine:
-    """An engine with the pragmas SQLite needs to behave like a real database (WAL, foreign keys)."""
+def make_engine(url: str | None = None, sqlite_lock_timeout: float = SQLITE_LOCK_TIMEOUT_S, **kw: Any) -> Engine:
+    """An engine for this URL; on SQLite one that behaves like a server's database (models/sqlite.py).
+
+    On SQLite every transaction takes the write lock at BEGIN and waits at most `sqlite_lock_timeout` seconds
+    for it; past that it fails before it has written anything (`sqlite.is_lock_timeout` is true of the error).
+    """
     url = url or database_url()
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:":  # a file: a pool as large as for a server database (in memory: one)
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kw)
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.close()
-
-        # take the write lock at BEGIN so two writers never deadlock on lock upgrade
-        @event.listens_for(engine, "connect")
-        def _no_pysqlite_begin(dbapi_conn, _record):  # pragma: no cover - trivial
-            dbapi_conn.isolation_level = None
-
-        @event.listens_for(engine, "begin")
-        def _begin_immediate(conn):  # pragma: no cover - trivial
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-
+            kw.setdefault("pool_size", POOL_SIZE)
+            kw.setdefault("max_overflow", POOL_OVERFLOW)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": sqlite_lock_timeout}, **kw)
+        sqlite.configure(engine, sqlite_lock_timeout)
         return engine
-    # at least as many connections as the API's worker threads (THREADS in api/app.py), so a thread holding
-    # a finished request's session never waits behind threads that wait for a connection
-    kw.setdefault("pool_size", 40)
-    kw.setdefault("max_overflow", 20)
+    kw.setdefault("pool_size", POOL_SIZE)
+    kw.setdefault("max_overflow", POOL_OVERFLOW)
     kw.setdefault("pool_pre_ping", True)
     return create_engine(url, **kw)
 
@@ -121,6 +115,14 @@ def copy_frame(session: Session, table, frame) -> int:
     return len(frame)
 
 
+def copy_csv(session: Session, table, columns: Sequence[str], chunks: Iterable[bytes]) -> None:
+    """COPY rows already rendered as CSV bytes (PostgreSQL only): no Python object per row or cell."""
+    raw = session.connection().connection.driver_connection
+    with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)") as copy:
+        for chunk in chunks:
+            copy.write(chunk)
+
+
 def bulk_insert(session: Session, table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """Append many rows the fastest way each database offers: COPY on PostgreSQL, executemany on SQLite."""
     conn = session.connection()
@@ -167,4 +169,29 @@ def read_frame(session: Session, stmt, dtypes: dict[str, str]) -> "pd.DataFrame"
     if not buf.tell():
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in dtypes.items()})
     buf.seek(0)
-    return pd.read_csv(buf, names=columns, dtype=dtypes, keep_default_na=False, na_filter=False)
+    frame = _columnar(buf, columns, dtypes)
+    if frame is None:
+        frame = pd.read_csv(buf, names=columns, dtype=dtypes, keep_default_na=False, na_filter=False)
+    return frame
+
+
+_ARROW_TYPES = {"str": "string", "int64": "int64", "float64": "float64"}
+
+
+def _columnar(buf: io.BytesIO, columns: list[str], dtypes: dict[str, str]) -> "pd.DataFrame | None":  # noqa: F821
+    """COPY's CSV through pyarrow's reader: text as Arrow strings, no Python object per cell; None to fall back."""
+    if any(t not in _ARROW_TYPES for t in dtypes.values()):
+        return None
+    import pyarrow as pa
+    from pyarrow import csv as pa_csv
+
+    try:
+        table = pa_csv.read_csv(buf, read_options=pa_csv.ReadOptions(column_names=columns),
+                                parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+                                convert_options=pa_csv.ConvertOptions(
+                                    column_types={c: pa.type_for_alias(_ARROW_TYPES[t]) for c, t in dtypes.items()},
+                                    null_values=[], strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except pa.ArrowException:
+        buf.seek(0)
+        return None
+    return table.to_pandas()

@@ -11,14 +11,15 @@ from functools import lru_cache
 from sqlalchemy import Numeric, and_, cast, func, select
 from sqlmodel import Session
 
-from models.cycles import get_cycle, status_of
+from allocation.vocabulary import CARTONS_PER_CASE, CycleState
+from models.cycles import cycle_status, get_cycle
 from models.errors import Conflict
 from models.master import scope_retailers
 from models.pagination import encode_cursor, page
-from models.tables import Allocation, Brand, Cycle, Publication, Retailer
+from models.tables import Brand, Cycle, Retailer
+from models.tables_runs import Allocation, Publication
 from models.users import Principal
 
-CASE_CARTONS = 250  # 1 大箱 = 250 条
 LINE_KEY = (Allocation.retailer_id, Allocation.brand_code)
 CSV_COLUMNS = ["retailer_id", "brand_code", "demanded", "allocated", "reason", "route_id", "delivery_weekday", "value"]
 STREAM_CHUNK = 5_000
@@ -27,9 +28,9 @@ STREAM_CHUNK = 5_000
 def published_cycle(session: Session, principal: Principal, cycle_id: int | str) -> Cycle:
     """The cycle if its allocation is published; 409 before, since there is nothing final to deliver yet."""
     cycle = get_cycle(session, principal.company_id, cycle_id)
-    if cycle.status != "published" or cycle.published_run_id is None:
-        raise Conflict(f"cycle {cycle.id} ({cycle.name}) is {status_of(cycle)}; its allocation can be pulled once "
-                       "it is published", "not_published", status=status_of(cycle))
+    if cycle.status != CycleState.PUBLISHED or cycle.published_run_id is None:
+        raise Conflict(f"cycle {cycle.id} ({cycle.name}) is {cycle_status(cycle)}; its allocation can be pulled once "
+                       "it is published", "not_published", status=cycle_status(cycle))
     return cycle
 
 
@@ -143,7 +144,7 @@ def pick_list(session: Session, principal: Principal, cycle_id: int | str, curso
     cycle = published_cycle(session, principal, cycle_id)
     cartons = func.sum(Allocation.allocated)
     stmt = (select(Allocation.brand_code, Brand.name, cartons.label("cartons"),
-                   (cartons // CASE_CARTONS).label("cases"), (cartons % CASE_CARTONS).label("cartons_over"))
+                   (cartons // CARTONS_PER_CASE).label("cases"), (cartons % CARTONS_PER_CASE).label("cartons_over"))
             .join(Brand, and_(Brand.company_id == cycle.company_id, Brand.brand_code == Allocation.brand_code))
             .where(Allocation.run_id == cycle.published_run_id))
     if route_id is not None or delivery_weekday is not None:

@@ -8,12 +8,14 @@ from collections.abc import Iterable, Mapping
 from sqlalchemy import delete, func, insert, select
 from sqlmodel import Session
 
+from allocation.vocabulary import CycleState, Role
 from models.audit import record
-from models.cycles import get_cycle, status_of
+from models.cycles import cycle_status, get_cycle
 from models.errors import Conflict, Invalid, NotFound
 from models.master import brand_codes, may_see_manager, scope_retailers
 from models.pagination import entity_page
-from models.tables import Forecast, ForecastVersion, Manager
+from models.tables import Manager
+from models.tables_demand import Forecast, ForecastVersion
 from models.types import utcnow
 from models.users import Principal
 
@@ -54,12 +56,12 @@ def replace_forecast(session: Session, principal: Principal, cycle_id: str, mana
     if unknown:
         raise Invalid(f"unknown spec(s) {', '.join(map(repr, unknown[:10]))}; use brand codes from /v1/brands",
                       "unknown_brand", brand_codes=unknown[:100])
-    if principal.role != "account_manager" or manager_id != principal.manager_id:
+    if principal.role != Role.ACCOUNT_MANAGER or manager_id != principal.manager_id:
         raise NotFound(f"no account manager {manager_id!r} among yours; a manager forecasts for himself only",
                        "manager_not_found")
     cycle = get_cycle(session, principal.company_id, cycle_id, for_share=True)
-    status = status_of(cycle)
-    if status != "planned":
+    status = cycle_status(cycle)
+    if status != CycleState.PLANNED:
         raise Conflict(f"forecasts close when orders open: cycle {cycle.id} ({cycle.name}) is {status}, so a "
                        "forecast now could follow orders already seen; forecast the next planned cycle",
                        "cycle_state", status=status)

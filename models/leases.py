@@ -17,10 +17,9 @@ from typing import Optional
 from sqlalchemy import String, and_, func, or_, select, update
 from sqlmodel import Field, Session, SQLModel
 
+from allocation.vocabulary import ACTIVE_RUN_STATES, RunState
 from models.types import UTCDateTime, utcnow
 
-QUEUED, RUNNING = "queued", "running"
-ACTIVE = (QUEUED, RUNNING)
 EXECUTOR_LOST = "executor_lost"
 LOST = ("the process executing it stopped or lost the database (its lease expired, or its queue worker stopped "
         "sending heartbeats); nothing was written; start it again")
@@ -48,21 +47,21 @@ def db_now(session: Session) -> datetime:
 
 def hold_queued(session: Session, table, job_id: int, lease_s: float) -> None:
     """Give a queued row a lease, so it is failed if the process meant to start it never does."""
-    session.execute(update(table).where(table.id == job_id, table.status == QUEUED)
+    session.execute(update(table).where(table.id == job_id, table.status == RunState.QUEUED)
                     .values(lease_expires_at=db_now(session) + timedelta(seconds=lease_s)))
 
 
 def claim(session: Session, table, job_id: int, owner: str, lease_s: float) -> bool:
     """Queued -> running under this owner's lease; False when the row is not queued any more."""
     now = db_now(session)
-    return session.execute(update(table).where(table.id == job_id, table.status == QUEUED).values(
-        status=RUNNING, started_at=now, lease_owner=owner,
+    return session.execute(update(table).where(table.id == job_id, table.status == RunState.QUEUED).values(
+        status=RunState.RUNNING, started_at=now, lease_owner=owner,
         lease_expires_at=now + timedelta(seconds=lease_s))).rowcount == 1
 
 
 def renew(session: Session, table, job_id: int, owner: str, lease_s: float) -> bool:
     """Extend the owner's lease; False when the row is no longer running under it (finished, or failed as lost)."""
-    return session.execute(update(table).where(table.id == job_id, table.status == RUNNING,
+    return session.execute(update(table).where(table.id == job_id, table.status == RunState.RUNNING,
                                                table.lease_owner == owner)
                            .values(lease_expires_at=db_now(session) + timedelta(seconds=lease_s))).rowcount == 1
 
@@ -70,17 +69,17 @@ def renew(session: Session, table, job_id: int, owner: str, lease_s: float) -> b
 def holds(session: Session, table, job_id: int, owner: str) -> bool:
     """Whether the row is running under this owner (checked under a row lock before writing results)."""
     row = session.execute(select(table.status, table.lease_owner).where(table.id == job_id).with_for_update()).first()
-    return row is not None and row.status == RUNNING and row.lease_owner == owner
+    return row is not None and row.status == RunState.RUNNING and row.lease_owner == owner
 
 
 def fail(session: Session, table, job_id: int, error: str, code: str | None = None,
          owner: str | None = None) -> bool:
     """Mark an active row failed with its reason (only while this owner holds it, when one is named)."""
-    cond = [table.id == job_id, table.status.in_(ACTIVE)]
+    cond = [table.id == job_id, table.status.in_(ACTIVE_RUN_STATES)]
     if owner is not None:
         cond.append(table.lease_owner == owner)
     return session.execute(update(table).where(*cond).values(
-        status="failed", error=error[:2000], error_code=code, finished_at=utcnow())).rowcount == 1
+        status=RunState.FAILED, error=error[:2000], error_code=code, finished_at=utcnow())).rowcount == 1
 
 
 def fail_expired(session: Session, table) -> list[int]:
@@ -89,10 +88,10 @@ def fail_expired(session: Session, table) -> list[int]:
     A queued row without a lease waits in a queue that keeps it (the queue's stalled-job sweep covers it).
     """
     now = db_now(session)
-    expired = or_(table.lease_expires_at < now, and_(table.status == RUNNING, table.lease_expires_at.is_(None)))
-    ids = session.execute(select(table.id).where(table.status.in_(ACTIVE), expired)
+    expired = or_(table.lease_expires_at < now, and_(table.status == RunState.RUNNING, table.lease_expires_at.is_(None)))
+    ids = session.execute(select(table.id).where(table.status.in_(ACTIVE_RUN_STATES), expired)
                           .with_for_update(skip_locked=True)).scalars().all()
     if ids:
-        session.execute(update(table).where(table.id.in_(ids), table.status.in_(ACTIVE)).values(
-            status="failed", error=LOST, error_code=EXECUTOR_LOST, finished_at=now))
+        session.execute(update(table).where(table.id.in_(ids), table.status.in_(ACTIVE_RUN_STATES)).values(
+            status=RunState.FAILED, error=LOST, error_code=EXECUTOR_LOST, finished_at=now))
     return list(ids)

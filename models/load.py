@@ -11,11 +11,11 @@ import pandas as pd
 from sqlalchemy import delete, select, text
 from sqlmodel import Session
 
+from allocation.vocabulary import LINE_MAX, TIER_MAX, TIER_MIN, MarketType, RetailerStatus, SizeClass, values
+from allocation.rows import Faults, RowFault, Whole, flag_numbers, listing, whole_numbers
 from models.db import copy_frame, upsert
 from models.errors import Invalid
-from models.tables import MAX_LINE_QUANTITY, SIZE_CLASSES, Brand, History, Manager, Retailer
-
-MAX_ERRORS = 20
+from models.tables import Brand, History, Manager, Retailer
 
 SPECS = {
     "managers": (["manager_id", "name", "market_manager_id"], []),
@@ -30,23 +30,19 @@ TRUE, FALSE = {"1", "true", "True", "TRUE"}, {"0", "false", "False", "FALSE", ""
 class LoadError(Invalid):
     """Every problem found in the files, each naming file, line and column."""
 
-    def __init__(self, problems: list[str]):
-        shown = problems[:MAX_ERRORS]
-        more = f"\n... and {len(problems) - MAX_ERRORS} more" if len(problems) > MAX_ERRORS else ""
-        super().__init__("\n".join(shown) + more, "invalid_file")
-        self.problems = problems
+    def __init__(self, faults: list[RowFault], total: int | None = None):
+        total = max(total or 0, len(faults))
+        super().__init__(listing(faults, total), "invalid_file")
 
 
 class _Checker:
-    """Collects problems as 'file, line N, column C: message' (line 1 is the header)."""
+    """The checks the master-data files share; each fault lands in `faults` at its file line."""
 
-    def __init__(self, name: str, df: pd.DataFrame):
-        self.name, self.df, self.problems = name, df, []
+    def __init__(self, faults: Faults, name: str, df: pd.DataFrame):
+        self.faults, self.file, self.df = faults, f"{name}.csv", df
 
     def flag(self, mask: pd.Series, column: str | None, message: str) -> None:
-        for idx in np.flatnonzero(mask.to_numpy())[:MAX_ERRORS]:
-            col = f", column {column}" if column else ""
-            self.problems.append(f"{self.name}.csv, line {int(idx) + 2}{col}: {message}")
+        self.faults.rows(self.file, column, mask.to_numpy(dtype=bool), message)
 
     def required(self, column: str) -> None:
         blank = self.df[column].fillna("").str.strip() == ""
@@ -56,12 +52,12 @@ class _Checker:
         raw = self.df[column]
         if default is not None:
             raw = raw.replace("", str(default))
-        values = pd.to_numeric(raw, errors="coerce")
-        whole = values.notna() & (values == values.round())
-        self.flag(~whole, column, f"must be a whole number from {lo} to {hi}")
-        values = values.where(whole, 0).astype("int64")
-        self.flag(whole & ((values < lo) | (values > hi)), column, f"must be from {lo} to {hi}")
-        return values
+        values, kind = whole_numbers(raw, hi, minimum=lo, decimals_ok=True)
+        outside = f"must be from {lo} to {hi}"
+        flag_numbers(self.faults, self.file, column, raw, kind, {
+            Whole.NOT_WHOLE: f"must be a whole number from {lo} to {hi}",
+            Whole.NEGATIVE: outside, Whole.BELOW: outside, Whole.ABOVE: outside})
+        return pd.Series(values, index=raw.index)
 
     def choice(self, column: str, allowed: tuple[str, ...], default: str | None = None) -> pd.Series:
         raw = self.df[column].fillna(default or "").str.strip()
@@ -81,38 +77,37 @@ def read_csv(path: Path, name: str) -> pd.DataFrame:
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise LoadError([f"{name}.csv: cannot be read as UTF-8 CSV with a header row ({exc})"]) from exc
+        raise LoadError([RowFault(f"{name}.csv", None, None, f"cannot be read as UTF-8 CSV with a header row ({exc})")]) from exc
     missing = [c for c in required if c not in df.columns]
     if missing:
-        raise LoadError([f"{name}.csv, line 1: missing required column(s) {', '.join(missing)}"])
+        raise LoadError([RowFault(f"{name}.csv", 1, None, f"missing required column(s) {', '.join(missing)}")])
     for col in optional:
         if col not in df.columns:
             df[col] = ""
     return df[required + optional].reset_index(drop=True)
 
 
-def _managers(df: pd.DataFrame) -> tuple[list[dict], list[str]]:
-    c = _Checker("managers", df)
+def _managers(faults: Faults, df: pd.DataFrame) -> list[dict]:
+    c = _Checker(faults, "managers", df)
     c.required("manager_id")
     c.required("name")
     c.unique(["manager_id"])
-    rows = [{"manager_id": m, "name": n, "market_manager_id": mm or None}
+    return [{"manager_id": m, "name": n, "market_manager_id": mm or None}
             for m, n, mm in zip(df.manager_id.str.strip(), df.name, df.market_manager_id.str.strip())]
-    return rows, c.problems
 
 
-def _retailers(df: pd.DataFrame, known_managers: set[str]) -> tuple[list[dict], list[str]]:
-    c = _Checker("retailers", df)
+def _retailers(faults: Faults, df: pd.DataFrame, known_managers: set[str]) -> list[dict]:
+    c = _Checker(faults, "retailers", df)
     for col in ("retailer_id", "name", "manager_id", "business_format", "route_id"):
         c.required(col)
     c.unique(["retailer_id"])
-    tier = c.integer("tier", 1, 30)
+    tier = c.integer("tier", TIER_MIN, TIER_MAX)
     weekday = c.integer("delivery_weekday", 1, 7)
     every = c.integer("order_every_weeks", 1, 4, default=1)
-    market = c.choice("market_type", ("urban", "rural"))
-    status = c.choice("status", ("active", "suspended"), default="active")
+    market = c.choice("market_type", values(MarketType))
+    status = c.choice("status", values(RetailerStatus), default=RetailerStatus.ACTIVE.value)
     given = df.size_class.fillna("").str.strip()
-    c.flag((given != "") & ~given.isin(SIZE_CLASSES), "size_class", f"must be one of {', '.join(SIZE_CLASSES)}")
+    c.flag((given != "") & ~given.isin(values(SizeClass)), "size_class", f"must be one of {', '.join(SizeClass)}")
     size = pd.Series(np.where(given.to_numpy() == "", None, given.to_numpy()), index=given.index, dtype=object)
     manager = df.manager_id.str.strip()
     c.flag((manager != "") & ~manager.isin(known_managers), "manager_id", "names no known account manager")
@@ -122,11 +117,11 @@ def _retailers(df: pd.DataFrame, known_managers: set[str]) -> tuple[list[dict], 
         "route_id": df.route_id.str.strip(), "delivery_weekday": weekday, "size_class": size,
         "status": status, "order_every_weeks": every,
     })
-    return out.to_dict("records"), c.problems
+    return out.to_dict("records")
 
 
-def _brands(df: pd.DataFrame) -> tuple[list[dict], list[str]]:
-    c = _Checker("brands", df)
+def _brands(faults: Faults, df: pd.DataFrame) -> list[dict]:
+    c = _Checker(faults, "brands", df)
     c.required("brand_code")
     c.required("name")
     c.unique(["brand_code"])
@@ -144,18 +139,18 @@ def _brands(df: pd.DataFrame) -> tuple[list[dict], list[str]]:
         "price_class": price_class, "wholesale_price": raw_price.where(ok, "0").map(Decimal),
         "is_key": flags["is_key"], "is_scarce": flags["is_scarce"],
     })
-    return out.to_dict("records"), c.problems
+    return out.to_dict("records")
 
 
-def _history(df: pd.DataFrame, retailers: set[str]) -> tuple[pd.DataFrame, list[str]]:
-    c = _Checker("history", df)
+def _history(faults: Faults, df: pd.DataFrame, retailers: set[str]) -> pd.DataFrame:
+    c = _Checker(faults, "history", df)
     for col in ("retailer_id", "period", "brand_code"):
         c.flag(df[col] == "", col, "is empty; a value is required")
-    qty = c.integer("quantity", 0, MAX_LINE_QUANTITY)
+    qty = c.integer("quantity", 0, LINE_MAX)
     c.flag(~df.retailer_id.isin(retailers), "retailer_id", "names no known retailer")
     c.unique(["retailer_id", "period", "brand_code"])
     return pd.DataFrame({"retailer_id": df.retailer_id, "period": df.period, "brand_code": df.brand_code,
-                         "quantity": qty}), c.problems
+                         "quantity": qty})
 
 
 def load_dir(session: Session, company_id: int, directory: Path,
@@ -164,10 +159,11 @@ def load_dir(session: Session, company_id: int, directory: Path,
     directory = Path(directory)
     found = {name: directory / f"{name}.csv" for name in SPECS if (directory / f"{name}.csv").exists()}
     if not found:
-        raise LoadError([f"{directory}: none of managers.csv, retailers.csv, brands.csv, history.csv found"])
+        raise LoadError([RowFault(str(directory), None, None,
+                                   "none of managers.csv, retailers.csv, brands.csv, history.csv found")])
     say = progress or (lambda _step, _n: None)
     frames = {name: read_csv(path, name) for name, path in found.items()}
-    problems: list[str] = []
+    faults = Faults(*(f"{name}.csv" for name in SPECS))
     counts: dict[str, int] = {}
 
     def db_ids(column, model):
@@ -175,22 +171,17 @@ def load_dir(session: Session, company_id: int, directory: Path,
 
     managers = retailers = brands = None
     if "managers" in frames:
-        managers, p = _managers(frames["managers"])
-        problems += p
+        managers = _managers(faults, frames["managers"])
     known_managers = db_ids(Manager.manager_id, Manager) | {m["manager_id"] for m in managers or []}
     if "retailers" in frames:
-        retailers, p = _retailers(frames["retailers"], known_managers)
-        problems += p
+        retailers = _retailers(faults, frames["retailers"], known_managers)
     if "brands" in frames:
-        brands, p = _brands(frames["brands"])
-        problems += p
+        brands = _brands(faults, frames["brands"])
     history = None
     if "history" in frames:
         known_r = db_ids(Retailer.retailer_id, Retailer) | {r["retailer_id"] for r in retailers or []}
-        history, p = _history(frames["history"], known_r)
-        problems += p
-    if problems:
-        raise LoadError(problems)
+        history = _history(faults, frames["history"], known_r)
+    faults.raise_if_any(LoadError)
 
     for name, rows, table, keys in (("managers", managers, Manager, ["company_id", "manager_id"]),
                                     ("brands", brands, Brand, ["company_id", "brand_code"]),

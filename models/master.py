@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlmodel import Session
 
+from allocation.vocabulary import Role
 from models.errors import NotFound
 from models.pagination import entity_page
 from models.tables import Brand, Manager, Retailer
@@ -19,17 +20,17 @@ def team_subquery(principal: Principal):
 
 def scope_retailers(stmt, principal: Principal, manager_col=Retailer.manager_id):
     """Restrict a statement over retailers to the ones the caller may see."""
-    if principal.role == "account_manager":
+    if principal.role == Role.ACCOUNT_MANAGER:
         return stmt.where(manager_col == principal.manager_id)
-    if principal.role == "market_manager":
+    if principal.role == Role.MARKET_MANAGER:
         return stmt.where(manager_col.in_(team_subquery(principal)))
     return stmt
 
 
 def may_see_manager(session: Session, principal: Principal, manager_id: str) -> bool:
-    if principal.role == "account_manager":
+    if principal.role == Role.ACCOUNT_MANAGER:
         return manager_id == principal.manager_id
-    if principal.role == "market_manager":
+    if principal.role == Role.MARKET_MANAGER:
         m = session.get(Manager, (principal.company_id, manager_id))
         return m is not None and m.market_manager_id == principal.manager_id
     return session.get(Manager, (principal.company_id, manager_id)) is not None

@@ -13,18 +13,19 @@ import pandas as pd
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, update
 from sqlmodel import Session
 
+from allocation.vocabulary import LINE_MAX, Channel, CycleState, OrderState, RetailerStatus
 from models import audit
 from models.cycles import cycle_state, get_cycle, require_status
 from models.db import dialect_insert, read_frame
 from models.errors import Conflict, Invalid, NotFound, PreconditionFailed, row_id
 from models.master import may_see_manager, scope_retailers, visible_retailer
 from models.pagination import entity_page, page
-from models.tables import CHANNELS, MAX_LINE_QUANTITY, Brand, Cap, Order, OrderLine, OrderVersion, Retailer
+from models.tables import Brand, Cap, Retailer
+from models.tables_demand import Order, OrderLine, OrderVersion
 from models.types import utcnow
 from models.users import Principal
 
 OBJECT_TYPE = "order"
-STATUSES = ("submitted", "pending_approval", "approved")
 
 
 @dataclass(frozen=True)
@@ -44,23 +45,24 @@ def order_key(cycle_id: int, retailer_id: str) -> str:
     return f"{cycle_id}/{retailer_id}"
 
 
-def status_of(channel: str, version: int, approved_version: int | None) -> str:
+def order_status(channel: str, version: int, approved_version: int | None) -> OrderState:
     """Collected orders wait for sign-off of their current version; a retailer's own order needs none."""
-    if channel != "collected":
-        return "submitted"
-    return "approved" if approved_version == version else "pending_approval"
+    if channel != Channel.COLLECTED:
+        return OrderState.SUBMITTED
+    return OrderState.APPROVED if approved_version == version else OrderState.PENDING_APPROVAL
 
 
 # approved at its current version; the explicit NOT NULL keeps the negation true for never-approved orders
-_APPROVED = and_(Order.approved_version.is_not(None), Order.approved_version == Order.version)
+APPROVED_NOW = and_(Order.approved_version.is_not(None), Order.approved_version == Order.version)
 # the orders whose lines are demand: a run's input and accuracy's actuals
-COUNTED = or_(Order.channel == "retailer_stated", _APPROVED)
+COUNTED = or_(Order.channel == Channel.RETAILER_STATED, APPROVED_NOW)
 
 
-def _status_clause(status: str):
-    if status == "submitted":
-        return Order.channel == "retailer_stated"
-    return and_(Order.channel == "collected", _APPROVED if status == "approved" else ~_APPROVED)
+def _status_clause(status: OrderState):
+    """order_status as a SQL condition, so a list filtered by status pages in the database."""
+    if status == OrderState.SUBMITTED:
+        return Order.channel == Channel.RETAILER_STATED
+    return and_(Order.channel == Channel.COLLECTED, APPROVED_NOW if status == OrderState.APPROVED else ~APPROVED_NOW)
 
 
 def check_lines(lines: Sequence[Line], max_lines: int) -> dict[str, int]:
@@ -70,9 +72,9 @@ def check_lines(lines: Sequence[Line], max_lines: int) -> dict[str, int]:
                       "too_many_lines")
     first: dict[str, int] = {}
     for i, line in enumerate(lines):
-        if not 0 <= line.quantity <= MAX_LINE_QUANTITY:
+        if not 0 <= line.quantity <= LINE_MAX:
             raise Invalid(f"lines[{i}] ({line.brand_code}): quantity {line.quantity} is outside 0 to "
-                          f"{MAX_LINE_QUANTITY} cartons", "invalid_quantity")
+                          f"{LINE_MAX} cartons", "invalid_quantity")
         if line.brand_code in first:
             raise Invalid(f"lines[{i}]: spec {line.brand_code!r} already appears at lines[{first[line.brand_code]}]; "
                           "send one line per spec", "duplicate_spec")
@@ -112,7 +114,7 @@ def _lines_of(session: Session, cycle_id: int, retailer_id: str) -> list[dict]:
 def _shape(cycle_id: int, retailer_id: str, o: Any, lines: list[dict], cap: int | None) -> dict:
     """The order as the API shows it, from anything with the order's column names as attributes."""
     return {"cycle_id": str(cycle_id), "retailer_id": retailer_id, "version": o.version, "channel": o.channel,
-            "lines": lines, "total": o.total, "status": status_of(o.channel, o.version, o.approved_version),
+            "lines": lines, "total": o.total, "status": order_status(o.channel, o.version, o.approved_version),
             "cap": cap, "warnings": cap_warnings(o.total, cap), "submitted_at": o.submitted_at,
             "submitted_by": str(o.submitted_by), "approved_version": o.approved_version,
             "approved_by": None if o.approved_by is None else str(o.approved_by), "approved_at": o.approved_at}
@@ -219,17 +221,17 @@ def put_order(session: Session, principal: Principal, cycle_id: str, retailer_id
               channel: str, max_lines: int, if_match: str | None = None) -> tuple[dict, bool]:
     """Replace a retailer's whole order in one locked step; returns (order, created). Never a mix of two bodies."""
     first = check_lines(lines, max_lines)
-    if channel not in CHANNELS:
-        raise Invalid(f"channel must be one of {', '.join(CHANNELS)}", "invalid_channel")
+    if channel not in tuple(Channel):
+        raise Invalid(f"channel must be one of {', '.join(Channel)}", "invalid_channel")
     facts = _facts(session, principal.company_id, cycle_id, retailer_id, list(first))
     if facts.known != len(first):
         _refuse_unknown(session, principal.company_id, first)
     cycle = cycle_state(session, principal.company_id, cycle_id)
     if facts.manager_id is None or not may_see_manager(session, principal, facts.manager_id):
         raise NotFound(f"no retailer {retailer_id!r} among yours")
-    if facts.status != "active":
+    if facts.status != RetailerStatus.ACTIVE:
         raise Conflict(f"retailer {retailer_id} is suspended and cannot order", "retailer_suspended")
-    require_status(cycle, "open", doing="submit an order")
+    require_status(cycle, CycleState.OPEN, doing="submit an order")
     pairs = [(ln.brand_code, ln.quantity) for ln in lines]
     digest, total, now, user = body_digest(channel, pairs), sum(q for _, q in pairs), utcnow(), principal.user_id
     stored = [{"brand_code": b, "quantity": q} for b, q in sorted(pairs)]
@@ -313,7 +315,7 @@ def list_orders(session: Session, principal: Principal, cycle_id: str, cursor: s
     for order, mgr, cap, n in rows:
         items.append({"cycle_id": str(order.cycle_id), "retailer_id": order.retailer_id, "manager_id": mgr,
                       "version": order.version, "channel": order.channel, "total": order.total, "line_count": n,
-                      "status": status_of(order.channel, order.version, order.approved_version), "cap": cap,
+                      "status": order_status(order.channel, order.version, order.approved_version), "cap": cap,
                       "above_cap": cap is not None and order.total > cap, "submitted_at": order.submitted_at,
                       "submitted_by": str(order.submitted_by), "approved_version": order.approved_version})
     return items, nxt
@@ -322,8 +324,8 @@ def list_orders(session: Session, principal: Principal, cycle_id: str, cursor: s
 def approve_order(session: Session, principal: Principal, cycle_id: str, retailer_id: str, version: int) -> dict:
     """A market manager signs off one version of a collected order (rule 4); a later replacement clears it."""
     cycle, order = _visible_order(session, principal, cycle_id, retailer_id, lock=True)
-    require_status(cycle, "open", doing="approve an order")
-    if order.channel != "collected":
+    require_status(cycle, CycleState.OPEN, doing="approve an order")
+    if order.channel != Channel.COLLECTED:
         raise Conflict(f"the order of retailer {retailer_id} was stated by the retailer itself, not collected; "
                        "it needs no approval", "not_collected")
     if version != order.version:

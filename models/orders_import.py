@@ -29,19 +29,21 @@ from sqlalchemy import (
 )
 from sqlmodel import Session
 
+from allocation.vocabulary import LINE_MAX, Channel, CycleState, RetailerStatus, values
 from models import audit
 from models.cycles import get_cycle, require_status
+from allocation.rows import MAX_REPORTED, Faults, RowFault, Whole, flag_numbers, whole_numbers
 from models.db import bulk_insert, dialect_insert
 from models.errors import Invalid
 from models.master import scope_retailers
-from models.tables import CHANNELS, MAX_LINE_QUANTITY, Brand, Cap, Order, OrderLine, OrderVersion, Retailer
+from models.tables import Brand, Cap, Retailer
+from models.tables_demand import Order, OrderLine, OrderVersion
 from models.types import utcnow
 from models.users import Principal
 
 REQUIRED = ("retailer_id", "brand_code", "quantity")
-MAX_REPORTED = 1000
+FILE = "demand"
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
-_WHOLE_RE = re.compile(r"^\s*\d{1,9}\s*$")
 COPY_CHUNK = 100_000
 # imports into one cycle serialize on this PostgreSQL advisory lock (two-int key space, apart from other locks)
 _IMPORT_LOCK = zlib.crc32(b"order_import") & 0x7FFFFFFF
@@ -50,12 +52,16 @@ _IMPORT_LOCK = zlib.crc32(b"order_import") & 0x7FFFFFFF
 class BadRows(Invalid):
     """Every bad row of a file, as {line, column, message} (line 1 is the header)."""
 
-    def __init__(self, problems: list[dict], total: int | None = None):
-        problems = sorted(problems, key=lambda p: (p["line"], p["column"] or ""))
-        first, total = problems[0], max(total or 0, len(problems))
+    def __init__(self, faults: list[RowFault], total: int | None = None):
+        first, total = faults[0], max(total or 0, len(faults))
         super().__init__(f"{total} problem(s) in the demand file, nothing was loaded; the first: line "
-                         f"{first['line']}, column {first['column']}: {first['message']}", "invalid_rows",
-                         errors=problems[:MAX_REPORTED], error_count=total)
+                         f"{first.line}, column {first.column}: {first.message}", "invalid_rows",
+                         errors=[{"line": f.line, "column": f.column, "message": f.message}
+                                 for f in faults[:MAX_REPORTED]], error_count=total)
+
+
+def _refuse(line: int, column: str | None, message: str) -> BadRows:
+    return BadRows([RowFault(FILE, line, column, message)])
 
 
 def read_demand(body: bytes) -> pd.DataFrame:
@@ -63,21 +69,18 @@ def read_demand(body: bytes) -> pd.DataFrame:
     try:
         decoded = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise BadRows([{"line": decoded_line(body, exc.start), "column": None,
-                        "message": "is not UTF-8 text; save the file as UTF-8"}]) from None
+        raise _refuse(decoded_line(body, exc.start), None, "is not UTF-8 text; save the file as UTF-8") from None
     if not decoded.strip():
-        raise BadRows([{"line": 1, "column": None, "message": "the file is empty; it needs a header row "
-                                                             "retailer_id,brand_code,quantity[,channel]"}])
+        raise _refuse(1, None, "the file is empty; it needs a header row retailer_id,brand_code,quantity[,channel]")
     try:
         df = pd.read_csv(io.StringIO(decoded), dtype=str, keep_default_na=False, na_filter=False,
                          skip_blank_lines=False, quoting=csv.QUOTE_MINIMAL)
     except (pd.errors.ParserError, ValueError) as exc:
-        raise BadRows([{"line": 1, "column": None, "message": f"the file is not a readable CSV: {exc}"}]) from None
+        raise _refuse(1, None, f"the file is not a readable CSV: {exc}") from None
     df.columns = [str(c).strip() for c in df.columns]
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
-        raise BadRows([{"line": 1, "column": c, "message": "required column is missing from the header"}
-                       for c in missing])
+        raise BadRows([RowFault(FILE, 1, c, "required column is missing from the header") for c in missing])
     return df.fillna("")
 
 
@@ -86,17 +89,14 @@ def decoded_line(body: bytes, offset: int) -> int:
     return body[:offset].count(b"\n") + 1
 
 
-class _Problems:
-    def __init__(self):
-        self.items, self.total = [], 0
+class _Rows:
+    """The demand file's row checks, each fault at its file line."""
+
+    def __init__(self, faults: Faults):
+        self.faults = faults
 
     def flag(self, mask, column: str | None, message) -> None:
-        """Record one problem per flagged row (the first MAX_REPORTED of each kind, all counted)."""
-        flagged = np.flatnonzero(np.asarray(mask))
-        self.total += len(flagged)
-        for pos in flagged[:MAX_REPORTED]:
-            msg = message(int(pos)) if callable(message) else message
-            self.items.append({"line": int(pos) + 2, "column": column, "message": msg})
+        self.faults.rows(FILE, column, np.asarray(mask, dtype=bool), message)
 
 
 def per_value(values, fn, dtype=object) -> np.ndarray:
@@ -105,35 +105,29 @@ def per_value(values, fn, dtype=object) -> np.ndarray:
     return np.asarray([fn(u) for u in uniques], dtype=dtype)[codes] if len(codes) else np.empty(0, dtype=dtype)
 
 
-def _quantity(text: str) -> int:
-    return int(text) if _WHOLE_RE.match(text) else -1
-
-
 def check_rows(df: pd.DataFrame, retailers: pd.DataFrame, brands: set[str], max_lines: int) -> pd.DataFrame:
     """Every rule a demand row must keep, vectorised; returns clean typed rows or raises BadRows with all faults."""
-    p, n = _Problems(), len(df)
+    p, n = _Rows(Faults(FILE)), len(df)
     for name in ("retailer_id", "brand_code", "quantity", "channel"):
         if name in df.columns:
             p.flag(per_value(df[name], lambda v: bool(_CONTROL_RE.search(v)), bool), name,
                    "contains a control character")
     rid = pd.Series(per_value(df["retailer_id"], str.strip), index=df.index, dtype=object)
     code = pd.Series(per_value(df["brand_code"], str.strip), index=df.index, dtype=object)
-    channel = (pd.Series(per_value(df["channel"], lambda v: v.strip() or "retailer_stated"), index=df.index)
-               if "channel" in df.columns else pd.Series(["retailer_stated"] * n, index=df.index, dtype=object))
+    channel = (pd.Series(per_value(df["channel"], lambda v: v.strip() or Channel.RETAILER_STATED.value), index=df.index)
+               if "channel" in df.columns else pd.Series([Channel.RETAILER_STATED.value] * n, index=df.index, dtype=object))
     p.flag(rid == "", "retailer_id", "is empty; a retailer_id is required")
     p.flag(code == "", "brand_code", "is empty; a brand_code is required")
-    parsed = per_value(df["quantity"], _quantity, np.int64)
-    whole = parsed >= 0
-    qty = pd.Series(np.where(whole, parsed, 0), index=df.index)
-    p.flag(~whole, "quantity", lambda i: f"{df['quantity'].iat[i]!r} is not a whole number of cartons from 0 "
-                                         f"to {MAX_LINE_QUANTITY}")
-    p.flag(whole & (qty > MAX_LINE_QUANTITY), "quantity",
-           lambda i: f"{qty.iat[i]} is above the maximum of {MAX_LINE_QUANTITY} cartons a line")
-    p.flag(~channel.isin(CHANNELS), "channel", lambda i: f"{channel.iat[i]!r} is not one of {', '.join(CHANNELS)}")
+    parsed, kind = whole_numbers(df["quantity"], LINE_MAX)
+    qty = pd.Series(parsed, index=df.index)
+    flag_numbers(p.faults, FILE, "quantity", df["quantity"], kind, {
+        Whole.NOT_WHOLE: f"{{raw!r}} is not a whole number of cartons from 0 to {LINE_MAX}",
+        Whole.ABOVE: f"{{text}} is above the maximum of {LINE_MAX} cartons a line"})
+    p.flag(~channel.isin(values(Channel)), "channel", lambda i: f"{channel.iat[i]!r} is not one of {', '.join(Channel)}")
     status = rid.map(retailers.set_index("retailer_id")["status"])
     p.flag((rid != "") & status.isna(), "retailer_id",
            lambda i: f"no retailer {rid.iat[i]!r} among yours; an account manager imports only his own retailers")
-    p.flag(status == "suspended", "retailer_id", lambda i: f"retailer {rid.iat[i]} is suspended and cannot order")
+    p.flag(status == RetailerStatus.SUSPENDED, "retailer_id", lambda i: f"retailer {rid.iat[i]} is suspended and cannot order")
     p.flag((code != "") & ~code.isin(brands), "brand_code",
            lambda i: f"unknown spec {code.iat[i]!r}; use a brand_code from /v1/brands")
     pair = pd.DataFrame({"r": rid, "b": code})
@@ -150,10 +144,8 @@ def check_rows(df: pd.DataFrame, retailers: pd.DataFrame, brands: set[str], max_
     p.flag(over, "retailer_id", lambda i: f"retailer {rid.iat[i]} has {counts.iat[i]} lines; at most {max_lines} "
                                           "are accepted, one per spec")
     if n == 0:
-        p.items.append({"line": 2, "column": None, "message": "the file has a header but no rows"})
-        p.total += 1
-    if p.items:
-        raise BadRows(p.items, p.total)
+        p.faults.add(FILE, 2, None, "the file has a header but no rows")
+    p.faults.raise_if_any(BadRows)
     return pd.DataFrame({"retailer_id": rid, "brand_code": code, "quantity": qty.astype("int64"),
                          "channel": channel})
 
@@ -220,7 +212,7 @@ def import_orders(session: Session, principal: Principal, cycle_id: str, body: b
     brands = set(session.execute(select(Brand.brand_code).where(Brand.company_id == principal.company_id)).scalars())
     lines, orders = per_order(check_rows(df, retailers, brands, max_lines))
     cycle = get_cycle(session, principal.company_id, cycle_id, for_share=True)
-    require_status(cycle, "open", doing="import orders")
+    require_status(cycle, CycleState.OPEN, doing="import orders")
     pg = session.get_bind().dialect.name == "postgresql"
     if pg:
         session.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"), {"a": _IMPORT_LOCK, "b": cycle.id})

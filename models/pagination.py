@@ -14,9 +14,6 @@ from sqlalchemy.sql import Select
 
 from models.errors import Invalid
 
-MAX_LIMIT = 1000
-DEFAULT_LIMIT = 100
-
 
 def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(list(values), separators=(",", ":")).encode()).decode()

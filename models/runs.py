@@ -18,28 +18,29 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from allocation.vocabulary import ACTIVE_RUN_STATES, SHORT_REASONS, CycleState, Priority, Reason, RunState
 from models import audit, leases
-from models.cycles import get_cycle, require_status, status_of
-from models.db import bulk_insert, read_frame, session_scope
+from models.cycles import cycle_status, get_cycle, require_status
+from models.db import bulk_insert, copy_csv, read_frame, session_scope
 from models.errors import Conflict, DomainError, NotFound, row_id
 from models.pagination import entity_page, page
+from models.summary import fill_counts
 from models.allocation_policy import default_priority
-from models.tables import Allocation, AllocationRun, Cap, Cycle, Publication, Supply
+from models.tables import Cap, Cycle, Supply
+from models.tables_runs import Allocation, AllocationRun, Publication
 from models.types import utcnow
 from models.users import Principal
 
 log = logging.getLogger("runs")
 
-ACTIVE = ("queued", "running")
 ALLOCATION_COLUMNS = ["run_id", "retailer_id", "brand_code", "demanded", "allocated", "reason"]
-SHORT_REASONS = ("no_supply", "cap", "supply")
 
 
 # ---- requests (flush, never commit) -------------------------------------------------------------------------
 
 def _active_run_id(session: Session, cycle_id: int) -> int | None:
     return session.execute(select(AllocationRun.id).where(AllocationRun.cycle_id == cycle_id,
-                                                          AllocationRun.status.in_(ACTIVE))).scalar()
+                                                          AllocationRun.status.in_(ACTIVE_RUN_STATES))).scalar()
 
 
 def start_run(session: Session, principal: Principal, cycle_id: int | str, priority: str | None = None) -> AllocationRun:
@@ -47,13 +48,13 @@ def start_run(session: Session, principal: Principal, cycle_id: int | str, prior
 
     priority: what the run puts first; None takes the company's allocation policy."""
     cycle = get_cycle(session, principal.company_id, cycle_id, for_share=True)
-    require_status(cycle, "closed", doing="start an allocation run")
+    require_status(cycle, CycleState.CLOSED, doing="start an allocation run")
     active = _active_run_id(session, cycle.id)
     if active is not None:
         raise _in_progress(cycle, active)
     if priority is None:
         priority = default_priority(session, principal.company_id)
-    run = AllocationRun(company_id=principal.company_id, cycle_id=cycle.id, status="queued", priority=str(priority),
+    run = AllocationRun(company_id=principal.company_id, cycle_id=cycle.id, status=RunState.QUEUED, priority=str(priority),
                         created_by=principal.user_id, cycle_closed_at=cycle.closed_at)
     try:
         with session.begin_nested():
@@ -62,7 +63,7 @@ def start_run(session: Session, principal: Principal, cycle_id: int | str, prior
     except IntegrityError:
         raise _in_progress(cycle, _active_run_id(session, cycle.id)) from None
     audit.record(session, principal, "allocation_run.start", "allocation_run", run.id,
-                 new={"cycle_id": str(cycle.id), "status": "queued", "priority": run.priority})
+                 new={"cycle_id": str(cycle.id), "status": RunState.QUEUED, "priority": run.priority})
     return run
 
 
@@ -107,13 +108,13 @@ def publish(session: Session, principal: Principal, run_id: int | str) -> Public
     """Make a succeeded run the cycle's final allocation, once; the cycle lock serializes it with close and reopen."""
     run = get_run(session, principal.company_id, run_id)
     cycle = get_cycle(session, principal.company_id, run.cycle_id, for_update=True)
-    if cycle.status == "published":
+    if cycle.status == CycleState.PUBLISHED:
         raise Conflict(f"cycle {cycle.id} ({cycle.name}) is already published with run {cycle.published_run_id}; "
                        "a cycle's allocation is published once", "already_published",
                        published_run_id=str(cycle.published_run_id))
-    require_status(cycle, "closed", doing="publish an allocation")
+    require_status(cycle, CycleState.CLOSED, doing="publish an allocation")
     run = get_run(session, principal.company_id, run.id, for_update=True)
-    if run.status != "succeeded":
+    if run.status != RunState.SUCCEEDED:
         raise Conflict(f"run {run.id} is {run.status}; only a succeeded run can be published", "run_not_succeeded",
                        status=run.status)
     if run.cycle_closed_at != cycle.closed_at:
@@ -122,10 +123,10 @@ def publish(session: Session, principal: Principal, run_id: int | str) -> Public
     pub = Publication(company_id=cycle.company_id, cycle_id=cycle.id, run_id=run.id, published_by=principal.user_id)
     session.add(pub)
     session.flush()
-    cycle.status, cycle.published_at, cycle.published_run_id = "published", pub.published_at, run.id
+    cycle.status, cycle.published_at, cycle.published_run_id = CycleState.PUBLISHED, pub.published_at, run.id
     session.add(cycle)
-    audit.record(session, principal, "cycle.publish", "cycle", cycle.id, old={"status": "closed"},
-                 new={"status": "published", "run_id": str(run.id)})
+    audit.record(session, principal, "cycle.publish", "cycle", cycle.id, old={"status": CycleState.CLOSED},
+                 new={"status": CycleState.PUBLISHED, "run_id": str(run.id)})
     session.flush()
     return pub
 
@@ -148,8 +149,8 @@ def _transaction(bind, snapshot: bool = False) -> Any:
 def _require_snapshot_cycle(session: Session, run: AllocationRun, when: str) -> None:
     """The run is computed from the close it was started on; a reopen since makes its inputs another cycle's."""
     cycle = get_cycle(session, run.company_id, run.cycle_id, for_share=True)
-    if cycle.status != "closed" or cycle.closed_at != run.cycle_closed_at:
-        raise Conflict(f"cycle {cycle.id} was reopened or changed {when} (now {status_of(cycle)}); nothing was "
+    if cycle.status != CycleState.CLOSED or cycle.closed_at != run.cycle_closed_at:
+        raise Conflict(f"cycle {cycle.id} was reopened or changed {when} (now {cycle_status(cycle)}); nothing was "
                        "written; start a new run on the closed cycle")
 
 
@@ -161,10 +162,10 @@ class Snapshot:
     supply: pd.DataFrame
     caps: pd.DataFrame
     excluded: list[dict]
-    priority: str = "volume"  # the run's (DOMAIN.md "Volume first, or choice first")
+    priority: str = Priority.VOLUME  # the run's (DOMAIN.md "Volume first, or choice first")
 
 
-def read_snapshot(session: Session, company_id: int, cycle_id: int, priority: str = "volume") -> Snapshot:
+def read_snapshot(session: Session, company_id: int, cycle_id: int, priority: str = Priority.VOLUME) -> Snapshot:
     """Approved demand, supply and caps with weights, and the priority: everything the run is computed from."""
     from models.orders import approved_demand
 
@@ -179,9 +180,13 @@ def read_snapshot(session: Session, company_id: int, cycle_id: int, priority: st
 def _solve(snapshot: Snapshot):
     """Validate and allocate; split out so its time is measured apart from reading and writing."""
     from allocation.engine import allocate
+    from allocation.files import release_unused_memory
     from allocation.problem import Problem
 
-    return allocate(Problem.from_frames(snapshot.demand, snapshot.supply, snapshot.caps), priority=snapshot.priority)
+    problem = Problem.from_frames(snapshot.demand, snapshot.supply, snapshot.caps)
+    snapshot.demand = snapshot.supply = snapshot.caps = None  # the problem's arrays replace them, before the solve
+    release_unused_memory()
+    return allocate(problem, priority=snapshot.priority)
 
 
 def jsonable(value: Any) -> Any:
@@ -203,7 +208,7 @@ def jsonable(value: Any) -> Any:
 
 def totals_of(allocations: pd.DataFrame, excluded: list[dict]) -> dict:
     """The run's summary figures, computed from the rows it writes."""
-    short = allocations.loc[allocations["reason"] != "full", "reason"].value_counts()
+    short = allocations.loc[allocations["reason"] != Reason.FULL, "reason"].value_counts()
     demanded, allocated = int(allocations["demanded"].sum()), int(allocations["allocated"].sum())
     return {
         "lines": len(allocations), "retailers": int(allocations["retailer_id"].nunique()),
@@ -211,6 +216,7 @@ def totals_of(allocations: pd.DataFrame, excluded: list[dict]) -> dict:
         "short_lines": {r: int(short.get(r, 0)) for r in SHORT_REASONS},
         "fill_ratio": round(allocated / demanded, 6) if demanded else None,
         "excluded_orders": len(excluded),
+        "fill_histogram": fill_counts(allocations["demanded"].to_numpy(), allocations["allocated"].to_numpy()),
     }
 
 
@@ -243,14 +249,17 @@ def _write(bind, run: AllocationRun, result, snapshot: Snapshot, timings: dict, 
                            "written")
         locked = session.get(AllocationRun, run.id, populate_existing=True)
         a = result.allocations
-        rows = zip(repeat(run.id), a["retailer_id"].astype(str).tolist(), a["brand_code"].astype(str).tolist(),
-                   a["demanded"].astype("int64").tolist(), a["allocated"].astype("int64").tolist(),
-                   a["reason"].astype(str).tolist())
-        bulk_insert(session, Allocation.__table__, ALLOCATION_COLUMNS, rows)
+        if bind.dialect.name == "postgresql":  # millions of rows: rendered as CSV from integer codes, then COPY
+            copy_csv(session, Allocation.__table__, ALLOCATION_COLUMNS, result.csv_chunks(lead=str(run.id)))
+        else:
+            rows = zip(repeat(run.id), a["retailer_id"].astype(str).tolist(), a["brand_code"].astype(str).tolist(),
+                       a["demanded"].astype("int64").tolist(), a["allocated"].astype("int64").tolist(),
+                       a["reason"].astype(str).tolist())
+            bulk_insert(session, Allocation.__table__, ALLOCATION_COLUMNS, rows)
         timings["write_s"] = round(time.perf_counter() - t, 3)
         timings["total_s"] = round(time.perf_counter() - t0, 3)
         timings["engine"] = result.timings.as_json()
-        locked.status, locked.finished_at = "succeeded", utcnow()
+        locked.status, locked.finished_at = RunState.SUCCEEDED, utcnow()
         locked.totals = {**totals_of(a, snapshot.excluded), "graph": result.graph.as_json()}
         locked.timings = timings
         locked.certificate = result.certificate.as_json()
@@ -283,7 +292,7 @@ def execute_claimed(bind, run_id: int, owner: str, solve: Callable[[Snapshot], A
         run = session.get(AllocationRun, run_id)
         if run is None:
             return "missing"
-        if run.status != "running" or run.lease_owner != owner:
+        if run.status != RunState.RUNNING or run.lease_owner != owner:
             return run.status
     try:
         timings = {"queued_s": round((run.started_at - run.created_at).total_seconds(), 3)}
@@ -299,9 +308,9 @@ def execute_claimed(bind, run_id: int, owner: str, solve: Callable[[Snapshot], A
     except Exception as exc:  # the run records why it failed; the service keeps going
         log.exception("allocation run %s failed", run_id)
         fail_run(bind, run_id, _short_error(exc), owner=owner)
-        return "failed"
+        return RunState.FAILED
     _refresh_statistics(bind)
-    return "succeeded"
+    return RunState.SUCCEEDED
 
 
 def _refresh_statistics(bind) -> None:

@@ -17,22 +17,23 @@ from sqlalchemy import and_, select, update
 from sqlmodel import Session
 
 from allocation.scenarios import compare, with_overrides
+from allocation.vocabulary import FINAL_CYCLE_STATES, RunState
 from models import audit, leases
 from models.caps import check_retailer_lines
-from models.cycles import check_spec_lines, get_cycle, require_status, status_of
+from models.cycles import check_spec_lines, cycle_status, get_cycle, require_status
 from models.db import bulk_insert, read_frame
 from models.errors import Conflict, NotFound
 from models.pagination import entity_page, page
 from models.allocation_policy import default_priority
 from models.runs import Snapshot, _short_error, _solve, _transaction, jsonable, read_snapshot, totals_of
-from models.tables import Allocation, AllocationRun, Cycle
+from models.tables import Cycle
+from models.tables_runs import Allocation, AllocationRun
 from models.tables_scenarios import Scenario, ScenarioAllocation
 from models.types import utcnow
 from models.users import Principal
 
 log = logging.getLogger("scenarios")
 PREFIX = "S"
-FROZEN = ("closed", "published")
 ROW_COLUMNS = ["scenario_id", "retailer_id", "brand_code", "demanded", "allocated", "reason"]
 ROWS = {"retailer_id": "str", "brand_code": "str", "demanded": "int64", "allocated": "int64", "reason": "str"}
 
@@ -60,7 +61,7 @@ def start_scenario(session: Session, principal: Principal, cycle_id: int | str, 
     check_spec_lines(session, principal.company_id, [code for code, _ in supply])
     check_retailer_lines(session, principal.company_id, [rid for rid, _, _ in caps])
     cycle = get_cycle(session, principal.company_id, cycle_id, for_share=True)
-    require_status(cycle, *FROZEN, doing="try a scenario")
+    require_status(cycle, *FINAL_CYCLE_STATES, doing="try a scenario")
     if priority is None:
         priority = default_priority(session, principal.company_id)
     scenario = Scenario(
@@ -93,7 +94,7 @@ def list_scenarios(session: Session, principal: Principal, cycle_id: int | str, 
 def comparison_run(session: Session, scenario: Scenario) -> int | None:
     """The run to compare with: the cycle's published run, else its latest succeeded run, either of the close
     the scenario was computed on (the same demand); None when there is none."""
-    same_close = and_(AllocationRun.cycle_id == scenario.cycle_id, AllocationRun.status == "succeeded",
+    same_close = and_(AllocationRun.cycle_id == scenario.cycle_id, AllocationRun.status == RunState.SUCCEEDED,
                       AllocationRun.cycle_closed_at == scenario.cycle_closed_at)
     cycle = session.get(Cycle, scenario.cycle_id)
     if cycle.published_run_id is not None:
@@ -113,7 +114,7 @@ def _rows(session: Session, table, key_col, key: int) -> pd.DataFrame:
 def refresh_comparison(session: Session, scenario: Scenario) -> Scenario:
     """Recompute the comparison when the run to compare with is no longer the one it was computed against
     (a run succeeded or was published since); otherwise keep the stored one."""
-    if scenario.status != "succeeded":
+    if scenario.status != RunState.SUCCEEDED:
         return scenario
     target = comparison_run(session, scenario)
     if target == scenario.compared_run_id and (target is None or scenario.comparison is not None):
@@ -130,9 +131,7 @@ def refresh_comparison(session: Session, scenario: Scenario) -> Scenario:
 
 def scenario_out(scenario: Scenario) -> dict:
     """A scenario as the API shows it, ids as strings."""
-    comparison = scenario.comparison
-    if comparison is not None:
-        comparison = {"run_id": str(scenario.compared_run_id), **comparison}
+    run_id = scenario.compared_run_id
     return {"id": public_id(scenario.id), "scenario_id": public_id(scenario.id), "cycle_id": str(scenario.cycle_id),
             "name": scenario.name, "status": scenario.status, "priority": scenario.priority,
             "created_at": scenario.created_at,
@@ -140,7 +139,8 @@ def scenario_out(scenario: Scenario) -> dict:
             "finished_at": scenario.finished_at, "supply": scenario.supply, "caps": scenario.caps,
             "totals": scenario.totals or {}, "timings": scenario.timings or {},
             "certificate": scenario.certificate or {}, "excluded_orders": scenario.excluded_orders or [],
-            "comparison": comparison, "error": scenario.error, "error_code": scenario.error_code}
+            "compared_run_id": None if run_id is None else str(run_id), "comparison": scenario.comparison,
+            "error": scenario.error, "error_code": scenario.error_code}
 
 
 def scenario_allocations(session: Session, principal: Principal, scenario_id: str, cursor: str | None, limit: int,
@@ -162,13 +162,28 @@ def scenario_allocations(session: Session, principal: Principal, scenario_id: st
     return page(session, stmt, [s.retailer_id, s.brand_code], cursor, limit)
 
 
+FILL_LABELS = ["0"] + [f"{10 * k}–{10 * (k + 1)}%" for k in range(10)] + ["100%"]
+
+
+def fill_ratios(session: Session, principal: Principal, scenario_id: str) -> dict:
+    """Lines by fill ratio (none, each tenth short of full, full) in the scenario and in the run it is compared
+    with, side by side."""
+    from models.summary import fill_histogram
+
+    scenario = refresh_comparison(session, get_scenario(session, principal.company_id, scenario_id))
+    run_id = scenario.compared_run_id
+    return {"scenario_id": public_id(scenario.id), "compared_run_id": None if run_id is None else str(run_id),
+            "buckets": FILL_LABELS, "scenario": fill_histogram(session, scenario.id, ScenarioAllocation),
+            "run": None if run_id is None else fill_histogram(session, run_id)}
+
+
 # ---- execution (outside any request; each step its own transaction) ------------------------------------------
 
 def _require_frozen_cycle(session: Session, scenario: Scenario, when: str) -> None:
     """The scenario allocates the demand of the close it was started on; a reopen since makes it another's."""
     cycle = get_cycle(session, scenario.company_id, scenario.cycle_id, for_share=True)
-    if cycle.status not in FROZEN or cycle.closed_at != scenario.cycle_closed_at:
-        raise Conflict(f"cycle {cycle.id} was reopened {when} (now {status_of(cycle)}); nothing was written; start "
+    if cycle.status not in FINAL_CYCLE_STATES or cycle.closed_at != scenario.cycle_closed_at:
+        raise Conflict(f"cycle {cycle.id} was reopened {when} (now {cycle_status(cycle)}); nothing was written; start "
                        "the scenario again on the closed cycle")
 
 
@@ -202,7 +217,7 @@ def _write(bind, scenario: Scenario, result, snapshot: Snapshot, timings: dict, 
         timings["compare_s"] = round(time.perf_counter() - t, 3)
         timings["total_s"] = round(time.perf_counter() - t0, 3)
         timings["engine"] = result.timings.as_json()
-        locked.status, locked.finished_at = "succeeded", utcnow()
+        locked.status, locked.finished_at = RunState.SUCCEEDED, utcnow()
         locked.totals = {**totals_of(a, snapshot.excluded), "graph": result.graph.as_json()}
         locked.timings = timings
         locked.certificate = result.certificate.as_json()
@@ -218,7 +233,7 @@ def execute_claimed(bind, scenario_id: int, owner: str, solve=_solve) -> str:
         scenario = session.get(Scenario, scenario_id)
         if scenario is None:
             return "missing"
-        if scenario.status != "running" or scenario.lease_owner != owner:
+        if scenario.status != RunState.RUNNING or scenario.lease_owner != owner:
             return scenario.status
     try:
         timings = {"queued_s": round((scenario.started_at - scenario.created_at).total_seconds(), 3)}
@@ -236,5 +251,5 @@ def execute_claimed(bind, scenario_id: int, owner: str, solve=_solve) -> str:
     except Exception as exc:  # the scenario records why it failed; the service keeps going
         log.exception("scenario %s failed", scenario_id)
         fail_scenario(bind, scenario_id, _short_error(exc).replace("start a new run", "start it again"), owner=owner)
-        return "failed"
-    return "succeeded"
+        return RunState.FAILED
+    return RunState.SUCCEEDED

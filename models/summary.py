@@ -4,51 +4,57 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from sqlalchemy import and_, case, func, select
 from sqlmodel import Session
 
+from allocation.vocabulary import Channel, OrderState, RetailerStatus, values
 from models.cycles import cycle_out, get_cycle
-from models.tables import Allocation, Brand, Cap, Order, OrderLine, Retailer, Supply
+from models.orders import APPROVED_NOW, order_status
+from models.tables import Brand, Cap, Retailer, Supply
+from models.tables_demand import Order, OrderLine
+from models.tables_runs import Allocation
 from models.users import Principal
 
-_APPROVED = and_(Order.approved_version.is_not(None), Order.approved_version == Order.version)
 
-
-def cycle_counts(session: Session, company_id: int, cycle_ids: Sequence[int]) -> dict[int, dict]:
-    """Per cycle: orders by channel and sign-off status, collected orders pending, retailers without a cap.
+def cycle_counts(session: Session, company_id: int, cycle_ids: Sequence[int],
+                 ordered_without_cap: bool = False) -> dict[int, dict]:
+    """Per cycle: orders by channel and sign-off status, collected orders pending, retailers without a cap (and,
+    when asked, orders whose retailer has no cap).
 
     Three grouped statements for any number of cycles, so a board of cycles costs what one cycle costs.
     """
     ids = list(cycle_ids)
-    counts = {cid: {"orders": 0, "cartons": 0, "by_channel": {"retailer_stated": 0, "collected": 0},
-                    "by_status": {"submitted": 0, "pending_approval": 0, "approved": 0},
+    counts = {cid: {"orders": 0, "cartons": 0, "by_channel": dict.fromkeys(values(Channel), 0),
+                    "by_status": dict.fromkeys(values(OrderState), 0),
                     "collected_pending": 0, "capped_active_retailers": 0, "retailers_without_cap": 0,
                     "ordered_without_cap": 0} for cid in ids}
     if not ids:
         return counts
-    approved = case((_APPROVED, 1), else_=0)
-    rows = session.execute(
-        select(Order.cycle_id, Order.channel, approved, func.count(), func.coalesce(func.sum(Order.total), 0),
-               func.count(Cap.retailer_id))
-        .outerjoin(Cap, and_(Cap.cycle_id == Order.cycle_id, Cap.retailer_id == Order.retailer_id))
-        .where(Order.company_id == company_id, Order.cycle_id.in_(ids))
-        .group_by(Order.cycle_id, Order.channel, approved)).all()
-    for cid, channel, is_approved, n, cartons, capped in rows:
+    approved = case((APPROVED_NOW, 1), else_=0)
+    capped_orders = func.count(Cap.retailer_id) if ordered_without_cap else func.count()
+    stmt = (select(Order.cycle_id, Order.channel, approved, func.count(), func.coalesce(func.sum(Order.total), 0),
+                   capped_orders)
+            .where(Order.company_id == company_id, Order.cycle_id.in_(ids))
+            .group_by(Order.cycle_id, Order.channel, approved))
+    if ordered_without_cap:  # the cycle page's figure (closing waits for 0); the board leaves the join out
+        stmt = stmt.outerjoin(Cap, and_(Cap.cycle_id == Order.cycle_id, Cap.retailer_id == Order.retailer_id))
+    for cid, channel, is_approved, n, cartons, capped in session.execute(stmt).all():
         c = counts[cid]
         c["orders"] += n
         c["cartons"] += int(cartons)
         c["by_channel"][channel] += n
         c["ordered_without_cap"] += n - capped
-        status = "submitted" if channel != "collected" else ("approved" if is_approved else "pending_approval")
-        c["by_status"][status] += n
+        c["by_status"][order_status(channel, 1, 1 if is_approved else None)] += n
     for c in counts.values():
-        c["collected_pending"] = c["by_status"]["pending_approval"]
+        c["collected_pending"] = c["by_status"][OrderState.PENDING_APPROVAL]
     active = session.execute(select(func.count()).where(Retailer.company_id == company_id,
-                                                        Retailer.status == "active")).scalar_one()
+                                                        Retailer.status == RetailerStatus.ACTIVE)).scalar_one()
     capped = dict(session.execute(
         select(Cap.cycle_id, func.count())
         .join(Retailer, and_(Retailer.company_id == Cap.company_id, Retailer.retailer_id == Cap.retailer_id))
-        .where(Cap.cycle_id.in_(ids), Retailer.status == "active").group_by(Cap.cycle_id)).all())
+        .where(Cap.cycle_id.in_(ids), Retailer.status == RetailerStatus.ACTIVE).group_by(Cap.cycle_id)).all())
     for cid, c in counts.items():
         c["capped_active_retailers"] = int(capped.get(cid, 0))
         c["retailers_without_cap"] = active - c["capped_active_retailers"]
@@ -76,7 +82,7 @@ def demand_and_supply(session: Session, company_id: int, cycle_id: int, run_id: 
 def cycle_summary(session: Session, principal: Principal, cycle_id: int | str) -> dict:
     """One cycle as the board shows it: its state, the counts above, and demand against supply per spec."""
     cycle = get_cycle(session, principal.company_id, cycle_id)
-    counts = cycle_counts(session, principal.company_id, [cycle.id])[cycle.id]
+    counts = cycle_counts(session, principal.company_id, [cycle.id], ordered_without_cap=True)[cycle.id]
     return {**cycle_out(cycle), **counts,
             "specs": demand_and_supply(session, principal.company_id, cycle.id, cycle.published_run_id)}
 
@@ -92,12 +98,29 @@ def caps_overview(session: Session, company_id: int, cycle_id: int) -> dict[str,
 FILL_BUCKETS = 12  # 0, then ten tenths (0-10 % ... 90-100 %, open at 100 %), then full
 
 
-def fill_histogram(session: Session, run_id: int) -> list[int]:
-    """Lines of a run by fill ratio (allocated / demanded): none, each tenth short of full, and full."""
-    bucket = case((Allocation.allocated == 0, 0), (Allocation.allocated >= Allocation.demanded, FILL_BUCKETS - 1),
-                  else_=(Allocation.allocated * 10) / Allocation.demanded + 1)
+def fill_counts(demanded: np.ndarray, allocated: np.ndarray) -> list[int]:
+    """fill_histogram's buckets from rows in memory: a run keeps them in its totals when it writes its rows."""
+    d, a = np.asarray(demanded, np.int64), np.asarray(allocated, np.int64)
+    keep = d > 0
+    d, a = d[keep], a[keep]
+    bucket = np.where(a == 0, 0, np.where(a >= d, FILL_BUCKETS - 1, (a * 10) // np.maximum(d, 1) + 1))
+    return [int(n) for n in np.bincount(bucket, minlength=FILL_BUCKETS)]
+
+
+def run_fill_histogram(session: Session, run) -> list[int]:
+    """A run's fill-ratio histogram: from its totals (written with its rows), else counted from the rows."""
+    kept = (run.totals or {}).get("fill_histogram")
+    return list(kept) if kept else fill_histogram(session, run.id)
+
+
+def fill_histogram(session: Session, run_id: int, table=Allocation) -> list[int]:
+    """Lines of a run (or, with table=ScenarioAllocation, of a scenario) by fill ratio (allocated / demanded):
+    none, each tenth short of full, and full."""
+    key = table.run_id if table is Allocation else table.scenario_id
+    bucket = case((table.allocated == 0, 0), (table.allocated >= table.demanded, FILL_BUCKETS - 1),
+                  else_=(table.allocated * 10) // table.demanded + 1)
     counts = [0] * FILL_BUCKETS
-    for b, n in session.execute(select(bucket, func.count()).where(Allocation.run_id == run_id,
-                                                                   Allocation.demanded > 0).group_by(bucket)).all():
-        counts[int(b)] = n
+    for b, n in session.execute(select(bucket, func.count()).where(key == run_id, table.demanded > 0)
+                                .group_by(bucket)).all():
+        counts[int(b)] += n
     return counts

@@ -12,16 +12,17 @@ from sqlmodel import Session
 
 from allocation.projection import iso_week, monday_of, period_week, project_mean, weekly_demand, weeks_before
 from allocation.supply_plan import SupplyPolicy, plan_totals, projected_parts, supply_plan
+from allocation.vocabulary import FINAL_CYCLE_STATES, RetailerStatus
 from models import policies
 from models.cycles import check_spec_lines, get_cycle, replace_quantities
 from models.db import read_frame
 from models.orders import COUNTED
 from models.pagination import page
-from models.tables import Brand, Cycle, Forecast, ForecastVersion, History, Order, OrderLine, Retailer
+from models.tables import Brand, Cycle, History, Retailer
+from models.tables_demand import Forecast, ForecastVersion, Order, OrderLine
 from models.tables_supply import Availability, SupplyPolicyVersion
 from models.users import Principal
 
-FINAL = ("closed", "published")
 WEEKLY = {"manager_id": "str", "week": "str", "brand_code": "str", "quantity": "int64"}
 LINES = {"manager_id": "str", "brand_code": "str", "quantity": "int64"}
 
@@ -58,14 +59,14 @@ def _empty(dtypes: dict[str, str]) -> pd.DataFrame:
 def _of_active_retailers(stmt, company_col, retailer_col):
     """Join a per-retailer statement to the retailer's current manager, keeping active retailers only."""
     return stmt.join(Retailer, and_(Retailer.company_id == company_col,
-                                    Retailer.retailer_id == retailer_col)).where(Retailer.status == "active")
+                                    Retailer.retailer_id == retailer_col)).where(Retailer.status == RetailerStatus.ACTIVE)
 
 
 def _cycle_weeks(session: Session, company_id: int, weeks: list[str]) -> tuple[pd.DataFrame, set[str]]:
     """Counted demand (as accuracy's actuals) of active retailers in the closed or published cycles starting in
     the window, per (current manager, week, spec); and the weeks those cycles cover."""
     found = session.execute(select(Cycle.id, Cycle.start_date).where(
-        Cycle.company_id == company_id, Cycle.status.in_(FINAL), Cycle.start_date >= monday_of(weeks[0]),
+        Cycle.company_id == company_id, Cycle.status.in_(FINAL_CYCLE_STATES), Cycle.start_date >= monday_of(weeks[0]),
         Cycle.start_date < monday_of(weeks[-1]) + timedelta(days=7))).all()
     if not found:
         return _empty(WEEKLY), set()
@@ -121,7 +122,7 @@ def supply_plan_of(session: Session, company_id: int, cycle_id: int | str) -> Pl
     policy = SupplyPolicy.model_validate(row.params)
     weeks = weeks_before(cycle.start_date, policy.weeks)
     managers = set(session.execute(select(Retailer.manager_id).where(
-        Retailer.company_id == company_id, Retailer.status == "active").distinct()).scalars())
+        Retailer.company_id == company_id, Retailer.status == RetailerStatus.ACTIVE).distinct()).scalars())
     forecasters = set(session.execute(select(ForecastVersion.manager_id).where(
         ForecastVersion.cycle_id == cycle.id).distinct()).scalars())
     forecasts = read_frame(session, select(Forecast.manager_id, Forecast.brand_code, Forecast.quantity)

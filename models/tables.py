@@ -1,4 +1,6 @@
-"""Every table of the service; constraints live here so the database enforces the rules too."""
+"""The service's tables: companies, users, master data, cycles, caps and policies, the audit log (orders and
+forecasts, runs, scenarios and supply have modules of their own); constraints live here so the database enforces
+the rules too."""
 
 from __future__ import annotations
 
@@ -16,13 +18,22 @@ from sqlalchemy import (
     Numeric,
     String,
     UniqueConstraint,
-    text,
 )
 from sqlmodel import Field, SQLModel
 
-from allocation.priority import Priority
-from models.leases import Leased
-from models.roles import ROLES
+from allocation.vocabulary import (
+    CAP_MAX,
+    LINE_MAX,
+    TIER_MAX,
+    TIER_MIN,
+    AdjustmentState,
+    CapSource,
+    CycleState,
+    MarketType,
+    RetailerStatus,
+    Role,
+    SizeClass,
+)
 from models.types import JSONType, UTCDateTime, utcnow
 
 SQLModel.metadata.naming_convention = {
@@ -33,17 +44,11 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 
-CYCLE_STATUSES = ("planned", "open", "closed", "published")
-RUN_STATUSES = ("queued", "running", "succeeded", "failed")
-CHANNELS = ("retailer_stated", "collected")
-SIZE_CLASSES = ("large", "medium", "small")
-MAX_LINE_QUANTITY = 10_000
-MAX_CAP = 1_000_000
-PRIORITIES = tuple(p.value for p in Priority)
 
 
-def _in(col: str, values: tuple[str, ...]) -> str:
-    return f"{col} IN ({', '.join(repr(v) for v in values)})"
+def _in(col: str, values) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{col} IN ({quoted})"
 
 
 def _ts(nullable: bool = False, **kw: Any):
@@ -63,7 +68,7 @@ class User(SQLModel, table=True):
     __tablename__ = "app_user"
     __table_args__ = (
         UniqueConstraint("company_id", "name"),
-        CheckConstraint(_in("role", ROLES), name="role"),
+        CheckConstraint(_in("role", Role), name="role"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     company_id: int = Field(foreign_key="company.id", index=True)
@@ -96,11 +101,11 @@ class Retailer(SQLModel, table=True):
     __tablename__ = "retailer"
     __table_args__ = (
         ForeignKeyConstraint(["company_id", "manager_id"], ["manager.company_id", "manager.manager_id"]),
-        CheckConstraint("tier BETWEEN 1 AND 30", name="tier"),
-        CheckConstraint(_in("market_type", ("urban", "rural")), name="market_type"),
+        CheckConstraint(f"tier BETWEEN {TIER_MIN} AND {TIER_MAX}", name="tier"),
+        CheckConstraint(_in("market_type", MarketType), name="market_type"),
         CheckConstraint("delivery_weekday BETWEEN 1 AND 7", name="weekday"),
-        CheckConstraint(_in("size_class", SIZE_CLASSES), name="size_class"),
-        CheckConstraint(_in("status", ("active", "suspended")), name="status"),
+        CheckConstraint(_in("size_class", SizeClass), name="size_class"),
+        CheckConstraint(_in("status", RetailerStatus), name="status"),
         CheckConstraint("order_every_weeks BETWEEN 1 AND 4", name="order_every"),
         Index("ix_retailer_manager", "company_id", "manager_id"),
         Index("ix_retailer_route", "company_id", "route_id", "delivery_weekday"),
@@ -116,7 +121,7 @@ class Retailer(SQLModel, table=True):
     delivery_weekday: int
     # None: the cap policy derives the size class from the tier (its mapping is configurable)
     size_class: Optional[str] = Field(default=None, sa_type=String(16))
-    status: str = Field(default="active", sa_type=String(16))
+    status: str = Field(default=RetailerStatus.ACTIVE, sa_type=String(16))
     order_every_weeks: int = Field(default=1)
 
 
@@ -148,7 +153,7 @@ class History(SQLModel, table=True):
     """
 
     __tablename__ = "history"
-    __table_args__ = (CheckConstraint(f"quantity BETWEEN 0 AND {MAX_LINE_QUANTITY}", name="quantity"),)
+    __table_args__ = (CheckConstraint(f"quantity BETWEEN 0 AND {LINE_MAX}", name="quantity"),)
     company_id: int = Field(primary_key=True)
     period: str = Field(sa_type=String(32), primary_key=True)
     retailer_id: str = Field(sa_type=String(64), primary_key=True)
@@ -160,7 +165,7 @@ class Cycle(SQLModel, table=True):
     __tablename__ = "cycle"
     __table_args__ = (
         UniqueConstraint("company_id", "name"),
-        CheckConstraint(_in("status", CYCLE_STATUSES), name="status"),
+        CheckConstraint(_in("status", CycleState), name="status"),
         CheckConstraint("end_date >= start_date", name="dates"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -169,7 +174,7 @@ class Cycle(SQLModel, table=True):
     start_date: date
     end_date: date
     opens_at: datetime = _ts()
-    status: str = Field(default="planned", sa_type=String(16))
+    status: str = Field(default=CycleState.PLANNED, sa_type=String(16))
     closed_at: Optional[datetime] = _ts(nullable=True)
     published_at: Optional[datetime] = _ts(nullable=True)
     published_run_id: Optional[int] = Field(default=None)
@@ -204,7 +209,7 @@ def policy_version_args() -> tuple:
     return UniqueConstraint("company_id", "version"), CheckConstraint("version >= 1", name="version")
 
 
-class CapPolicy(PolicyVersion, table=True):
+class CapPolicyVersion(PolicyVersion, table=True):
     """One version of the floating-cap policy."""
 
     __tablename__ = "cap_policy"
@@ -231,16 +236,16 @@ class Cap(SQLModel, table=True):
     __tablename__ = "cap"
     __table_args__ = (
         ForeignKeyConstraint(["company_id", "retailer_id"], ["retailer.company_id", "retailer.retailer_id"]),
-        CheckConstraint(f"cap BETWEEN 0 AND {MAX_CAP}", name="cap"),
+        CheckConstraint(f"cap BETWEEN 0 AND {CAP_MAX}", name="cap"),
         CheckConstraint("weight > 0", name="weight"),
-        CheckConstraint(_in("source", ("computed", "set", "adjusted")), name="source"),
+        CheckConstraint(_in("source", CapSource), name="source"),
     )
     cycle_id: int = Field(foreign_key="cycle.id", primary_key=True)
     retailer_id: str = Field(sa_type=String(64), primary_key=True)
     company_id: int
     cap: int
     weight: Decimal = Field(default=Decimal("1"), sa_type=Numeric(6, 2))
-    source: str = Field(default="computed", sa_type=String(16))
+    source: str = Field(default=CapSource.COMPUTED, sa_type=String(16))
     policy_version: Optional[int] = None
     basis: dict = Field(default_factory=dict, sa_type=JSONType)
     updated_at: datetime = _ts()
@@ -248,189 +253,18 @@ class Cap(SQLModel, table=True):
 
 class CapAdjustment(SQLModel, table=True):
     __tablename__ = "cap_adjustment"
-    __table_args__ = (CheckConstraint(_in("status", ("pending", "approved", "rejected")), name="status"),)
+    __table_args__ = (CheckConstraint(_in("status", AdjustmentState), name="status"),)
     id: Optional[int] = Field(default=None, primary_key=True)
     company_id: int = Field(foreign_key="company.id")
     cycle_id: int = Field(foreign_key="cycle.id", index=True)
     manager_id: str = Field(sa_type=String(64))
     reason: str = Field(sa_type=String(1000))
-    status: str = Field(default="pending", sa_type=String(16))
+    status: str = Field(default=AdjustmentState.PENDING, sa_type=String(16))
     moves: list = Field(default_factory=list, sa_type=JSONType)
     created_by: int = Field(foreign_key="app_user.id")
     created_at: datetime = _ts()
     decided_by: Optional[int] = Field(default=None, foreign_key="app_user.id")
     decided_at: Optional[datetime] = _ts(nullable=True)
-
-
-class Order(SQLModel, table=True):
-    """A retailer's current order for a cycle; every version is kept in order_version."""
-
-    __tablename__ = "retailer_order"
-    __table_args__ = (
-        ForeignKeyConstraint(["company_id", "retailer_id"], ["retailer.company_id", "retailer.retailer_id"]),
-        CheckConstraint(_in("channel", CHANNELS), name="channel"),
-        CheckConstraint("version >= 1", name="version"),
-    )
-    cycle_id: int = Field(foreign_key="cycle.id", primary_key=True)
-    retailer_id: str = Field(sa_type=String(64), primary_key=True)
-    company_id: int
-    version: int = 1
-    channel: str = Field(default="retailer_stated", sa_type=String(32))
-    body_sha256: str = Field(sa_type=String(64))
-    total: int = 0
-    submitted_by: int = Field(foreign_key="app_user.id")
-    submitted_at: datetime = _ts()
-    approved_version: Optional[int] = None
-    approved_by: Optional[int] = Field(default=None, foreign_key="app_user.id")
-    approved_at: Optional[datetime] = _ts(nullable=True)
-
-
-class OrderLine(SQLModel, table=True):
-    __tablename__ = "order_line"
-    __table_args__ = (
-        ForeignKeyConstraint(
-            ["cycle_id", "retailer_id"], ["retailer_order.cycle_id", "retailer_order.retailer_id"],
-            ondelete="CASCADE",
-        ),
-        ForeignKeyConstraint(["company_id", "brand_code"], ["brand.company_id", "brand.brand_code"]),
-        CheckConstraint(f"quantity BETWEEN 0 AND {MAX_LINE_QUANTITY}", name="quantity"),
-    )
-    cycle_id: int = Field(primary_key=True)
-    retailer_id: str = Field(sa_type=String(64), primary_key=True)
-    brand_code: str = Field(sa_type=String(64), primary_key=True)
-    company_id: int
-    quantity: int
-
-
-class OrderVersion(SQLModel, table=True):
-    """Immutable history of an order: who sent which lines, when, by which channel."""
-
-    __tablename__ = "order_version"
-    __table_args__ = (
-        ForeignKeyConstraint(
-            ["cycle_id", "retailer_id"], ["retailer_order.cycle_id", "retailer_order.retailer_id"],
-        ),
-    )
-    cycle_id: int = Field(primary_key=True)
-    retailer_id: str = Field(sa_type=String(64), primary_key=True)
-    version: int = Field(primary_key=True)
-    channel: str = Field(sa_type=String(32))
-    lines: list = Field(default_factory=list, sa_type=JSONType)
-    submitted_by: int = Field(foreign_key="app_user.id")
-    submitted_at: datetime = _ts()
-
-
-class AllocationRun(Leased, table=True):
-    """A run of the engine on a closed cycle's snapshot; executed under a lease (models.leases)."""
-
-    __tablename__ = "allocation_run"
-    __table_args__ = (
-        CheckConstraint(_in("status", RUN_STATUSES), name="status"),
-        CheckConstraint(_in("priority", PRIORITIES), name="priority"),
-        # at most one run per cycle is queued or running at a time
-        Index(
-            "uq_allocation_run_active", "cycle_id", unique=True,
-            sqlite_where=text("status IN ('queued', 'running')"),
-            postgresql_where=text("status IN ('queued', 'running')"),
-        ),
-    )
-    id: Optional[int] = Field(default=None, primary_key=True)
-    company_id: int = Field(foreign_key="company.id")
-    cycle_id: int = Field(foreign_key="cycle.id", index=True)
-    status: str = Field(default="queued", sa_type=String(16))
-    # what the run put first (DOMAIN.md "Volume first, or choice first"); the policy's when the request named none
-    priority: str = Field(default="volume", sa_type=String(16), sa_column_kwargs={"server_default": "volume"})
-    created_by: int = Field(foreign_key="app_user.id")
-    created_at: datetime = _ts()
-    started_at: Optional[datetime] = _ts(nullable=True)
-    finished_at: Optional[datetime] = _ts(nullable=True)
-    # the cycle's closed_at when the run was started: a run of an earlier close is stale and cannot be published
-    cycle_closed_at: Optional[datetime] = _ts(nullable=True)
-    totals: dict = Field(default_factory=dict, sa_type=JSONType)
-    timings: dict = Field(default_factory=dict, sa_type=JSONType)
-    certificate: dict = Field(default_factory=dict, sa_type=JSONType)
-    excluded_orders: list = Field(default_factory=list, sa_type=JSONType)
-    error: Optional[str] = Field(default=None, sa_type=String(2000))
-
-
-class Allocation(SQLModel, table=True):
-    """One line of a run's result.
-
-    No foreign key to allocation_run: the only writer is the run itself, inserting under its own row lock in one
-    transaction, and a per-row foreign-key trigger would add about a fifth to writing a city's half million rows.
-    """
-
-    __tablename__ = "allocation"
-    __table_args__ = (
-        CheckConstraint("allocated >= 0 AND allocated <= demanded", name="allocated"),
-        CheckConstraint(_in("reason", ("full", "no_supply", "cap", "supply")), name="reason"),
-    )
-    run_id: int = Field(primary_key=True)
-    retailer_id: str = Field(sa_type=String(64), primary_key=True)
-    brand_code: str = Field(sa_type=String(64), primary_key=True)
-    demanded: int
-    allocated: int
-    reason: str = Field(sa_type=String(16))
-
-
-class Publication(SQLModel, table=True):
-    """The distribution center's feed: id order is publish order, and one per cycle."""
-
-    __tablename__ = "publication"
-    id: Optional[int] = Field(default=None, primary_key=True)
-    company_id: int = Field(foreign_key="company.id", index=True)
-    cycle_id: int = Field(foreign_key="cycle.id", unique=True)
-    run_id: int = Field(foreign_key="allocation_run.id", unique=True)
-    published_at: datetime = _ts()
-    published_by: int = Field(foreign_key="app_user.id")
-
-
-class Forecast(SQLModel, table=True):
-    """A manager's current forecast per spec for a cycle."""
-
-    __tablename__ = "forecast"
-    __table_args__ = (
-        ForeignKeyConstraint(["company_id", "manager_id"], ["manager.company_id", "manager.manager_id"]),
-        ForeignKeyConstraint(["company_id", "brand_code"], ["brand.company_id", "brand.brand_code"]),
-        CheckConstraint("quantity >= 0", name="quantity"),
-    )
-    cycle_id: int = Field(foreign_key="cycle.id", primary_key=True)
-    manager_id: str = Field(sa_type=String(64), primary_key=True)
-    brand_code: str = Field(sa_type=String(64), primary_key=True)
-    company_id: int
-    quantity: int = Field(sa_type=BigInteger)
-    version: int = 1
-    submitted_at: datetime = _ts()
-
-
-class ForecastVersion(SQLModel, table=True):
-    __tablename__ = "forecast_version"
-    cycle_id: int = Field(foreign_key="cycle.id", primary_key=True)
-    manager_id: str = Field(sa_type=String(64), primary_key=True)
-    version: int = Field(primary_key=True)
-    company_id: int = Field(foreign_key="company.id")
-    lines: list = Field(default_factory=list, sa_type=JSONType)
-    submitted_by: int = Field(foreign_key="app_user.id")
-    submitted_at: datetime = _ts()
-
-
-class DemandSnapshot(SQLModel, table=True):
-    """A published cycle's counted demand is final, so accuracy keeps its per-manager sums instead of re-adding
-    every order line; valid while the retailer-to-manager assignment it was built on (its SHA-256) holds."""
-
-    __tablename__ = "demand_snapshot"
-    cycle_id: int = Field(foreign_key="cycle.id", primary_key=True)
-    company_id: int = Field(foreign_key="company.id")
-    assignment_sha256: str = Field(sa_type=String(64))
-    built_at: datetime = _ts()
-
-
-class DemandSnapshotLine(SQLModel, table=True):
-    __tablename__ = "demand_snapshot_line"
-    cycle_id: int = Field(foreign_key="demand_snapshot.cycle_id", primary_key=True)
-    manager_id: str = Field(sa_type=String(64), primary_key=True)
-    brand_code: str = Field(sa_type=String(64), primary_key=True)
-    quantity: int = Field(sa_type=BigInteger)
 
 
 class AuditEvent(SQLModel, table=True):
@@ -465,5 +299,7 @@ class IdempotencyKey(SQLModel, table=True):
 
 
 # Tables kept in modules of their own, registered on the metadata with the rest wherever tables are imported.
+import models.tables_demand  # noqa: E402,F401
+import models.tables_runs  # noqa: E402,F401
 import models.tables_scenarios  # noqa: E402,F401
 import models.tables_supply  # noqa: E402,F401

@@ -9,8 +9,9 @@ from typing import Optional
 from sqlalchemy import CheckConstraint, String
 from sqlmodel import Field, SQLModel
 
+from allocation.vocabulary import Priority, Reason, RunState
 from models.leases import Leased
-from models.tables import PRIORITIES, RUN_STATUSES, _in
+from models.tables import _in
 from models.types import JSONType, UTCDateTime, utcnow
 
 
@@ -19,15 +20,16 @@ class Scenario(Leased, table=True):
     under a lease like a run (models.leases, executor.kinds)."""
 
     __tablename__ = "scenario"
-    __table_args__ = (CheckConstraint(_in("status", RUN_STATUSES), name="status"),
-                      CheckConstraint(_in("priority", PRIORITIES), name="priority"))
+    __table_args__ = (CheckConstraint(_in("status", RunState), name="status"),
+                      CheckConstraint(_in("priority", Priority), name="priority"))
     id: Optional[int] = Field(default=None, primary_key=True)
     company_id: int = Field(foreign_key="company.id")
     cycle_id: int = Field(foreign_key="cycle.id", index=True)
     name: str = Field(sa_type=String(200))
-    status: str = Field(default="queued", sa_type=String(16))
+    status: str = Field(default=RunState.QUEUED, sa_type=String(16))
     # what it put first, as a run records it (the policy's when the request named none)
-    priority: str = Field(default="volume", sa_type=String(16), sa_column_kwargs={"server_default": "volume"})
+    priority: str = Field(default=Priority.VOLUME, sa_type=String(16),
+                          sa_column_kwargs={"server_default": Priority.VOLUME.value})
     created_by: int = Field(foreign_key="app_user.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     started_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime, nullable=True)
@@ -52,7 +54,7 @@ class ScenarioAllocation(SQLModel, table=True):
     __tablename__ = "scenario_allocation"
     __table_args__ = (
         CheckConstraint("allocated >= 0 AND allocated <= demanded", name="allocated"),
-        CheckConstraint(_in("reason", ("full", "no_supply", "cap", "supply")), name="reason"),
+        CheckConstraint(_in("reason", Reason), name="reason"),
     )
     scenario_id: int = Field(primary_key=True)
     retailer_id: str = Field(sa_type=String(64), primary_key=True)

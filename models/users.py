@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
+from allocation.vocabulary import Role
 from models.errors import Conflict, Invalid, NotFound
-from models.tables import ROLES, ApiToken, Company, Manager, User
+from models.tables import ApiToken, Company, Manager, User
 from models.types import utcnow
 
 DEFAULT_COMPANY = "default"
@@ -89,14 +90,14 @@ def company_by_code(session: Session, code: str | None) -> Company:
 def create_user(session: Session, company_id: int, role: str, name: str | None = None,
                 manager_id: str | None = None) -> tuple[User, str]:
     """A new user and its API token; the token is returned once and only its SHA-256 is kept."""
-    if role not in ROLES:
-        raise Invalid(f"unknown role {role!r}; one of {', '.join(ROLES)}")
-    if role in ("account_manager", "market_manager"):
+    if role not in tuple(Role):
+        raise Invalid(f"unknown role {role!r}; one of {', '.join(Role)}")
+    if role in (Role.ACCOUNT_MANAGER, Role.MARKET_MANAGER):
         if not manager_id:
             raise Invalid(f"a {role} user needs --manager-id")
-        if role == "account_manager" and session.get(Manager, (company_id, manager_id)) is None:
+        if role == Role.ACCOUNT_MANAGER and session.get(Manager, (company_id, manager_id)) is None:
             raise NotFound(f"no account manager {manager_id!r} in this company; load the managers first")
-        if role == "market_manager":
+        if role == Role.MARKET_MANAGER:
             exists = session.execute(select(Manager.manager_id).where(
                 Manager.company_id == company_id, Manager.market_manager_id == manager_id).limit(1)).first()
             if exists is None:

@@ -5,22 +5,24 @@ from __future__ import annotations
 from sqlalchemy import and_, select
 from sqlmodel import Session
 
-from models.cycles import get_cycle, list_cycles, status_of
+from allocation.vocabulary import CycleState
+from models.cycles import cycle_status_sql, get_cycle
 from models.master import scope_retailers
-from models.orders import cap_warnings
-from models.orders import status_of as order_status
+from models.orders import cap_warnings, order_status
 from models.pagination import page
-from models.tables import Cap, Cycle, Order, Retailer
+from models.tables import Cap, Cycle, Retailer
+from models.tables_demand import Order
 from models.users import Principal
 
 RECENT = 50  # the newest cycles looked at when a page picks "the open cycle" or "the planned cycle"
 
 
-def cycles_in_state(session: Session, company_id: int, *states: str) -> list[Cycle]:
-    """The company's recent cycles in these states (as they are now: a planned cycle past opens_at is open),
-    newest first."""
-    recent, _ = list_cycles(session, company_id, None, RECENT, newest_first=True)
-    return [c for c in recent if status_of(c) in states]
+def cycles_in_state(session: Session, company_id: int, *states: CycleState) -> list[Cycle]:
+    """The company's newest cycles (at most RECENT) in these states as they are now (a planned cycle past
+    opens_at is open), newest first."""
+    stmt = (select(Cycle).where(Cycle.company_id == company_id, cycle_status_sql().in_([str(s) for s in states]))
+            .order_by(Cycle.id.desc()).limit(RECENT))
+    return list(session.execute(stmt).scalars())
 
 
 def retailers_in_cycle(session: Session, principal: Principal, cycle_id: int | str, cursor: str | None,

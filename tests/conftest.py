@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
+import traceback
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
@@ -22,6 +25,35 @@ from models.users import create_user, get_or_create_company
 PG_ADMIN_URL = os.environ.get("TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "sample"
 BACKENDS = ["sqlite", "postgresql"]
+
+
+# --- no database work on the event loop: a blocking statement or commit there stalls every request in flight
+_LOOP_DB_WORK: list[str] = []
+
+
+def _on_the_event_loop(what: str) -> None:
+    if threading.current_thread() is threading.main_thread():
+        return  # the test itself (a browser driver may run a loop there); servers under test run in other threads
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return  # a worker thread: blocking is fine here
+    where = [f"{Path(f.filename).parent.name}/{Path(f.filename).name}:{f.lineno}" for f in traceback.extract_stack()
+             if "site-packages" not in f.filename and "conftest" not in f.filename]
+    _LOOP_DB_WORK.append(f"{what[:120]!r} at {' <- '.join(reversed(where[-4:]))}")
+
+
+event.listen(Engine, "before_cursor_execute", lambda _c, _cur, statement, *_a: _on_the_event_loop(statement))
+event.listen(Engine, "commit", lambda _c: _on_the_event_loop("COMMIT"))
+event.listen(Engine, "rollback", lambda _c: _on_the_event_loop("ROLLBACK"))
+
+
+@pytest.fixture(autouse=True)
+def no_database_work_on_the_event_loop():
+    """Fails a test during which a database statement, commit or rollback ran on an event loop's thread."""
+    _LOOP_DB_WORK.clear()
+    yield
+    assert not _LOOP_DB_WORK, "database work on the event loop:\n" + "\n".join(_LOOP_DB_WORK[:5])
 
 
 def _pg_available() -> bool:

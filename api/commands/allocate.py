@@ -12,9 +12,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from allocation.files import read_inputs
-from allocation.priority import Priority
+from allocation.files import read_inputs, release_unused_memory
 from allocation.problem import Problem, ProblemError
+from allocation.vocabulary import Priority, Reason
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED_CERTIFICATE = 3
@@ -53,7 +53,7 @@ def _summary(run, zero_lines: int, out: Path, seconds: dict) -> Table:
                                             f"{c['fairness_violations']:,} fairness violations")
     table.add_row("fairness violations", f"{cert.fairness_violations:,}")
     table.add_row("lines", f"{cert.lines:,}" + (f" (and {zero_lines:,} of 0 cartons, left out)" if zero_lines else ""))
-    for reason in ("full", "no_supply", "cap", "supply"):
+    for reason in Reason:
         table.add_row(f"  {reason}", f"{int(counts.get(reason, 0)):,}")
     table.add_row("short lines at zero", f"{cert.short_lines_at_zero:,}")
     table.add_row("timings (s)", "  ".join(f"{k} {v:.2f}" for k, v in seconds.items()))
@@ -84,6 +84,8 @@ def allocate(
         frames = read_inputs(demand, supply, caps)
         t1 = time.perf_counter()
         problem = Problem.from_frames(*frames)
+        del frames  # the problem's arrays replace the frames: free them before the solve
+        release_unused_memory()
     except ProblemError as exc:
         _bad_input(err, exc, paths)
         raise typer.Exit(EXIT_BAD_INPUT) from None

@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from allocation.vocabulary import Channel, RetailerStatus, Role
+
 out = Console()
 # a year and a week of history: value per carton a year earlier needs the weeks 52 back of every demo cycle
 HISTORY_WEEKS = 53
@@ -45,9 +47,9 @@ def demo(retailers: Annotated[int, typer.Option(help="retailers in the generated
     tokens = {}
     with session_scope(engine) as session:
         comp = company_by_code(session, company)
-        for role, mid in (("admin", None), ("account_manager", str(manager.manager_id)),
-                          ("market_manager", str(manager.market_manager_id)), ("distribution_center", None),
-                          ("auditor", None)):
+        for role, mid in ((Role.ADMIN, None), (Role.ACCOUNT_MANAGER, str(manager.manager_id)),
+                          (Role.MARKET_MANAGER, str(manager.market_manager_id)), (Role.DISTRIBUTION_CENTER, None),
+                          (Role.AUDITOR, None)):
             _, tokens[role] = create_user(session, comp.id, role, name=f"demo-{role}-{int(time.time())}",
                                           manager_id=mid)
     with out.status("running a whole cycle: forecasts, supply, caps, orders, sign-offs, close, run, publish"):
@@ -69,6 +71,10 @@ def demo(retailers: Annotated[int, typer.Option(help="retailers in the generated
               highlight=False, soft_wrap=True)
     for line in extra:
         out.print("  " + line.replace("BASE", base), highlight=False, soft_wrap=True)
+    out.print(f"\nweb console: {base}/ui/  (sign in with one token; each role sees its own pages)", highlight=False,
+              soft_wrap=True)
+    for role, tok in tokens.items():
+        out.print(f"  {role:<20} {tok}", highlight=False, soft_wrap=True)
 
 
 def _demo_cycle(engine, company, city, cycle) -> list[str]:
@@ -105,11 +111,11 @@ def _demo_cycle(engine, company, city, cycle) -> list[str]:
                 user, _ = create_user(session, comp.id, role, name=name, manager_id=manager_id)
             return Principal(user.id, comp.id, role, name, manager_id)
 
-        admin = as_user("admin")
+        admin = as_user(Role.ADMIN)
         row = create_cycle(session, admin, cycle.period, start, start + timedelta(days=6),
                            opens_at=utcnow() + timedelta(hours=1))
         for manager_id, lines in cycle.forecasts.groupby("manager_id", sort=True):
-            replace_forecast(session, as_user("account_manager", str(manager_id)), str(row.id), str(manager_id),
+            replace_forecast(session, as_user(Role.ACCOUNT_MANAGER, str(manager_id)), str(row.id), str(manager_id),
                              lines[["brand_code", "quantity"]].to_dict("records"))
         row.opens_at = utcnow()  # the demo opens the cycle at once, after the forecasts
         session.flush()
@@ -118,21 +124,21 @@ def _demo_cycle(engine, company, city, cycle) -> list[str]:
         _move_caps(session, row.id, city, as_user, create_adjustment, approve_adjustment)
         body = cycle.demand[["retailer_id", "brand_code", "quantity", "channel"]].to_csv(index=False).encode()
         import_orders(session, admin, str(row.id), body, max_lines=10_000)
-        collected = cycle.demand[cycle.demand.channel == "collected"].retailer_id.drop_duplicates()
+        collected = cycle.demand[cycle.demand.channel == Channel.COLLECTED].retailer_id.drop_duplicates()
         managers = city.retailers.set_index("retailer_id").manager_id
         bosses = city.managers.set_index("manager_id").market_manager_id
         for i, rid in enumerate(collected):
             if i % 5 == 4:
                 continue  # left unsigned: the run lists it and leaves its demand out (rule 4)
             boss = str(bosses[managers[rid]])
-            approve_order(session, as_user("market_manager", boss), str(row.id), str(rid), 1)
+            approve_order(session, as_user(Role.MARKET_MANAGER, boss), str(row.id), str(rid), 1)
         close_cycle(session, admin, row.id)
         run = start_run(session, admin, row.id)
         cycle_id, run_id = row.id, run.id
     execute_run(engine, run_id)
     with session_scope(engine) as session:
         comp = company_by_code(session, company)
-        publish(session, Principal(admin.user_id, comp.id, "admin", admin.name), run_id)
+        publish(session, Principal(admin.user_id, comp.id, Role.ADMIN, admin.name), run_id)
     with session_scope(engine) as session:
         refresh_snapshots(session, comp.id, [cycle_id])
     return [
@@ -154,13 +160,13 @@ def _move_caps(session, cycle_id: int, city, as_user, create_adjustment, approve
 
     from models.tables import Cap
 
-    active = city.retailers[city.retailers["status"] == "active"]
+    active = city.retailers[city.retailers["status"] == RetailerStatus.ACTIVE]
     caps = dict(session.exec(select(Cap.retailer_id, Cap.cap).where(Cap.cycle_id == cycle_id)).all())
     for manager in list(city.managers.itertuples(index=False))[:CAP_MOVES]:
         own = [r for r in active.loc[active["manager_id"] == manager.manager_id, "retailer_id"] if caps.get(r, 0) >= 2]
         if len(own) < 2:
             continue
-        adj = create_adjustment(session, as_user("account_manager", str(manager.manager_id)), cycle_id,
+        adj = create_adjustment(session, as_user(Role.ACCOUNT_MANAGER, str(manager.manager_id)), cycle_id,
                                 [{"from_retailer_id": own[0], "to_retailer_id": own[1], "quantity": 2}],
                                 "a new shop opened next door")
-        approve_adjustment(session, as_user("market_manager", str(manager.market_manager_id)), adj.id)
+        approve_adjustment(session, as_user(Role.MARKET_MANAGER, str(manager.market_manager_id)), adj.id)

@@ -7,14 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from allocation.priority import AllocationPolicy
+from allocation.vocabulary import Role
 from api.deps import SessionDep, require
 from api.schemas_runs import AllocationPolicyOut
 from models import allocation_policy, policies
 from models.users import Principal
 
 router = APIRouter(tags=["allocation runs"])
-Admin = Annotated[Principal, Depends(require("admin"))]
-Reader = Annotated[Principal, Depends(require("admin", "auditor"))]
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+Reader = Annotated[Principal, Depends(require(Role.ADMIN, Role.AUDITOR))]
 
 RULES = """`priority` is what a run puts first when its request names none (DOMAIN.md "Volume first, or choice
 first"): `volume` (the default) allocates the most cartons; `choice` first cuts each order above its cap evenly to

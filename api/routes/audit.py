@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from allocation.vocabulary import Role
 from api.deps import PageDep, SessionDep, require
 from api.schemas import Page
 from api.schemas_orders import AuditEventOut
@@ -13,7 +14,7 @@ from models.audit import list_events
 from models.users import Principal
 
 router = APIRouter(tags=["audit"])
-Auditor = Annotated[Principal, Depends(require("auditor", "admin"))]
+Auditor = Annotated[Principal, Depends(require(Role.AUDITOR, Role.ADMIN))]
 
 
 @router.get("/v1/audit-events", response_model=Page[AuditEventOut])

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query
 from pydantic import ValidationError
 
-from allocation.caps import CapPolicy, floor_like_field
+from allocation.cap_policy import CapPolicy, floor_like_field
+from allocation.vocabulary import AdjustmentState, CapSource, Role
 from api.deps import PageDep, SessionDep, require
 from api.errors import FLOOR_RULE, validation_sentence
 from api.idempotency import IdempotencyDep
@@ -28,11 +29,11 @@ from models.errors import Invalid
 from models.users import Principal
 
 router = APIRouter(tags=["caps"])
-Admin = Annotated[Principal, Depends(require("admin"))]
-PolicyReader = Annotated[Principal, Depends(require("admin", "auditor"))]
-CapReader = Annotated[Principal, Depends(require("admin", "auditor", "account_manager", "market_manager"))]
-AccountManager = Annotated[Principal, Depends(require("account_manager"))]
-MarketManager = Annotated[Principal, Depends(require("market_manager"))]
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+PolicyReader = Annotated[Principal, Depends(require(Role.ADMIN, Role.AUDITOR))]
+CapReader = Annotated[Principal, Depends(require(Role.ADMIN, Role.AUDITOR, Role.ACCOUNT_MANAGER, Role.MARKET_MANAGER))]
+AccountManager = Annotated[Principal, Depends(require(Role.ACCOUNT_MANAGER))]
+MarketManager = Annotated[Principal, Depends(require(Role.MARKET_MANAGER))]
 
 POLICY_BODY = {"requestBody": {"required": True, "content": {"application/json": {
     "schema": {"$ref": "#/components/schemas/CapPolicy"}}}}}
@@ -89,7 +90,7 @@ def put_caps(cycle_id: str, body: list[CapIn], session: SessionDep, principal: A
 @router.get("/v1/cycles/{cycle_id}/caps", response_model=Page[CapOut])
 def get_caps(cycle_id: str, session: SessionDep, principal: CapReader, paging: PageDep,
              manager_id: Annotated[str | None, Query(max_length=64)] = None,
-             source: Annotated[Literal["computed", "set", "adjusted"] | None, Query()] = None):
+             source: Annotated[CapSource | None, Query()] = None):
     """Caps by retailer id with their basis; managers see their own (or their team's) retailers."""
     items, nxt = caps.list_caps(session, principal, cycle_id, paging.cursor, paging.limit, manager_id, source)
     return {"items": [caps.cap_out(c) for c in items], "next_cursor": nxt}
@@ -109,7 +110,7 @@ def create_adjustment(cycle_id: str, body: AdjustmentIn, session: SessionDep, pr
 
 @router.get("/v1/cycles/{cycle_id}/cap-adjustments", response_model=Page[AdjustmentOut])
 def get_adjustments(cycle_id: str, session: SessionDep, principal: CapReader, paging: PageDep,
-                    status: Annotated[Literal["pending", "approved", "rejected"] | None, Query()] = None):
+                    status: Annotated[AdjustmentState | None, Query()] = None):
     """A cycle's adjustments oldest first; managers see their own (or their team's)."""
     items, nxt = adjustments.list_adjustments(session, principal, cycle_id, paging.cursor, paging.limit, status)
     return {"items": [adjustments.adjustment_out(a) for a in items], "next_cursor": nxt}

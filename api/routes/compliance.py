@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from allocation.compliance import COLUMNS, CompliancePolicy
+from allocation.vocabulary import Role
 from api.deps import PageDep, SessionDep, require
 from api.schemas_compliance import ClusterPage, CompliancePage, CompliancePolicyOut
 from models import compliance, policies
@@ -18,9 +19,9 @@ from models.pagination import frame_page, frame_records
 from models.users import Principal
 
 router = APIRouter(tags=["compliance"])
-Admin = Annotated[Principal, Depends(require("admin"))]
-PolicyReader = Annotated[Principal, Depends(require("admin", "auditor"))]
-Reader = Annotated[Principal, Depends(require("admin", "auditor", "market_manager"))]
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+PolicyReader = Annotated[Principal, Depends(require(Role.ADMIN, Role.AUDITOR))]
+Reader = Annotated[Principal, Depends(require(Role.ADMIN, Role.AUDITOR, Role.MARKET_MANAGER))]
 
 COUNTING = """Definitions: DOMAIN.md "What auditors check beyond accuracy"; the README's section on compliance.
 

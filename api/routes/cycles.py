@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from api.deps import ALL_ROLES, PageDep, SessionDep, require
+from allocation.vocabulary import Role
+from api.deps import PageDep, SessionDep, require
 from api.idempotency import IdempotencyDep
 from api.schemas import Page
 from api.schemas_caps import CycleIn, CycleOut, SupplyLineIn, SupplyLineOut, SupplySummary
@@ -16,10 +17,10 @@ from models.summary import cycle_summary
 from models.users import Principal
 
 router = APIRouter(tags=["cycles"])
-Admin = Annotated[Principal, Depends(require("admin"))]
-AnyRole = Annotated[Principal, Depends(require(*ALL_ROLES))]
-Board = Annotated[Principal, Depends(require("admin", "auditor"))]
-SupplyReader = Annotated[Principal, Depends(require("admin", "auditor", "distribution_center"))]
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+AnyRole = Annotated[Principal, Depends(require(*Role))]
+Board = Annotated[Principal, Depends(require(Role.ADMIN, Role.AUDITOR))]
+SupplyReader = Annotated[Principal, Depends(require(Role.ADMIN, Role.AUDITOR, Role.DISTRIBUTION_CENTER))]
 
 
 def shown(cycle) -> dict:

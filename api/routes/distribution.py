@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
+from allocation.vocabulary import Role
 from api.deps import PageDep, SessionDep, read_session, require
 from api.schemas import Page
 from api.schemas_runs import PickLineOut, PublicationOut, PublicationsPage, PublishedOut
@@ -15,8 +16,8 @@ from models import distribution
 from models.users import Principal
 
 router = APIRouter(tags=["distribution"])
-Puller = Annotated[Principal, Depends(require("distribution_center", "admin", "auditor", "account_manager"))]
-Warehouse = Annotated[Principal, Depends(require("distribution_center", "admin", "auditor"))]
+Puller = Annotated[Principal, Depends(require(Role.DISTRIBUTION_CENTER, Role.ADMIN, Role.AUDITOR, Role.ACCOUNT_MANAGER))]
+Warehouse = Annotated[Principal, Depends(require(Role.DISTRIBUTION_CENTER, Role.ADMIN, Role.AUDITOR))]
 NOT_PUBLISHED = {404: {"description": "no such cycle"},
                  409: {"description": "the cycle is not published yet (not_published)"}}
 RouteId = Annotated[str | None, Query(min_length=1, max_length=64, description="only this delivery route")]

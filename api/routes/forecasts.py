@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from allocation.accuracy import BY_MANAGER_COLUMNS, BY_SPEC_COLUMNS
+from allocation.vocabulary import Role
 from api.deps import PageDep, SessionDep, require
 from api.schemas import Page
 from api.schemas_forecasts import AccuracyPage, ForecastIn, ForecastOut, ForecastSummaryOut
@@ -18,8 +19,8 @@ from models.pagination import frame_page, frame_records
 from models.users import Principal
 
 router = APIRouter()
-Forecaster = Annotated[Principal, Depends(require("account_manager"))]
-Reader = Annotated[Principal, Depends(require("account_manager", "market_manager", "auditor", "admin"))]
+Forecaster = Annotated[Principal, Depends(require(Role.ACCOUNT_MANAGER))]
+Reader = Annotated[Principal, Depends(require(Role.ACCOUNT_MANAGER, Role.MARKET_MANAGER, Role.AUDITOR, Role.ADMIN))]
 ID = Annotated[str, Query(max_length=64)]
 
 FORECAST_RULES = """Forecasts are accepted only while the cycle is `planned` (before its `opens_at`); once orders

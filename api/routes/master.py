@@ -7,14 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import text
 
-from api.deps import ALL_ROLES, PageDep, SessionDep, require
+from allocation.vocabulary import Role
+from api.deps import PageDep, SessionDep, require
 from api.schemas import BrandOut, Page, RetailerOut
 from models.master import list_brands, list_retailers, visible_retailer
 from models.users import Principal
 
 router = APIRouter()
 service = APIRouter()  # open routes, without the authenticated routes' error responses
-AnyRole = Annotated[Principal, Depends(require(*ALL_ROLES))]
+AnyRole = Annotated[Principal, Depends(require(*Role))]
 
 
 @service.get("/health", tags=["service"])

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import zlib
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
+from allocation.vocabulary import Channel, OrderState, Role
 from api.deps import PageDep, SessionDep, require
 from api.idempotency import IdempotencyDep
 from api.schemas import Page
@@ -18,10 +19,10 @@ from models.users import Principal
 
 router = APIRouter(prefix="/v1/cycles/{cycle_id}/orders", tags=["orders"])
 
-Submitter = Annotated[Principal, Depends(require("account_manager"))]
-Importer = Annotated[Principal, Depends(require("account_manager", "admin"))]
-Reader = Annotated[Principal, Depends(require("account_manager", "market_manager", "admin", "auditor"))]
-Approver = Annotated[Principal, Depends(require("market_manager"))]
+Submitter = Annotated[Principal, Depends(require(Role.ACCOUNT_MANAGER))]
+Importer = Annotated[Principal, Depends(require(Role.ACCOUNT_MANAGER, Role.ADMIN))]
+Reader = Annotated[Principal, Depends(require(Role.ACCOUNT_MANAGER, Role.MARKET_MANAGER, Role.ADMIN, Role.AUDITOR))]
+Approver = Annotated[Principal, Depends(require(Role.MARKET_MANAGER))]
 CSV_TYPES = ("text/csv", "text/plain", "application/csv")
 GZIP_RATIO = 8
 
@@ -99,8 +100,8 @@ def post_import(cycle_id: str, request: Request, principal: Importer,
 
 @router.get("", response_model=Page[OrderSummaryOut])
 def get_orders(cycle_id: str, session: SessionDep, principal: Reader, paging: PageDep,
-               status: Literal["submitted", "pending_approval", "approved"] | None = None,
-               channel: Literal["retailer_stated", "collected"] | None = None,
+               status: OrderState | None = None,
+               channel: Channel | None = None,
                manager_id: Annotated[str | None, Query(max_length=64)] = None,
                retailer_id: Annotated[str | None, Query(max_length=64)] = None):
     """The cycle's orders the caller may see, by retailer id; `pending_approval` ones still need sign-off."""

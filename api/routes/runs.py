@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Request
 
+from allocation.vocabulary import CycleState, Role
 from api.deps import PageDep, SessionDep, require
 from api.idempotency import IdempotencyDep
 from api.schemas import Page
@@ -15,8 +16,8 @@ from models import runs
 from models.users import Principal
 
 router = APIRouter(tags=["allocation runs"])
-Admin = Annotated[Principal, Depends(require("admin"))]
-Reader = Annotated[Principal, Depends(require("admin", "auditor"))]
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+Reader = Annotated[Principal, Depends(require(Role.ADMIN, Role.AUDITOR))]
 
 RUN_RULES = """Starts an allocation run on a snapshot of the **closed** cycle and answers 202 at once; poll
 `GET /v1/allocation-runs/{run_id}` until `status` is `succeeded` or `failed`. The run executes outside the
@@ -85,4 +86,4 @@ def publish(run_id: str, session: SessionDep, principal: Admin, idem: Idempotenc
     """Publishes a succeeded run; the cycle's allocation is then final."""
     pub = runs.publish(session, principal, run_id)
     return idem.respond({"cycle_id": str(pub.cycle_id), "run_id": str(pub.run_id), "published_at": pub.published_at,
-                         "status": "published"}, 200)
+                         "status": CycleState.PUBLISHED}, 200)

@@ -7,17 +7,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from allocation.vocabulary import Role
 from api.deps import PageDep, SessionDep, require
 from api.idempotency import IdempotencyDep
 from api.schemas import Page
-from api.schemas_scenarios import ScenarioAllocationOut, ScenarioCreated, ScenarioIn, ScenarioOut
+from api.schemas_scenarios import FillRatios, ScenarioAllocationOut, ScenarioCreated, ScenarioIn, ScenarioOut
 from executor.kinds import SCENARIO
 from models import scenarios
 from models.users import Principal
 
 router = APIRouter(tags=["scenarios"])
-Admin = Annotated[Principal, Depends(require("admin"))]
-Reader = Annotated[Principal, Depends(require("admin", "auditor"))]
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+Reader = Annotated[Principal, Depends(require(Role.ADMIN, Role.AUDITOR))]
 
 SCENARIO_RULES = """Queues a what-if allocation of the cycle's frozen demand (the approved demand of its close, as a
 run reads it) under other supply and/or caps, and answers 202 at once; poll `GET /v1/scenarios/{scenario_id}`.
@@ -83,3 +84,9 @@ def get_scenario_allocations(scenario_id: str, session: SessionDep, principal: R
     """A scenario's rows in (retailer_id, brand_code) order, each beside the compared run's `run_allocated`."""
     rows, nxt = scenarios.scenario_allocations(session, principal, scenario_id, paging.cursor, paging.limit, changed)
     return {"items": [r._asdict() for r in rows], "next_cursor": nxt}
+
+
+@router.get("/v1/scenarios/{scenario_id}/fill-ratios", response_model=FillRatios)
+def get_fill_ratios(scenario_id: str, session: SessionDep, principal: Reader):
+    """Lines by fill ratio in the scenario and in the run it is compared with, bucket by bucket."""
+    return scenarios.fill_ratios(session, principal, scenario_id)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
 from allocation.supply_plan import PLAN_COLUMNS, SupplyPolicy
+from allocation.vocabulary import Role
 from api.deps import PageDep, SessionDep, require
 from api.schemas import Page
 from api.schemas_caps import SupplyLineIn, SupplyLineOut, SupplySummary
@@ -18,8 +19,8 @@ from models.pagination import frame_page, frame_records
 from models.users import Principal
 
 router = APIRouter(tags=["supply plan"])
-Admin = Annotated[Principal, Depends(require("admin"))]
-Reader = Annotated[Principal, Depends(require("admin", "auditor"))]
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+Reader = Annotated[Principal, Depends(require(Role.ADMIN, Role.AUDITOR))]
 
 PLAN_RULES = """The supply plan of a cycle, per spec (any cycle state; a proposal: the admin still sets the supply).
 

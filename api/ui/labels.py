@@ -23,5 +23,8 @@ REASON_LABELS = {"full": N_("full"), "no_supply": N_("no supply"), "cap": N_("ca
 PRIORITY_LABELS = {"volume": N_("volume first"), "choice": N_("choice first")}
 WEEKDAYS = {1: N_("Monday"), 2: N_("Tuesday"), 3: N_("Wednesday"), 4: N_("Thursday"), 5: N_("Friday"),
             6: N_("Saturday"), 7: N_("Sunday")}
+BASIS_LABELS = {"forecast": N_("managers' forecasts"), "history": N_("projected from past weeks"),
+                "mixed": N_("forecasts and projections")}
 LABELS = {"ROLE_LABELS": ROLE_LABELS, "STATUS_LABELS": STATUS_LABELS, "CHANNEL_LABELS": CHANNEL_LABELS,
-          "REASON_LABELS": REASON_LABELS, "PRIORITY_LABELS": PRIORITY_LABELS, "WEEKDAYS": WEEKDAYS}
+          "REASON_LABELS": REASON_LABELS, "PRIORITY_LABELS": PRIORITY_LABELS, "WEEKDAYS": WEEKDAYS,
+          "BASIS_LABELS": BASIS_LABELS}

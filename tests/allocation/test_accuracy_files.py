@@ -89,7 +89,8 @@ def test_line_numbers_count_blank_lines(tmp_path):
 
 def test_more_bad_lines_are_counted(tmp_path):
     err = refused(write(tmp_path, "f.csv", HEADER + "m,w,a,-1\nm,w,b,-2\nm,w,c,-3\n"))
-    assert err.line == 2 and "2 more line(s): 3, 4" in err.problem
+    assert err.line == 2 and err.total == 3 and [f.line for f in err.faults] == [2, 3, 4]
+    assert "f.csv, line 4, column quantity: -3 is negative" in str(err)
 
 
 def test_empty_identifier_is_refused(tmp_path):

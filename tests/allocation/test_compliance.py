@@ -83,12 +83,16 @@ def data(orders=ORDERS, owners=OWNERS, inactive=("r6",), history=True) -> Compli
                      columns=["cycle_id", "retailer_id", "manager_id", "channel", "approved", "total"])
     lines = pd.DataFrame([(c, r, b, q) for c, rows in orders.items() for r, (_, _, ls) in rows.items()
                           for b, q in ls.items()], columns=["cycle_id", "retailer_id", "brand_code", "quantity"])
+    # the cartons that enter the run: retailer-stated orders and collected ones approved (accuracy's actuals)
+    demand = pd.DataFrame([(c, owners[r], b, q) for c, rows in orders.items() for r, (ch, ok, ls) in rows.items()
+                           if ch == "retailer_stated" or ok for b, q in ls.items() if q > 0],
+                          columns=["cycle_id", "manager_id", "brand_code", "quantity"])
     return ComplianceData(
         cycles=pd.DataFrame({"cycle_id": [1, 2], "start_date": [date(2026, 11, 23), date(2026, 11, 30)],
                              "end_date": [date(2026, 11, 29), date(2026, 12, 6)]}),
         retailers=pd.DataFrame({"retailer_id": list(owners), "manager_id": list(owners.values()),
                                 "active": [r not in inactive for r in owners]}),
-        orders=o, lines=lines,
+        orders=o, lines=lines, demand=demand,
         brands=pd.DataFrame({"brand_code": list(PRICES), "wholesale_price": [Decimal(p) for p in PRICES.values()],
                              "is_key": [b == "K" for b in PRICES]}),
         adjustments=pd.DataFrame({"cycle_id": [1, 1], "manager_id": ["M1", "M2"], "cartons": [8, 2]}),

@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from allocation import files
-from allocation.files import read_frame, read_inputs, write_allocations, write_csv_atomic
-from allocation.problem import Problem, ProblemError
+from allocation.files import read_input, read_inputs, write_allocations, write_csv_atomic
 from allocation.engine import allocate
+from allocation.problem import Problem, ProblemError
 
 
 def write(path, text: str, encoding="utf-8"):
@@ -23,13 +23,13 @@ def write(path, text: str, encoding="utf-8"):
 
 
 def test_ids_are_text_and_keep_leading_zeros(tmp_path):
-    f = read_frame(write(tmp_path / "d.csv", "retailer_id,brand_code,quantity\n000123,0042,5\n"), "demand")
+    f = read_input(write(tmp_path / "d.csv", "retailer_id,brand_code,quantity\n000123,0042,5\n"), "demand")
     assert f.loc[0, "retailer_id"] == "000123" and f.loc[0, "brand_code"] == "0042"
     assert int(f.loc[0, "quantity"]) == 5
 
 
 def test_byte_order_mark_and_padded_header(tmp_path):
-    f = read_frame(write(tmp_path / "c.csv", "\ufeffretailer_id , cap\n01,3\n"), "caps")
+    f = read_input(write(tmp_path / "c.csv", "\ufeffretailer_id , cap\n01,3\n"), "caps")
     assert list(f.columns) == ["retailer_id", "cap"] and f.loc[0, "retailer_id"] == "01"
 
 
@@ -39,14 +39,14 @@ def test_byte_order_mark_and_padded_header(tmp_path):
 ])
 def test_unreadable_files_cite_the_line(tmp_path, text, line, words):
     with pytest.raises(ProblemError) as info:
-        read_frame(write(tmp_path / "d.csv", text), "demand")
+        read_input(write(tmp_path / "d.csv", text), "demand")
     e = info.value.errors[0]
     assert (e["input"], e["line"]) == ("demand", line) and words in e["message"]
 
 
 def test_not_utf8(tmp_path):
     with pytest.raises(ProblemError) as info:
-        read_frame(write(tmp_path / "d.csv", "retailer_id,brand_code,quantity\n零售,x,1\n", "gbk"), "demand")
+        read_input(write(tmp_path / "d.csv", "retailer_id,brand_code,quantity\n零售,x,1\n", "gbk"), "demand")
     assert "not UTF-8" in info.value.errors[0]["message"]
 
 
@@ -115,3 +115,40 @@ def test_allocations_round_trip(tmp_path):
     assert list(back.columns) == ["retailer_id", "brand_code", "demanded", "allocated", "reason"]
     assert back.values.tolist() == [["001", "x", 6, 3, "supply"], ["001", "y,1", 2, 2, "full"],
                                     ["002", "x", 4, 2, "supply"]]
+
+
+ID_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=0, max_size=6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.lists(st.tuples(ID_TEXT, ID_TEXT, st.sampled_from(["3", "0", "10000", "-1", "2.0", "", " 4", "x", "1e2"])),
+                     min_size=1, max_size=8))
+def test_the_columnar_reader_reads_what_the_careful_reader_reads(tmp_path_factory, rows):
+    """Arrow's reader is only a faster road: every file it takes gives the problem (or the faults) the pandas one gives."""
+    folder = tmp_path_factory.mktemp("read")
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerows([("retailer_id", "brand_code", "quantity"), *rows])
+    d = write(folder / "d.csv", text.getvalue())
+    s = write(folder / "s.csv", "brand_code,quantity\n" + "".join(f'"{b.replace(chr(34), 2 * chr(34))}",5\n'
+                                                                  for b in sorted({r[1] for r in rows})))
+    c = write(folder / "c.csv", "retailer_id,cap\n" + "".join(f'"{r.replace(chr(34), 2 * chr(34))}",7\n'
+                                                              for r in sorted({r[0] for r in rows})))
+
+    def problem_or_faults():
+        try:
+            p = Problem.from_frames(*read_inputs(d, s, c))
+        except ProblemError as exc:
+            return exc.errors
+        assert p.retailer_ids.tolist() == sorted(p.retailer_ids.tolist())  # canonical order is Python's
+        assert p.brand_codes.tolist() == sorted(p.brand_codes.tolist())
+        return [p.retailer_ids.tolist(), p.brand_codes.tolist(), p.line_retailer.tolist(), p.line_spec.tolist(),
+                p.line_demand.tolist(), p.cap.tolist(), p.supply.tolist(), p.zero_lines]
+
+    fast = problem_or_faults()
+    original = files._read_columnar
+    files._read_columnar = lambda *args: None
+    try:
+        careful = problem_or_faults()
+    finally:
+        files._read_columnar = original
+    assert fast == careful

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from allocation.problem import MAX_ERRORS, Problem, ProblemError
+from allocation.problem import Problem, ProblemError
+from allocation.rows import MAX_SHOWN
 
 
 def demand(*rows, **extra):
@@ -146,10 +147,10 @@ def test_error_list_is_capped_with_a_total():
                       "quantity": np.full(n, -1)})
     with pytest.raises(ProblemError) as info:
         Problem.from_frames(d, SUPPLY, CAPS)
-    assert len(info.value.errors) == MAX_ERRORS and info.value.total == n
+    assert len(info.value.errors) == MAX_SHOWN and info.value.total == n
     assert info.value.errors[0]["line"] == 2
-    assert str(info.value).splitlines()[-1] == f"... and {n - MAX_ERRORS} more"
-    assert str(info.value).splitlines()[0] == "demand line 2, column quantity: quantity -1 is negative"
+    assert str(info.value).splitlines()[-1] == f"... and {n - MAX_SHOWN} more"
+    assert str(info.value).splitlines()[0] == "demand, line 2, column quantity: quantity -1 is negative"
 
 
 def test_non_string_identifiers_from_a_json_body_are_read_as_text():

@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from allocation.engine import allocate
-from allocation.problem import LINE_MAX, Problem
+from allocation.problem import Problem
 from allocation.solver import exact_order
+from allocation.vocabulary import LINE_MAX
 from tests.allocation.oracles import (
     allocation_cost,
     brute_feasible,

@@ -18,7 +18,8 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from models.runs import start_run
-from models.tables import Brand, Cap, Cycle, Manager, Order, OrderLine, Retailer, Supply, User
+from models.tables import Brand, Cap, Cycle, Manager, Retailer, Supply, User
+from models.tables_demand import Order, OrderLine
 from models.types import utcnow
 from models.users import Principal, create_user
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from allocation.caps import CapPolicy
+from allocation.cap_policy import CapPolicy
 from models.tables import AuditEvent, Cap
 from tests.models.test_caps_world import W50, add_cycle, build_world
 

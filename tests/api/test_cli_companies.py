@@ -57,5 +57,8 @@ def test_every_command_names_its_company_once_there_are_several(db_env):
     assert client.get("/v1/brands", headers={"Authorization": f"Bearer {north}"}).status_code == 200
 
 
-def test_the_worker_needs_postgresql(db_env):
+def test_the_worker_needs_postgresql_and_sound_settings(db_env, monkeypatch):
     assert "PostgreSQL" in refused("worker")
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    monkeypatch.setenv("RUNS_HEARTBEAT_S", "40")  # more than half the default lease
+    assert "RUNS_HEARTBEAT_S must be at most half" in refused("worker")

@@ -26,16 +26,8 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from models.tables import (
-    Allocation,
-    AllocationRun,
-    AuditEvent,
-    CapAdjustment,
-    Cycle,
-    History,
-    Publication,
-    Retailer,
-)
+from models.tables import AuditEvent, CapAdjustment, Cycle, History, Retailer
+from models.tables_runs import Allocation, AllocationRun, Publication
 from tests.allocation.test_compliance import CYCLE_1, ORDERS, OWNERS, POOLED, PRICES, same
 from tests.models.test_forecasts_models import Seed
 
@@ -138,10 +130,16 @@ def test_cycle_two_reads_history_of_its_own_week(client, auth, city):
 
 
 def test_the_manager_is_the_retailers_current_one(client, auth, city, session, company):
+    before = by_manager(client.get("/v1/compliance", params={"cycle_id": city[1]},
+                                   headers=auth("auditor")).json()["items"])  # builds the published cycle's snapshot
+    assert before["M1"]["value_per_carton_allocated"] == 70.0 and math.isnan(before["M3"]["value_per_carton_allocated"])
     session.get(Retailer, (company.id, "s1")).manager_id = "M3"
+    session.get(Retailer, (company.id, "r1")).manager_id = "M3"  # its K 4 allocated moves with it
     session.commit()
     got = by_manager(client.get("/v1/compliance", params={"cycle_id": city[1]}, headers=auth("auditor")).json()["items"])
-    assert got["M2"]["orders"] == 1 and got["M3"]["orders"] == 1
+    assert got["M2"]["orders"] == 1 and got["M3"]["orders"] == 2 and got["M1"]["orders"] == 5
+    assert got["M3"]["value_per_carton_allocated"] == 100.0 and got["M1"]["value_per_carton_allocated"] == 50.0
+    assert got["M3"]["key_share_allocated"] == 1.0 and got["M1"]["key_share_allocated"] == 0.0
 
 
 @pytest.mark.parametrize(("params", "status", "code"), [

@@ -7,6 +7,7 @@ from collections import Counter
 
 import pytest
 
+from models.summary import fill_histogram
 from tests.conftest import SAMPLE
 from tests.reliability.world import build_world, sample_rows
 
@@ -16,7 +17,7 @@ def world(client, auth, sample):
     return build_world(client, auth)
 
 
-def test_summary_counts_orders_caps_and_demand_per_spec(client, world):
+def test_summary_counts_orders_caps_and_demand_per_spec(client, world, session):
     admin = world.headers["admin"]
     with open(SAMPLE / "demand.csv", encoding="utf-8", newline="") as f:
         demand = list(csv.DictReader(f))
@@ -54,6 +55,8 @@ def test_summary_counts_orders_caps_and_demand_per_spec(client, world):
 
     published = client.get(f"/v1/cycles/{world.cycles['published']}/summary", headers=admin).json()
     run = client.get(f"/v1/allocation-runs/{world.run_id}", headers=admin).json()
+    kept = run["totals"]["fill_histogram"]  # written with the rows, equal to a count over them
+    assert kept == fill_histogram(session, int(world.run_id)) and sum(kept) == run["totals"]["lines"]
     assert sum(s["allocated"] or 0 for s in published["specs"]) == run["totals"]["allocated"]
     assert all(s["allocated"] <= min(s["demand"], s["supply"]) for s in published["specs"] if s["allocated"] is not None)
     assert client.get(f"/v1/cycles/{open_id}/summary", headers=world.headers["distribution_center"]).status_code == 403

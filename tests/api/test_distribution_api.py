@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from models.tables import Allocation
+from models.tables_runs import Allocation
 from tests.api.runs_world import (
     EXPECTED,
     OWNER,

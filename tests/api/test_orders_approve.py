@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from models.orders import approved_demand
-from models.tables import Cycle, Order
+from models.tables import Cycle
+from models.tables_demand import Order
 from tests.api.orders_world import am, body, order_url, world  # noqa: F401 - world and am fixtures
 
 

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
-from models.tables import AuditEvent, Order, OrderLine, OrderVersion
+from models.tables import AuditEvent
+from models.tables_demand import Order, OrderLine, OrderVersion
 from models.users import create_user, get_or_create_company
 from tests.api.orders_world import add_world, order_url
 from tests.conftest import make_client

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from api.app import create_app
 from api.settings import Settings
-from models.tables import AuditEvent, Order, OrderLine, OrderVersion
+from models.tables import AuditEvent
+from models.tables_demand import Order, OrderLine, OrderVersion
 from tests.api.orders_world import am, body, order_url, world  # noqa: F401 - world and am fixtures
 
 

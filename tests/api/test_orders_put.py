@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from models.tables import AuditEvent, Order, OrderLine, OrderVersion
+from models.tables import AuditEvent
+from models.tables_demand import Order, OrderLine, OrderVersion
 from tests.api.orders_world import CAP_R1, am, body, order_url, world  # noqa: F401 - world and am fixtures
 
 

@@ -10,7 +10,8 @@ from sqlalchemy import select, update
 
 from api.app import create_app
 from api.settings import Settings
-from models.tables import AllocationRun, AuditEvent, Cycle, Publication
+from models.tables import AuditEvent, Cycle
+from models.tables_runs import AllocationRun, Publication
 from models.types import utcnow
 from tests.api.runs_world import EXPECTED, add_cycle, add_master, pull_all, queue_run, world  # noqa: F401 - the fixture
 

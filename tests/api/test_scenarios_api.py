@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from allocation.problem import Problem
-from models.tables import AllocationRun
+from models.tables_runs import AllocationRun
 from tests.allocation.oracles import brute_violations, lp_max_volume
 from tests.models.test_forecasts_models import Seed
 
@@ -100,8 +100,9 @@ def test_scenario_and_its_comparison_by_hand(client, shop):
     got = rows(client, shop, f"/v1/scenarios/{sc['id']}/allocations")
     assert {k: (x["demanded"], x["allocated"], x["reason"]) for k, x in got.items()} == SCENARIO_ROWS
     assert {k: x["run_allocated"] for k, x in got.items()} == {k: v[1] for k, v in RUN_ROWS.items()}
+    assert sc["compared_run_id"] == rid
     assert sc["comparison"] == {
-        "run_id": rid, "volume_change": 6, "fill_ratio_change": pytest.approx(6 / 17, abs=1e-6),
+        "volume_change": 6, "fill_ratio_change": pytest.approx(6 / 17, abs=1e-6),
         "short_lines_by_reason": {"run": {"no_supply": 0, "cap": 1, "supply": 2},
                                   "scenario": {"no_supply": 0, "cap": 0, "supply": 1}},
         "shortfall_by_spec": [{"brand_code": "A", "run": 4, "scenario": 0},
@@ -110,6 +111,11 @@ def test_scenario_and_its_comparison_by_hand(client, shop):
     changed = rows(client, shop, f"/v1/scenarios/{sc['id']}/allocations", changed="true")
     assert {k: (x["run_allocated"], x["allocated"]) for k, x in changed.items()} == {
         ("R1", "A"): (2, 4), ("R2", "A"): (2, 4), ("R3", "B"): (3, 5)}
+    # fill ratio buckets: 0, 0-10 %, ..., 90-100 %, 100 %; run: 2/4 twice (50-60 %), 3/6 (50-60 %), full twice;
+    # scenario: 5/6 (80-90 %), full four times
+    fill = client.get(f"/v1/scenarios/{sc['id']}/fill-ratios", headers=shop["auditor"]).json()
+    assert fill["run"] == [0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 2] and fill["compared_run_id"] == rid
+    assert fill["scenario"] == [0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 4] and len(fill["buckets"]) == 12
     listed = client.get(f"/v1/cycles/{cid}/scenarios", headers=shop["auditor"]).json()
     assert [x["id"] for x in listed["items"]] == [sc["id"]] and listed["items"][0]["comparison"] == sc["comparison"]
 
@@ -229,9 +235,9 @@ def test_comparison_follows_the_run_of_the_same_close(client, shop):
     changed = client.get(f"/v1/scenarios/{sc['id']}/allocations", params={"changed": "true"}, headers=h["admin"])
     assert changed.status_code == 409 and changed.json()["code"] == "no_comparison"
     first = run(client, h, cid)
-    assert client.get(f"/v1/scenarios/{sc['id']}", headers=h["admin"]).json()["comparison"]["run_id"] == first
+    assert client.get(f"/v1/scenarios/{sc['id']}", headers=h["admin"]).json()["compared_run_id"] == first
     second = run(client, h, cid)                                              # the latest succeeded run
-    assert client.get(f"/v1/scenarios/{sc['id']}", headers=h["admin"]).json()["comparison"]["run_id"] == second
+    assert client.get(f"/v1/scenarios/{sc['id']}", headers=h["admin"]).json()["compared_run_id"] == second
     # reopened and closed again: the new close's runs allocate other demand, the scenario keeps its own close's
     assert client.post(f"/v1/cycles/{cid}/reopen", headers=h["admin"]).status_code == 200
     assert client.put(f"/v1/cycles/{cid}/orders/R5", json={"lines": [{"brand_code": "A", "quantity": 3}]},
@@ -239,12 +245,12 @@ def test_comparison_follows_the_run_of_the_same_close(client, shop):
     client.put(f"/v1/cycles/{cid}/caps", json=[{"retailer_id": "R5", "cap": 9}], headers=h["admin"])
     assert client.post(f"/v1/cycles/{cid}/close", headers=h["admin"]).status_code == 200
     third = run(client, h, cid)
-    assert client.get(f"/v1/scenarios/{sc['id']}", headers=h["admin"]).json()["comparison"]["run_id"] == second
+    assert client.get(f"/v1/scenarios/{sc['id']}", headers=h["admin"]).json()["compared_run_id"] == second
     later = scenario(client, h, cid)
-    assert later["comparison"]["run_id"] == third and later["totals"]["lines"] == 6
+    assert later["compared_run_id"] == third and later["totals"]["lines"] == 6
     assert client.post(f"/v1/allocation-runs/{third}/publish", headers=h["admin"]).status_code == 200
     # on a published cycle: compared with the published run, even after a later scenario
     fourth_try = client.post(f"/v1/cycles/{cid}/allocation-runs", headers=h["admin"])
     assert fourth_try.status_code == 409
     again = scenario(client, h, cid)
-    assert again["comparison"]["run_id"] == third and again["comparison"]["volume_change"] >= 0
+    assert again["compared_run_id"] == third and again["comparison"]["volume_change"] >= 0

@@ -80,7 +80,7 @@ class Deployment:
     def base(self, i: int) -> str:
         return f"http://127.0.0.1:{self.apis[i][0]}"
 
-    def wait_ready(self, seconds: float = 90) -> None:
+    def wait_ready(self, seconds: float = 180) -> None:
         """Every API answers /health and every live worker has registered its heartbeat."""
         deadline = time.monotonic() + seconds
         for port, proc in self.apis:

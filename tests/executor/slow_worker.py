@@ -1,43 +1,17 @@
-"""`tobacco-alloc` whose runs hold the interpreter lock while they solve, the way a long province solve does, while
-a file named after their cycle id exists in SLOW_DIR and for at least the seconds it says (a test decides which
-runs are slow, and for how long).
+"""`tobacco-alloc` whose allocation runs execute tests/executor/slow_kind.py (slow on demand), for the queue tests.
 
-Run as `python -m tests.executor.slow_worker worker --concurrency N`; the child processes import `execute` below.
+Run as `python -m tests.executor.slow_worker worker --concurrency N`.
 """
 
 from __future__ import annotations
 
-import ctypes
-import os
 import sys
-import time
-from pathlib import Path
-
-
-def execute(bind, job_id: int, owner: str) -> str:
-    from sqlmodel import Session
-
-    from models import runs
-    from models.tables import AllocationRun
-
-    with Session(bind) as session:
-        marker = Path(os.environ["SLOW_DIR"]) / str(session.get(AllocationRun, job_id).cycle_id)
-
-    def solve(snapshot):
-        if marker.exists():
-            least, start = int(marker.read_text()), time.monotonic()
-            while marker.exists() or time.monotonic() - start < least:
-                ctypes.PyDLL(None).sleep(1)  # libc's sleep, without releasing the GIL
-        return runs._solve(snapshot)
-
-    return runs.execute_claimed(bind, job_id, owner, solve)
-
 
 if __name__ == "__main__":
     from executor.kinds import Kind, register
-    from models.tables import AllocationRun
+    from models.tables_runs import AllocationRun
 
-    register(Kind("run", AllocationRun, "tests.executor.slow_worker:execute"))
+    register(Kind("run", AllocationRun, "tests.executor.slow_kind:execute"))
     from api.cli import app
 
     app(sys.argv[1:])

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from allocation.caps import CapPolicy
+from allocation.cap_policy import CapPolicy
 from models.cap_adjustments import net_effect
 from models.caps import _iso_week, cap_inputs, compute_cycle_caps, current_policy, put_policy
 from models.errors import Conflict

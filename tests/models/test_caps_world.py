@@ -9,18 +9,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from models.tables import (
-    Allocation,
-    AllocationRun,
-    Brand,
-    Cycle,
-    History,
-    Manager,
-    Order,
-    OrderLine,
-    Publication,
-    Retailer,
-)
+from models.tables import Brand, Cycle, History, Manager, Retailer
+from models.tables_demand import Order, OrderLine
+from models.tables_runs import Allocation, AllocationRun, Publication
 from models.users import create_user
 
 # Account managers A1 and A2 report to market manager MA; A3 reports to MB.

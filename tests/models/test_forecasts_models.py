@@ -14,18 +14,8 @@ from allocation.accuracy import score_cells, score_managers
 from models.accuracy import AccuracyQuery, actual_frame, forecast_frame, refresh_snapshots, score
 from models.errors import Conflict, Invalid, NotFound
 from models.forecasts import get_forecast, replace_forecast
-from models.tables import (
-    Brand,
-    Cycle,
-    DemandSnapshot,
-    DemandSnapshotLine,
-    Forecast,
-    ForecastVersion,
-    Manager,
-    Order,
-    OrderLine,
-    Retailer,
-)
+from models.tables import Brand, Cycle, Manager, Retailer
+from models.tables_demand import DemandSnapshot, DemandSnapshotLine, Forecast, ForecastVersion, Order, OrderLine
 from models.users import Principal, create_user
 
 

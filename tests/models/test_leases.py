@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from models import leases
-from models.tables import AllocationRun
+from models.tables_runs import AllocationRun
 from models.types import utcnow
 from tests.api.runs_world import add_cycle, add_master, queue_run  # noqa: F401
 

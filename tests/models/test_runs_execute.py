@@ -10,7 +10,8 @@ from sqlmodel import Session
 
 from models import leases, runs
 from models.errors import Conflict
-from models.tables import Allocation, AllocationRun, Cap, Cycle
+from models.tables import Cap, Cycle
+from models.tables_runs import Allocation, AllocationRun
 from models.types import utcnow
 from tests.api.runs_world import EXPECTED, add_cycle, add_master, admin_principal, queue_run, world  # noqa: F401 - the fixture
 
@@ -50,7 +51,7 @@ def test_a_run_is_executed_once(session, connection, company, world):
 
 
 def test_failure_mid_write_leaves_a_failed_run_and_no_rows(session, connection, company, world, monkeypatch):
-    real = runs.bulk_insert
+    real, real_csv = runs.bulk_insert, runs.copy_csv
 
     def half_then_raise(sess, table, columns, rows):
         rows = list(rows)
@@ -58,7 +59,14 @@ def test_failure_mid_write_leaves_a_failed_run_and_no_rows(session, connection, 
         assert sess.execute(select(func.count()).select_from(Allocation)).scalar() > 0
         raise RuntimeError("disk full while writing SELECT * FROM allocation")
 
+    def half_csv_then_raise(sess, table, columns, chunks):  # PostgreSQL takes the rows as CSV through COPY
+        lines = b"".join(chunks).splitlines(keepends=True)
+        real_csv(sess, table, columns, [b"".join(lines[: len(lines) // 2])])
+        assert sess.execute(select(func.count()).select_from(Allocation)).scalar() > 0
+        raise RuntimeError("disk full while writing SELECT * FROM allocation")
+
     monkeypatch.setattr(runs, "bulk_insert", half_then_raise)
+    monkeypatch.setattr(runs, "copy_csv", half_csv_then_raise)
     run_id = queue_run(session, company.id, world.id)
     assert runs.execute_run(connection, run_id) == "failed"
     run = fresh(session, run_id)
@@ -69,6 +77,7 @@ def test_failure_mid_write_leaves_a_failed_run_and_no_rows(session, connection, 
     assert session.get(Cycle, world.id, populate_existing=True).status == "closed"
 
     monkeypatch.setattr(runs, "bulk_insert", real)
+    monkeypatch.setattr(runs, "copy_csv", real_csv)
     again = queue_run(session, company.id, world.id)
     assert runs.execute_run(connection, again) == "succeeded"
     assert rows_of(session, again) == EXPECTED

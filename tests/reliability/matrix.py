@@ -75,6 +75,7 @@ WHO: dict[str, frozenset[str] | None] = {
     "GET /v1/cycles/{cycle_id}/scenarios": ADMIN_AUDITOR,
     "GET /v1/scenarios/{scenario_id}": ADMIN_AUDITOR,
     "GET /v1/scenarios/{scenario_id}/allocations": ADMIN_AUDITOR,
+    "GET /v1/scenarios/{scenario_id}/fill-ratios": ADMIN_AUDITOR,
 }
 
 

@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
-from models.tables import AuditEvent, Cycle, Order, OrderLine, OrderVersion
+from models.tables import AuditEvent, Cycle
+from models.tables_demand import Order, OrderLine, OrderVersion
 from tests.conftest import make_client
 from tests.threads import run_threads
 from tests.reliability.world import committed_city, sample_rows

@@ -26,7 +26,9 @@ from sqlmodel import Session
 from api.app import create_app
 from api.settings import Settings
 from models import orders_import, runs
-from models.tables import Allocation, AllocationRun, Cycle, Order, OrderLine, OrderVersion
+from models.tables import Cycle
+from models.tables_demand import Order, OrderLine, OrderVersion
+from models.tables_runs import Allocation, AllocationRun
 from models.users import Principal
 from tests.conftest import SAMPLE, make_client
 from tests.reliability.world import committed_city, fill_cycle, sample_rows

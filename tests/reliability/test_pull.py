@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlmodel import Session
 
-from models.tables import Allocation, Cycle
+from models.tables import Cycle
+from models.tables_runs import Allocation
 from tests.conftest import SAMPLE, make_client
 from tests.api.runs_world import pull_all
 from tests.reliability.world import committed_city, fill_cycle, sample_rows

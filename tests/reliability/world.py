@@ -6,9 +6,10 @@ import csv
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from allocation.vocabulary import Role
 from tests.conftest import SAMPLE
 
-ROLES = ("admin", "account_manager", "market_manager", "distribution_center", "auditor")
+ROLES = tuple(Role)
 
 
 def sample_rows(name: str) -> list[dict]:

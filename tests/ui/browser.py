@@ -64,10 +64,15 @@ def axe_violations(page) -> list[dict]:
 
 
 def chart_points(page, selector: str) -> int:
-    """How many data points the ECharts instance in this element holds (0 if it drew nothing)."""
+    """How many data points the ECharts instance in this element holds (0 if it drew nothing); its `aria` option
+    must be on, so a screen reader hears a description of the chart."""
     page.wait_for_selector(f"{selector}[data-rendered]")
-    return page.evaluate("""(sel) => {
+    points, aria = page.evaluate("""(sel) => {
         const chart = echarts.getInstanceByDom(document.querySelector(sel));
-        if (!chart) return 0;
-        return chart.getOption().series.reduce((n, s) => n + (s.data ? s.data.length : 0), 0);
+        if (!chart) return [0, false];
+        const option = chart.getOption();
+        return [option.series.reduce((n, s) => n + (s.data ? s.data.length : 0), 0),
+                Boolean(option.aria && option.aria[0] ? option.aria[0].enabled : option.aria && option.aria.enabled)];
     }""", selector)
+    assert aria, f"{selector}: ECharts aria is off"
+    return points

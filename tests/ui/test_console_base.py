@@ -97,3 +97,19 @@ def test_pages_carry_no_outside_address_and_a_strict_policy(ui):
     for ref in re.findall(r'(?:src|href)="([^"]+)"', r.text):
         assert ref.startswith("/ui/") or ref.startswith("#"), ref
     assert ui.get(re.search(r'src="(/ui/static/vendor/htmx[^"]+)"', r.text).group(1)).status_code == 200
+
+
+def test_an_htmx_action_refused_by_its_state_answers_a_message_for_the_page(connection, client, auth, sample):
+    """A 409 from the model reaches an HTMX button as a sentence in the page's language, aimed at #flash."""
+    from api.ui.session import csrf_for
+    from tests.reliability.world import build_world
+
+    world = build_world(client, auth)
+    token = world.headers["market_manager"]["Authorization"].split()[1]
+    ui = make_client(connection)
+    ui.cookies.set(TOKEN_COOKIE, token, path="/ui")
+    r = ui.post(f"/ui/approvals/{world.cycles['closed']}/{world.own_retailer}/approve", data={"version": "1"},
+                headers={"X-CSRF-Token": csrf_for(token), "HX-Request": "true"})
+    assert r.status_code == 409 and r.headers["HX-Retarget"] == "#flash"
+    assert 'data-code="cycle_state"' in r.text and "订货周期当前的状态不允许此操作" in r.text
+    assert "<html" not in r.text  # a fragment, not a page

@@ -10,6 +10,8 @@ def test_market_manager_signs_off_a_collected_order(open_as, world, api):
     page = open_as("market_manager", "/ui/approvals")
     rows = page.locator("#pending-orders tbody tr[id^=order-]")
     assert rows.count() == len(world.collected_retailers)
+    page.wait_for_selector("#team-accuracy table.accuracy tbody tr")  # the team's scores load after the page
+    assert page.locator("#team-accuracy table.accuracy tbody tr").count() == 2  # his two account managers
     screenshot(page, "market-manager-approvals")
     assert axe_violations(page) == []
     rid = world.collected_retailers[0]
@@ -40,9 +42,9 @@ def test_account_manager_orders_from_a_phone(open_as, world, api):
     page.click(f"#retailers a[href='/ui/orders/{cycle}/{rid}']")
     page.wait_for_url(f"**/ui/orders/{cycle}/{rid}")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # nothing sideways on a phone
-    empty = page.locator("select[name=brand_code]").evaluate_all(
+    empty = page.locator("input[name=brand_code]").evaluate_all(
         "els => els.map((e, i) => e.value === '' ? i : -1).filter(i => i >= 0)")
-    page.locator("select[name=brand_code]").nth(empty[0]).select_option(world.brands[-1])
+    page.locator("input[name=brand_code]").nth(empty[0]).fill(world.brands[-1])
     page.locator("input[name=quantity]").nth(empty[0]).fill("7")
     page.locator("input[name=quantity]").nth(0).fill("3000")  # above any cap: kept whole, with a warning
     page.locator("input[value=collected]").check()

@@ -3,20 +3,19 @@ per-spec errors. Auditors and admins see everyone, a market manager his team, an
 
 from __future__ import annotations
 
-import calendar
-import re
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from allocation.vocabulary import FINAL_CYCLE_STATES, Role
 from api.deps import SessionDep
 from api.ui import charts
 from api.ui.i18n import N_
+from api.ui.periods import choices, report_query
 from api.ui.render import NavItem, render, translator
 from api.ui.session import page_for
 from models import accuracy as scores
-from models.errors import Invalid, NotFound
+from models.errors import NotFound
 from models.master import may_see_manager
 from models.pagination import frame_records
 from models.users import Principal
@@ -24,33 +23,11 @@ from models.worklist import cycles_in_state
 
 router = APIRouter()
 NAV = [NavItem(5, "/ui/accuracy", N_("Forecast accuracy"), ("auditor",)),  # the auditor's home
-       NavItem(50, "/ui/accuracy", N_("Forecast accuracy"), ("admin", "market_manager", "account_manager"))]
-Reader = Annotated[Principal, Depends(page_for("auditor", "admin", "market_manager", "account_manager"))]
+       NavItem(50, "/ui/accuracy", N_("Forecast accuracy"), (Role.ADMIN, Role.MARKET_MANAGER, Role.ACCOUNT_MANAGER))]
+Reader = Annotated[Principal, Depends(page_for(Role.AUDITOR, Role.ADMIN, Role.MARKET_MANAGER, Role.ACCOUNT_MANAGER))]
 Text = Annotated[str | None, Query(max_length=64)]
 TREND_CYCLES = 12  # a manager's trend: his scores over the last this many final cycles
 TOP_ERRORS = 50
-
-
-def period_range(period: str) -> tuple[date, date]:
-    """'2026-11' (a month) or '2026-Q4' (a quarter) as the first and last day of it."""
-    if m := re.fullmatch(r"(\d{4})-(\d{2})", period):
-        year, month = int(m[1]), int(m[2])
-        if 1 <= month <= 12:
-            return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
-    if m := re.fullmatch(r"(\d{4})-Q([1-4])", period):
-        year, q = int(m[1]), int(m[2])
-        last = 3 * q
-        return date(year, last - 2, 1), date(year, last, calendar.monthrange(year, last)[1])
-    raise Invalid(f"period {period!r}: give a month as 2026-11 or a quarter as 2026-Q4", "invalid_request")
-
-
-def _query(final, cycle_id: str | None, period: str | None, key_only: bool, **kw) -> scores.AccuracyQuery:
-    """The chosen cycle or period; by default the latest published cycle (its orders are final), else closed."""
-    if period:
-        start, end = period_range(period)
-        return scores.AccuracyQuery(date_from=start, date_to=end, key_only=key_only, **kw)
-    default = next((c for c in final if c.status == "published"), final[0])
-    return scores.AccuracyQuery(cycle_id=cycle_id or str(default.id), key_only=key_only, **kw)
 
 
 @router.get("/ui/accuracy")
@@ -58,20 +35,19 @@ def ranks(request: Request, session: SessionDep, principal: Reader, cycle_id: Te
           key_only: bool = False):
     """Ranks by single-brand accuracy (table and bar chart) for a cycle, a month or a quarter."""
     t = translator(request)
-    final = cycles_in_state(session, principal.company_id, "published", "closed")
+    final = cycles_in_state(session, principal.company_id, *FINAL_CYCLE_STATES)
     rows, result = [], None
     if final or period:
-        result = scores.score(session, principal, _query(final, cycle_id, period, key_only))
+        result = scores.score(session, principal, report_query(final, cycle_id, period, scores.AccuracyQuery,
+                                                               key_only=key_only))
         rows = frame_records(result.rows.sort_values(["rank", "manager_id"], kind="stable"))
     field = "key_single_brand_accuracy" if key_only else "single_brand_accuracy"
     option = charts.bars([r["manager_id"] for r in rows], [(t("Single-brand accuracy"), [r[field] for r in rows])],
                          horizontal=True, percent=True)
-    months = sorted({c.start_date.strftime("%Y-%m") for c in final}, reverse=True)
-    quarters = sorted({f"{c.start_date.year}-Q{(c.start_date.month - 1) // 3 + 1}" for c in final}, reverse=True)
     names = {str(c.id): c.name for c in final}
     for r in rows:
         r["period"] = names.get(str(r["period"]), r["period"])
-    return render(request, "accuracy.html", team=rows, final=final, option=option, months=months, quarters=quarters,
+    return render(request, "accuracy.html", team=rows, final=final, option=option, **choices(final),
                   chosen_cycle=(result.cycle_ids[0] if result and not period and result.cycle_ids else None),
                   period=period, key_only=key_only, not_closed=result.cycles_not_closed if result else [])
 
@@ -82,7 +58,7 @@ def manager(manager_id: str, request: Request, session: SessionDep, principal: R
     if not may_see_manager(session, principal, manager_id):
         raise NotFound(f"no account manager {manager_id!r} among the ones you may see", "manager_not_found")
     t = translator(request)
-    final = cycles_in_state(session, principal.company_id, "published", "closed")[:TREND_CYCLES]
+    final = cycles_in_state(session, principal.company_id, *FINAL_CYCLE_STATES)[:TREND_CYCLES]
     trend = []
     for cycle in reversed(final):
         result = scores.score(session, principal, scores.AccuracyQuery(cycle_id=str(cycle.id), manager_id=manager_id))

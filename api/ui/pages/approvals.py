@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse
 
+from allocation.vocabulary import FINAL_CYCLE_STATES, AdjustmentState, CycleState, OrderState, Role
 from api.deps import SessionDep
 from api.ui.i18n import N_
 from api.ui.render import NavItem, render, url
@@ -21,17 +22,17 @@ from models.worklist import cycles_in_state
 
 router = APIRouter()
 NAV = [NavItem(20, "/ui/approvals", N_("Approvals"), ("market_manager",))]
-MarketManager = Annotated[Principal, Depends(page_for("market_manager"))]
+MarketManager = Annotated[Principal, Depends(page_for(Role.MARKET_MANAGER))]
 Cursor = Annotated[str | None, Query(max_length=500)]
 PAGE = 50
 
 
 def team_accuracy(session, principal: Principal) -> tuple[object, list[dict]]:
     """His team's scores in the latest final cycle (ranks among all managers, as the API gives them)."""
-    final = cycles_in_state(session, principal.company_id, "published", "closed")
+    final = cycles_in_state(session, principal.company_id, *FINAL_CYCLE_STATES)
     if not final:
         return None, []
-    cycle = next((c for c in final if c.status == "published"), final[0])
+    cycle = next((c for c in final if c.status == CycleState.PUBLISHED), final[0])
     result = scores.score(session, principal, scores.AccuracyQuery(cycle_id=str(cycle.id)))
     return cycle, [{**r, "period": cycle.name} for r in frame_records(result.rows)]
 
@@ -40,18 +41,24 @@ def team_accuracy(session, principal: Principal) -> tuple[object, list[dict]]:
 def approvals(request: Request, session: SessionDep, principal: MarketManager,
               cycle_id: Annotated[str | None, Query(max_length=64)] = None, cursor: Cursor = None):
     """Collected orders awaiting sign-off and pending cap adjustments of his team, in the open cycle."""
-    open_cycles = cycles_in_state(session, principal.company_id, "open")
+    open_cycles = cycles_in_state(session, principal.company_id, CycleState.OPEN)
     cycle = get_cycle(session, principal.company_id, cycle_id) if cycle_id else (open_cycles[0] if open_cycles else None)
     pending, nxt, proposals = [], None, []
     if cycle is not None:
-        pending, nxt = orders.list_orders(session, principal, cycle.id, cursor, PAGE, status="pending_approval")
-        found, _ = adjustments.list_adjustments(session, principal, cycle.id, None, PAGE, status="pending")
+        pending, nxt = orders.list_orders(session, principal, cycle.id, cursor, PAGE, status=OrderState.PENDING_APPROVAL)
+        found, _ = adjustments.list_adjustments(session, principal, cycle.id, None, PAGE, status=AdjustmentState.PENDING)
         proposals = [adjustments.adjustment_out(a) for a in found]
-    scored_cycle, team = team_accuracy(session, principal)
     return render(request, "approvals.html", cycle=cycle, open_cycles=open_cycles, pending=pending,
-                  proposals=proposals, team=team, scored_cycle=scored_cycle,
+                  proposals=proposals,
                   next_href=url("/ui/approvals", cycle_id=cycle_id, cursor=nxt) if nxt else None,
                   first_href=url("/ui/approvals", cycle_id=cycle_id) if cursor else None)
+
+
+@router.get("/ui/approvals/accuracy")
+def accuracy_part(request: Request, session: SessionDep, principal: MarketManager):
+    """His team's accuracy, loaded into the page after it shows: scoring a city takes longer than the list."""
+    scored_cycle, team = team_accuracy(session, principal)
+    return render(request, "_team_accuracy.html", team=team, scored_cycle=scored_cycle)
 
 
 @router.get("/ui/approvals/{cycle_id}/{retailer_id}")

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
 
+from allocation.vocabulary import ACTIVE_RUN_STATES, CycleState, Role
 from api.deps import SessionDep
 from api.routes.runs import start_and_submit
 from api.ui import charts
@@ -14,13 +15,14 @@ from api.ui.i18n import N_
 from api.ui.render import NavItem, render, translator, url
 from api.ui.session import page_for
 from models import cycles, runs
+from models.scenarios import list_scenarios, refresh_comparison, scenario_out
 from models.summary import caps_overview, cycle_counts, cycle_summary
 from models.users import Principal
 
 router = APIRouter()
-NAV = [NavItem(10, "/ui/cycles", N_("Cycles"), ("admin", "auditor"))]
-Board = Annotated[Principal, Depends(page_for("admin", "auditor"))]
-Admin = Annotated[Principal, Depends(page_for("admin"))]
+NAV = [NavItem(10, "/ui/cycles", N_("Cycles"), (Role.ADMIN, Role.AUDITOR))]
+Board = Annotated[Principal, Depends(page_for(Role.ADMIN, Role.AUDITOR))]
+Admin = Annotated[Principal, Depends(page_for(Role.ADMIN))]
 Cursor = Annotated[str | None, Query(max_length=500)]
 PAGE = 20
 CHART_SPECS = 40  # the chart shows the specs with most demand; the table lists every one
@@ -48,11 +50,12 @@ def cycle_page(cycle_id: str, request: Request, session: SessionDep, principal: 
     if summary["published_run_id"]:
         series.append((t("Allocated"), [s["allocated"] or 0 for s in top]))
     option = charts.bars([s["name"] or s["brand_code"] for s in top], series)
-    active = next((r for r in reversed(run_rows) if r.status in ("queued", "running")), None)
+    active = next((r for r in reversed(run_rows) if r.status in ACTIVE_RUN_STATES), None)
     return render(request, "cycle.html", c=summary, caps=caps_overview(session, principal.company_id, cid),
                   runs=[runs.run_out(r) for r in reversed(run_rows)], active=active, option=option,
                   active_out=runs.run_out(active) if active else None,
-                  chart_specs=len(top))
+                  chart_specs=len(top), scenarios=[scenario_out(refresh_comparison(session, x))
+                                                   for x in list_scenarios(session, principal, cid, None, 100)[0]])
 
 
 @router.post("/ui/cycles/{cycle_id}/close")
@@ -67,7 +70,7 @@ def start_run(cycle_id: str, request: Request, session: SessionDep, principal: A
     """Queue a run on the closed cycle; the page then follows it until it succeeds or fails."""
     run = start_and_submit(request, session, principal, cycle_id)
     if "hx-request" in request.headers:
-        return render(request, "_run_status.html", run=runs.run_out(run), cycle_status="closed")
+        return render(request, "_run_status.html", run=runs.run_out(run), cycle_status=CycleState.CLOSED)
     return RedirectResponse(f"/ui/cycles/{run.cycle_id}", 303)
 
 
@@ -76,7 +79,7 @@ def run_status(run_id: str, request: Request, session: SessionDep, principal: Bo
     """The part of the cycle page that follows a run: it asks again every second while the run is not done."""
     run = runs.get_run(session, principal.company_id, run_id)
     cycle = cycles.get_cycle(session, principal.company_id, run.cycle_id)
-    return render(request, "_run_status.html", run=runs.run_out(run), cycle_status=cycles.status_of(cycle))
+    return render(request, "_run_status.html", run=runs.run_out(run), cycle_status=cycles.cycle_status(cycle))
 
 
 @router.post("/ui/runs/{run_id}/publish")

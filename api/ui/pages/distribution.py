@@ -7,18 +7,18 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
+from allocation.vocabulary import PAGE_LIMIT_MAX, Role
 from api.deps import SessionDep, read_session
 from api.ui.i18n import N_
 from api.ui.render import NavItem, render, url
 from api.ui.session import page_for
 from models import distribution
 from models.master import delivery_routes
-from models.pagination import MAX_LIMIT
 from models.users import Principal
 
 router = APIRouter()
 NAV = [NavItem(10, "/ui/distribution", N_("Distribution"), ("distribution_center",))]
-Warehouse = Annotated[Principal, Depends(page_for("distribution_center", "admin", "auditor"))]
+Warehouse = Annotated[Principal, Depends(page_for(Role.DISTRIBUTION_CENTER, Role.ADMIN, Role.AUDITOR))]
 Cursor = Annotated[str | None, Query(max_length=500)]
 RouteId = Annotated[str | None, Query(max_length=64)]
 Weekday = Annotated[int | None, Query(ge=1, le=7)]
@@ -39,7 +39,7 @@ def pick_list(cycle_id: str, request: Request, session: SessionDep, principal: W
               delivery_weekday: Weekday = None, cursor: Cursor = None):
     """Cartons to pick per spec for one route and delivery day (or all), in 大箱 and loose 条; printable."""
     cycle = distribution.published_cycle(session, principal, cycle_id)
-    lines, nxt = distribution.pick_list(session, principal, cycle.id, cursor, MAX_LIMIT, route_id or None,
+    lines, nxt = distribution.pick_list(session, principal, cycle.id, cursor, PAGE_LIMIT_MAX, route_id or None,
                                         delivery_weekday)
     filters = {"route_id": route_id or None, "delivery_weekday": delivery_weekday}
     return render(request, "pick_list.html", cycle=cycle, lines=lines, filters=filters,

@@ -7,22 +7,21 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse
 
+from allocation.vocabulary import PAGE_LIMIT_MAX, Channel, CycleState, Role
 from api.deps import SessionDep
 from api.ui.i18n import N_
 from api.ui.render import NavItem, render, url
 from api.ui.session import page_for
 from models import orders
-from models.cycles import get_cycle, status_of
+from models.cycles import cycle_status, get_cycle
 from models.errors import Invalid, NotFound
 from models.master import list_brands, visible_retailer
-from models.pagination import MAX_LIMIT
-from models.tables import CHANNELS
 from models.users import Principal
 from models.worklist import cycles_in_state, retailers_in_cycle
 
 router = APIRouter()
 NAV = [NavItem(30, "/ui/orders", N_("Orders"), ("account_manager",))]
-AccountManager = Annotated[Principal, Depends(page_for("account_manager"))]
+AccountManager = Annotated[Principal, Depends(page_for(Role.ACCOUNT_MANAGER))]
 Cursor = Annotated[str | None, Query(max_length=500)]
 PAGE = 100
 EMPTY_ROWS = 3  # blank lines under an order's own, for specs the retailer adds
@@ -32,13 +31,13 @@ EMPTY_ROWS = 3  # blank lines under an order's own, for specs the retailer adds
 def worklist(request: Request, session: SessionDep, principal: AccountManager,
              cycle_id: Annotated[str | None, Query(max_length=64)] = None, cursor: Cursor = None):
     """His retailers by id: each one's order total, cap and warnings in the open cycle (no order: no demand)."""
-    open_cycles = cycles_in_state(session, principal.company_id, "open")
+    open_cycles = cycles_in_state(session, principal.company_id, CycleState.OPEN)
     chosen = cycle_id or (str(open_cycles[0].id) if open_cycles else None)
     cycle, rows, nxt = (None, [], None)
     if chosen:
         cycle, rows, nxt = retailers_in_cycle(session, principal, chosen, cursor, PAGE)
     return render(request, "orders.html", cycle=cycle, open_cycles=open_cycles, rows=rows,
-                  cycle_status=status_of(cycle) if cycle else None,
+                  cycle_status=cycle_status(cycle) if cycle else None,
                   next_href=url("/ui/orders", cycle_id=cycle_id, cursor=nxt) if nxt else None,
                   first_href=url("/ui/orders", cycle_id=cycle_id) if cursor else None)
 
@@ -51,12 +50,12 @@ def _form(request: Request, session, principal: Principal, cycle_id: str, retail
         order = orders.get_order(session, principal, cycle_id, retailer_id)
     except NotFound:
         order = None  # no order yet: no demand until the retailer states one
-    brands, _ = list_brands(session, principal, None, MAX_LIMIT)
+    brands, _ = list_brands(session, principal, None, PAGE_LIMIT_MAX)
     lines = entered if entered is not None else (order["lines"] if order else [])
-    return render(request, "order_form.html", status_code, cycle=cycle, cycle_status=status_of(cycle),
-                  retailer=retailer, order=order, brands=brands,
+    return render(request, "order_form.html", status_code, cycle=cycle, cycle_status=cycle_status(cycle),
+                  retailer=retailer, order=order, brands=brands, names={b.brand_code: b.name for b in brands},
                   lines=[*lines, *({"brand_code": "", "quantity": ""} for _ in range(EMPTY_ROWS))],
-                  channel=channel or (order["channel"] if order else "retailer_stated"), **extra)
+                  channel=channel or (order["channel"] if order else Channel.RETAILER_STATED), **extra)
 
 
 @router.get("/ui/orders/{cycle_id}/{retailer_id}")
@@ -83,12 +82,12 @@ def parse_lines(codes: list[str], quantities: list[str]) -> list[orders.Line]:
 
 @router.post("/ui/orders/{cycle_id}/{retailer_id}")
 def submit_order(cycle_id: str, retailer_id: str, request: Request, session: SessionDep, principal: AccountManager,
-                 brand_code: Annotated[list[str], Form(max_length=MAX_LIMIT)] = (),
-                 quantity: Annotated[list[str], Form(max_length=MAX_LIMIT)] = (),
-                 channel: Annotated[str, Form(max_length=32)] = "retailer_stated",
+                 brand_code: Annotated[list[str], Form(max_length=PAGE_LIMIT_MAX)] = (),
+                 quantity: Annotated[list[str], Form(max_length=PAGE_LIMIT_MAX)] = (),
+                 channel: Annotated[str, Form(max_length=32)] = Channel.RETAILER_STATED,
                  version: Annotated[int | None, Form(ge=1, le=2_147_483_647)] = None):
     """Replace the retailer's whole order, as the API's PUT does (If-Match the version the form showed)."""
-    if channel not in CHANNELS or len(brand_code) != len(quantity):
+    if channel not in tuple(Channel) or len(brand_code) != len(quantity):
         raise Invalid("the form is malformed; reload it", "invalid_request")
     try:
         lines = parse_lines(list(brand_code), list(quantity))
