@@ -98,7 +98,7 @@ def test_a_scenario_takes_a_priority_like_a_run_and_compares_with_the_run(client
     cert = shown["certificate"]
     assert (cert["priority"], cert["volume"], cert["volume_policy_max"]) == ("choice", 2362, 2400)
     assert cert["volume_cost"] == round(38 / 2400, 6)
-    assert shown["comparison"]["run_id"] == run_id and shown["comparison"]["volume_change"] == 2362 - 2400
+    assert shown["compared_run_id"] == run_id and shown["comparison"]["volume_change"] == 2362 - 2400
     rows = pull_all(client, f"/v1/scenarios/{shown['scenario_id']}/allocations", auth("auditor"), limit=1000)
     assert {(x["retailer_id"], x["brand_code"]): (x["demanded"], x["allocated"], x["reason"]) for x in rows} == CHOICE
 
