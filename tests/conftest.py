@@ -200,3 +200,22 @@ def pg_committed_engine(pg_engine: Engine) -> Iterator[Engine]:
     truncate_all(pg_engine)
     yield pg_engine
     truncate_all(pg_engine)
+
+
+@pytest.fixture
+def run_world(session, company):
+    """The small city of tests/worlds/runs.py committed on the test connection; returns its closed cycle."""
+    from tests.worlds.runs import add_cycle, add_master
+
+    add_master(session, company.id)
+    cycle = add_cycle(session, company.id)
+    session.commit()
+    return cycle
+
+
+@pytest.fixture
+def sample_world(client, auth, sample):
+    """The committed sample city with a cycle in every state, built through the API (tests/worlds/sample.py)."""
+    from tests.worlds.sample import build_world
+
+    return build_world(client, auth)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from allocation.certificate import certify, max_flow_volume, reasons
 from allocation.problem import Problem
 from allocation.engine import REASONS, allocate
-from tests.allocation.oracles import brute_feasible, brute_violations, cycles, expected_reason, lp_max_volume
+from tests.worlds.oracles import brute_feasible, brute_violations, cycles, expected_reason, lp_max_volume
 
 
 def problem_of(demand, supply, caps) -> Problem:

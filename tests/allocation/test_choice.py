@@ -14,7 +14,7 @@ from allocation.engine import allocate
 from allocation.pipeline import allocate_to_file
 from allocation.problem import Problem
 from allocation.solver import Solution
-from tests.allocation.oracles import brute_feasible, brute_violations, cycles, expected_reason, lp_max_volume, oracle_cut
+from tests.worlds.oracles import brute_feasible, brute_violations, cycles, expected_reason, lp_max_volume, oracle_cut
 
 
 def frames(demand, supply, caps):

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from allocation.even_cut import even_cut
 from allocation.problem import Problem
-from tests.allocation.oracles import oracle_cut
+from tests.worlds.oracles import oracle_cut
 
 
 def cut_of(rows: list[tuple[str, str, int]], caps: dict[str, int]) -> dict[tuple[str, str], int]:

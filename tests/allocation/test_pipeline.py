@@ -15,7 +15,7 @@ from allocation.files import write_allocations
 from allocation.pipeline import CertificateFailed, allocate_to_file
 from allocation.problem import Problem
 from allocation.solver import Solution
-from tests.allocation.oracles import cycles
+from tests.worlds.oracles import cycles
 
 
 def problem_of(demand, supply, caps) -> Problem:

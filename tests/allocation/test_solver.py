@@ -14,7 +14,7 @@ from allocation.engine import allocate
 from allocation.problem import Problem
 from allocation.solver import exact_order
 from allocation.vocabulary import LINE_MAX
-from tests.allocation.oracles import (
+from tests.worlds.oracles import (
     allocation_cost,
     brute_feasible,
     brute_violations,

@@ -40,7 +40,7 @@ from datetime import date
 
 import pytest
 
-from tests.models.test_forecasts_models import Seed
+from tests.worlds.forecasts import Seed
 
 MARCH = {"from": "2025-03-01", "to": "2025-03-31"}
 NULL = None

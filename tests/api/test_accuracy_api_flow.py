@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from models.tables import Cycle
-from tests.models.test_forecasts_models import Seed
+from tests.worlds.forecasts import Seed
 
 
 @pytest.fixture

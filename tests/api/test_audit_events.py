@@ -7,12 +7,12 @@ from datetime import datetime
 
 from models import audit
 from models.users import Principal, create_user
-from tests.api.orders_world import body, order_url, world  # noqa: F401 - world fixture
+from tests.worlds.orders import body, order_url
 
 
-def test_events_fields_filters_and_pages(client, world, auth, session, company):
+def test_events_fields_filters_and_pages(client, orders_world, auth, session, company):
     am = auth("account_manager", "M1")
-    c = world["open"]
+    c = orders_world["open"]
     for q in (1, 2, 3):
         client.put(order_url(c, "R2"), json=body(("B1", q)), headers=am)
     client.put(order_url(c, "R1"), json=body(("B1", 1)), headers=am)
@@ -47,7 +47,7 @@ def test_events_fields_filters_and_pages(client, world, auth, session, company):
     assert len(ids) == 5 and ids == sorted(ids) and len(set(ids)) == 5
 
 
-def test_bad_paging_is_422(client, world, auth):
+def test_bad_paging_is_422(client, orders_world, auth):
     headers = auth("auditor")
     assert client.get("/v1/audit-events", params={"limit": 1001}, headers=headers).status_code == 422
     assert client.get("/v1/audit-events", params={"limit": 0}, headers=headers).status_code == 422
@@ -55,7 +55,7 @@ def test_bad_paging_is_422(client, world, auth):
     assert r.status_code == 422 and r.json()["code"] == "invalid_cursor"
 
 
-def test_audit_is_read_only(client, world, auth):
+def test_audit_is_read_only(client, orders_world, auth):
     for method in ("post", "put", "delete"):
         r = getattr(client, method)("/v1/audit-events", headers=auth("auditor"))
         assert r.status_code == 405

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models.tables import AuditEvent, Cap, CapAdjustment
-from tests.models.test_caps_world import W50, add_cycle, build_world
+from tests.worlds.caps import W50, add_cycle, build_world
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from allocation.cap_policy import CapPolicy
 from models.tables import AuditEvent, Cap
-from tests.models.test_caps_world import W50, add_cycle, build_world
+from tests.worlds.caps import W50, add_cycle, build_world
 
 
 @pytest.fixture

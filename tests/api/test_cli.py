@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import shutil
 
-import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
 from tests.conftest import SAMPLE
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def db_env(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    return url
 
 
 def test_init_db_is_idempotent(db_env):

@@ -8,7 +8,6 @@ from typer.testing import CliRunner
 from api.app import create_app
 from api.cli import app
 from api.settings import Settings
-from tests.api.test_cli import db_env  # noqa: F401 - the fixture
 from tests.conftest import SAMPLE
 
 runner = CliRunner()

@@ -28,8 +28,8 @@ from sqlalchemy import select
 
 from models.tables import AuditEvent, CapAdjustment, Cycle, History, Retailer
 from models.tables_runs import Allocation, AllocationRun, Publication
-from tests.allocation.test_compliance import CYCLE_1, ORDERS, OWNERS, POOLED, PRICES, same
-from tests.models.test_forecasts_models import Seed
+from tests.worlds.compliance import CYCLE_1, ORDERS, OWNERS, POOLED, PRICES, same
+from tests.worlds.forecasts import Seed
 
 RANGE = {"from": "2026-11-01", "to": "2026-12-31"}
 

@@ -5,20 +5,14 @@ from __future__ import annotations
 import csv
 from collections import Counter
 
-import pytest
 
 from models.summary import fill_histogram
 from tests.conftest import SAMPLE
-from tests.reliability.world import build_world, sample_rows
+from tests.worlds.sample import sample_rows
 
 
-@pytest.fixture
-def world(client, auth, sample):
-    return build_world(client, auth)
-
-
-def test_summary_counts_orders_caps_and_demand_per_spec(client, world, session):
-    admin = world.headers["admin"]
+def test_summary_counts_orders_caps_and_demand_per_spec(client, sample_world, session):
+    admin = sample_world.headers["admin"]
     with open(SAMPLE / "demand.csv", encoding="utf-8", newline="") as f:
         demand = list(csv.DictReader(f))
     channel = {r["retailer_id"]: r["channel"] for r in demand}
@@ -29,7 +23,7 @@ def test_summary_counts_orders_caps_and_demand_per_spec(client, world, session):
     capped = {r["retailer_id"] for r in sample_rows("caps")}
     active = {r["retailer_id"] for r in sample_rows("retailers") if (r.get("status") or "active") == "active"}
 
-    open_id = world.cycles["open"]
+    open_id = sample_world.cycles["open"]
     body = client.get(f"/v1/cycles/{open_id}/summary", headers=admin).json()
     assert body["status"] == "open" and body["orders"] == len(channel)
     assert body["cartons"] == sum(per_spec.values())
@@ -45,19 +39,19 @@ def test_summary_counts_orders_caps_and_demand_per_spec(client, world, session):
     assert all(s["allocated"] is None for s in body["specs"])
 
     # one sign-off moves one order from pending to approved
-    team = {m["manager_id"] for m in sample_rows("managers") if m["market_manager_id"] == world.market_manager_id}
+    team = {m["manager_id"] for m in sample_rows("managers") if m["market_manager_id"] == sample_world.market_manager_id}
     owner = {r["retailer_id"]: r["manager_id"] for r in sample_rows("retailers")}
     rid = next(r for r, c in channel.items() if c == "collected" and owner[r] in team)
-    mm = world.headers["market_manager"]
+    mm = sample_world.headers["market_manager"]
     assert client.post(f"/v1/cycles/{open_id}/orders/{rid}/approve", json={"version": 1}, headers=mm).status_code == 200
-    again = client.get(f"/v1/cycles/{open_id}/summary", headers=world.headers["auditor"]).json()
+    again = client.get(f"/v1/cycles/{open_id}/summary", headers=sample_world.headers["auditor"]).json()
     assert again["by_status"]["approved"] == 1 and again["by_status"]["pending_approval"] == collected - 1
 
-    published = client.get(f"/v1/cycles/{world.cycles['published']}/summary", headers=admin).json()
-    run = client.get(f"/v1/allocation-runs/{world.run_id}", headers=admin).json()
+    published = client.get(f"/v1/cycles/{sample_world.cycles['published']}/summary", headers=admin).json()
+    run = client.get(f"/v1/allocation-runs/{sample_world.run_id}", headers=admin).json()
     kept = run["totals"]["fill_histogram"]  # written with the rows, equal to a count over them
-    assert kept == fill_histogram(session, int(world.run_id)) and sum(kept) == run["totals"]["lines"]
+    assert kept == fill_histogram(session, int(sample_world.run_id)) and sum(kept) == run["totals"]["lines"]
     assert sum(s["allocated"] or 0 for s in published["specs"]) == run["totals"]["allocated"]
     assert all(s["allocated"] <= min(s["demand"], s["supply"]) for s in published["specs"] if s["allocated"] is not None)
-    assert client.get(f"/v1/cycles/{open_id}/summary", headers=world.headers["distribution_center"]).status_code == 403
+    assert client.get(f"/v1/cycles/{open_id}/summary", headers=sample_world.headers["distribution_center"]).status_code == 403
     assert client.get("/v1/cycles/99999/summary", headers=admin).status_code == 404

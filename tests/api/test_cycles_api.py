@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models.tables import AuditEvent, Cycle
-from tests.models.test_caps_world import add_order, build_world, publish
+from tests.worlds.caps import add_order, build_world, publish
 
 
 @pytest.fixture

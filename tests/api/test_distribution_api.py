@@ -8,18 +8,7 @@ from decimal import Decimal
 import pytest
 
 from models.tables_runs import Allocation
-from tests.api.runs_world import (
-    EXPECTED,
-    OWNER,
-    PRICES,
-    ROUTE,
-    add_cycle,
-    csv_rows,
-    expected_rows,
-    pull_all,
-    queue_run,
-    world,  # noqa: F401 - the fixture
-)
+from tests.worlds.runs import EXPECTED, OWNER, PRICES, ROUTE, add_cycle, csv_rows, expected_rows, pull_all, queue_run
 
 PULL = "/v1/cycles/{}/allocations"
 
@@ -34,14 +23,14 @@ def run_and_publish(client, auth, cycle_id) -> str:
 
 
 @pytest.fixture
-def published(client, auth, world):
-    run_and_publish(client, auth, world.id)
-    return world
+def published(client, auth, run_world):
+    run_and_publish(client, auth, run_world.id)
+    return run_world
 
 
-def test_nothing_to_pull_before_publishing(client, auth, session, company, world):
-    queue_run(session, company.id, world.id)
-    for path in (PULL.format(world.id), PULL.format(world.id) + ".csv", f"/v1/cycles/{world.id}/pick-list"):
+def test_nothing_to_pull_before_publishing(client, auth, session, company, run_world):
+    queue_run(session, company.id, run_world.id)
+    for path in (PULL.format(run_world.id), PULL.format(run_world.id) + ".csv", f"/v1/cycles/{run_world.id}/pick-list"):
         r = client.get(path, headers=auth("distribution_center"))
         assert r.status_code == 409 and r.json()["code"] == "not_published", path
         assert "published" in r.json()["detail"]
@@ -125,7 +114,7 @@ def test_pick_list_sums_equal_the_pulled_rows(client, auth, published, filters):
     assert all(x["cases"] * 250 + x["cartons_over"] == x["cartons"] and 0 <= x["cartons_over"] < 250 for x in lines)
 
 
-def test_publications_feed_in_publish_order_and_resumable(client, auth, session, company, world):
+def test_publications_feed_in_publish_order_and_resumable(client, auth, session, company, run_world):
     later = add_cycle(session, company.id, name="2026-W48")
     session.commit()
     first_run = run_and_publish(client, auth, later.id)
@@ -135,11 +124,11 @@ def test_publications_feed_in_publish_order_and_resumable(client, auth, session,
     resume = feed["resume_cursor"]
     nothing_new = client.get("/v1/publications", params={"cursor": resume}, headers=auth("distribution_center"))
     assert nothing_new.json()["items"] == [] and nothing_new.json()["resume_cursor"] == resume
-    second_run = run_and_publish(client, auth, world.id)
+    second_run = run_and_publish(client, auth, run_world.id)
     new = client.get("/v1/publications", params={"cursor": resume}, headers=auth("auditor")).json()
-    assert [(x["cycle_id"], x["run_id"]) for x in new["items"]] == [(str(world.id), second_run)]
+    assert [(x["cycle_id"], x["run_id"]) for x in new["items"]] == [(str(run_world.id), second_run)]
     paged = pull_all(client, "/v1/publications", auth("admin"), limit=1)
-    assert [x["cycle_id"] for x in paged] == [str(later.id), str(world.id)]
+    assert [x["cycle_id"] for x in paged] == [str(later.id), str(run_world.id)]
 
 
 def test_roles_on_distribution_routes(client, auth, published):

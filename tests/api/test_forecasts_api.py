@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from models.tables import AuditEvent, Cycle
-from tests.models.test_forecasts_models import Seed
+from tests.worlds.forecasts import Seed
 
 URL = "/v1/cycles/{c}/forecasts/{m}"
 

@@ -8,7 +8,7 @@ import pytest
 from models.orders import approved_demand
 from models.tables import Cycle
 from models.tables_demand import Order
-from tests.api.orders_world import am, body, order_url, world  # noqa: F401 - world and am fixtures
+from tests.worlds.orders import body, order_url
 
 
 @pytest.fixture
@@ -20,8 +20,8 @@ def approve(client, cycle, retailer, version, headers, **extra):
     return client.post(order_url(cycle, retailer, "/approve"), json={"version": version}, headers={**headers, **extra})
 
 
-def test_approve_collected_then_replacement_clears(client, world, am, mm, session, company):
-    c = world["open"]
+def test_approve_collected_then_replacement_clears(client, orders_world, am, mm, session, company):
+    c = orders_world["open"]
     client.put(order_url(c, "R1"), json=body(("B1", 5), channel="collected"), headers=am)
     client.put(order_url(c, "R1"), json=body(("B1", 6), channel="collected"), headers=am)
     stale = approve(client, c, "R1", 1, mm)
@@ -37,8 +37,8 @@ def test_approve_collected_then_replacement_clears(client, world, am, mm, sessio
     assert frame.empty and left == [{"retailer_id": "R1", "version": 3, "manager_id": "M1"}]
 
 
-def test_approval_refusals(client, world, am, mm, auth):
-    c = world["open"]
+def test_approval_refusals(client, orders_world, am, mm, auth):
+    c = orders_world["open"]
     client.put(order_url(c, "R1"), json=body(("B1", 5)), headers=am)
     r = approve(client, c, "R1", 1, mm)
     assert r.status_code == 409 and r.json()["code"] == "not_collected"
@@ -53,8 +53,8 @@ def test_approval_refusals(client, world, am, mm, auth):
         assert r.status_code == 422, bad
 
 
-def test_approval_only_while_open(client, world, am, mm, session, company):
-    c = world["open"]
+def test_approval_only_while_open(client, orders_world, am, mm, session, company):
+    c = orders_world["open"]
     client.put(order_url(c, "R1"), json=body(("B1", 5), channel="collected"), headers=am)
     cycle_row = session.get(Cycle, c)
     cycle_row.status = "closed"
@@ -64,8 +64,8 @@ def test_approval_only_while_open(client, world, am, mm, session, company):
     assert session.get(Order, (c, "R1"), populate_existing=True).approved_version is None
 
 
-def test_reapproval_is_a_no_op_and_idempotency_key_replays(client, world, am, mm, auth):
-    c = world["open"]
+def test_reapproval_is_a_no_op_and_idempotency_key_replays(client, orders_world, am, mm, auth):
+    c = orders_world["open"]
     client.put(order_url(c, "R1"), json=body(("B1", 5), channel="collected"), headers=am)
     first = approve(client, c, "R1", 1, mm, **{"Idempotency-Key": "k1"})
     replay = approve(client, c, "R1", 1, mm, **{"Idempotency-Key": "k1"})
@@ -77,8 +77,8 @@ def test_reapproval_is_a_no_op_and_idempotency_key_replays(client, world, am, mm
     assert len(events["items"]) == 1 and events["items"][0]["new"]["approved_version"] == 1
 
 
-def test_list_status_filters_and_scope(client, world, am, mm, auth):
-    c = world["open"]
+def test_list_status_filters_and_scope(client, orders_world, am, mm, auth):
+    c = orders_world["open"]
     client.put(order_url(c, "R1"), json=body(("B1", 60), ("B2", 70)), headers=am)
     client.put(order_url(c, "R2"), json=body(("B1", 5), channel="collected"), headers=am)
     m2 = auth("account_manager", "M2")
@@ -106,8 +106,8 @@ def test_list_status_filters_and_scope(client, world, am, mm, auth):
     assert client.get(f"/v1/cycles/{c}/orders", params={"status": "late"}, headers=am).status_code == 422
 
 
-def test_list_pages_through_every_order(client, world, auth, am):
-    c = world["open"]
+def test_list_pages_through_every_order(client, orders_world, auth, am):
+    c = orders_world["open"]
     for r in ("R1", "R2"):
         client.put(order_url(c, r), json=body(("B1", 1)), headers=am)
     client.put(order_url(c, "R3"), json=body(("B1", 1)), headers=auth("account_manager", "M2"))
@@ -123,8 +123,8 @@ def test_list_pages_through_every_order(client, world, auth, am):
     assert client.get(f"/v1/cycles/{c}/orders", params={"limit": 1001}, headers=am).status_code == 422
 
 
-def test_get_one_no_order_and_versions(client, world, am, auth):
-    c = world["open"]
+def test_get_one_no_order_and_versions(client, orders_world, am, auth):
+    c = orders_world["open"]
     r = client.get(order_url(c, "R2"), headers=am)
     assert r.status_code == 404 and r.json()["detail"] == "no order: no demand" and r.json()["code"] == "no_order"
     for q in (1, 2, 3):
@@ -139,8 +139,8 @@ def test_get_one_no_order_and_versions(client, world, am, auth):
     assert client.get(order_url(c, "R9", "/versions"), headers=am).status_code == 404
 
 
-def test_approved_demand_mixes_channels(client, world, am, mm, auth, session, company):
-    c = world["open"]
+def test_approved_demand_mixes_channels(client, orders_world, am, mm, auth, session, company):
+    c = orders_world["open"]
     client.put(order_url(c, "R1"), json=body(("B2", 3), ("B1", 2)), headers=am)
     client.put(order_url(c, "R2"), json=body(("B1", 5), channel="collected"), headers=am)
     client.put(order_url(c, "R3"), json=body(("B3", 4), ("B4", 0), channel="collected"),
@@ -152,5 +152,5 @@ def test_approved_demand_mixes_channels(client, world, am, mm, auth, session, co
     pd.testing.assert_frame_equal(frame, expected, check_dtype=False)
     assert frame["quantity"].dtype == "int64"
     assert left == [{"retailer_id": "R2", "version": 1, "manager_id": "M1"}]
-    empty, none = approved_demand(session, company.id, world["planned"])
+    empty, none = approved_demand(session, company.id, orders_world["planned"])
     assert list(empty.columns) == ["retailer_id", "brand_code", "quantity"] and empty.empty and none == []

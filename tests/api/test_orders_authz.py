@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.orders_world import body, order_url, world  # noqa: F401 - world fixture
+from tests.worlds.orders import body, order_url
 
 
 # the caller of each role and whose objects count as "own": R1 belongs to M1 in MM1's team, R4 to M3 in MM2's
@@ -32,9 +32,9 @@ MATRIX = {
 
 
 @pytest.fixture
-def orders_in(client, world, auth):
+def orders_in(client, orders_world, auth):
     """A collected order for R1 (M1) and for R4 (M3), so every route has something to find."""
-    c = world["open"]
+    c = orders_world["open"]
     for rid, mid in ((OWN, "M1"), (OTHER, "M3")):
         r = client.put(order_url(c, rid), json=body(("B1", 2), channel="collected"),
                        headers=auth("account_manager", mid))

@@ -11,7 +11,7 @@ from sqlmodel import Session
 from models.tables import AuditEvent
 from models.tables_demand import Order, OrderLine, OrderVersion
 from models.users import create_user, get_or_create_company
-from tests.api.orders_world import add_world, order_url
+from tests.worlds.orders import add_world, order_url
 from tests.conftest import make_client
 from tests.threads import run_threads
 

@@ -11,7 +11,7 @@ from api.app import create_app
 from api.settings import Settings
 from models.tables import AuditEvent
 from models.tables_demand import Order, OrderLine, OrderVersion
-from tests.api.orders_world import am, body, order_url, world  # noqa: F401 - world and am fixtures
+from tests.worlds.orders import body, order_url
 
 
 HEADER = "retailer_id,brand_code,quantity,channel\n"
@@ -32,8 +32,8 @@ def stored(session, cycle):
                                   .where(OrderLine.cycle_id == cycle)).all())
 
 
-def test_import_creates_replaces_and_keeps(client, world, am, auth, session):
-    c = world["open"]
+def test_import_creates_replaces_and_keeps(client, orders_world, am, auth, session):
+    c = orders_world["open"]
     client.put(order_url(c, "R1"), json=body(("B1", 2)), headers=am)
     client.put(order_url(c, "R2"), json=body(("B2", 1), ("B1", 3)), headers=am)
     text = HEADER + "R2,B1,3,\nR1,B1,60,\nR1,B2,70,\nR2,B2,1,retailer_stated\n"
@@ -60,8 +60,8 @@ def test_import_creates_replaces_and_keeps(client, world, am, auth, session):
     assert [e["new"]["replaced"] for e in events["items"]] == [1, 1] and events["items"][0]["object_type"] == "cycle"
 
 
-def test_import_replacement_clears_approval_and_sets_channel(client, world, am, auth, session):
-    c = world["open"]
+def test_import_replacement_clears_approval_and_sets_channel(client, orders_world, am, auth, session):
+    c = orders_world["open"]
     client.put(order_url(c, "R1"), json=body(("B1", 2), channel="collected"), headers=am)
     client.post(order_url(c, "R1", "/approve"), json={"version": 1}, headers=auth("market_manager", "MM1"))
     same = post(client, c, HEADER + "R1,B1,2,collected\n", am)
@@ -73,8 +73,8 @@ def test_import_replacement_clears_approval_and_sets_channel(client, world, am, 
     assert (got["version"], got["status"], got["approved_version"]) == (2, "pending_approval", None)
 
 
-def test_account_manager_with_anothers_retailer_is_refused_whole(client, world, am, session):
-    c = world["open"]
+def test_account_manager_with_anothers_retailer_is_refused_whole(client, orders_world, am, session):
+    c = orders_world["open"]
     r = post(client, c, HEADER + "R1,B1,1,\nR3,B1,1,\nR404,B2,1,\n", am)
     assert r.status_code == 422 and r.json()["code"] == "invalid_rows"
     errs = r.json()["errors"]
@@ -84,8 +84,8 @@ def test_account_manager_with_anothers_retailer_is_refused_whole(client, world, 
     assert count(session, Order) == 0
 
 
-def test_every_bad_row_reported_and_nothing_loaded(client, world, am, session):
-    c = world["open"]
+def test_every_bad_row_reported_and_nothing_loaded(client, orders_world, am, session):
+    c = orders_world["open"]
     client.put(order_url(c, "R1"), json=body(("B1", 2)), headers=am)
     rows = ["R1,B1,5,",            # 2 fine
             "R1,B2,-1,",           # 3 negative
@@ -112,9 +112,9 @@ def test_every_bad_row_reported_and_nothing_loaded(client, world, am, session):
     assert stored(session, c) == [("R1", "B1", 2)]
 
 
-def test_many_bad_rows_are_counted_and_the_first_thousand_listed(client, world, am):
+def test_many_bad_rows_are_counted_and_the_first_thousand_listed(client, orders_world, am):
     text = HEADER + "".join(f"R1,B1,{-i},\n" for i in range(1, 1502))
-    r = post(client, world["open"], text, am)
+    r = post(client, orders_world["open"], text, am)
     body_ = r.json()
     # each row negative, 1500 repeats of R1/B1, and R1 with more than 500 lines
     assert r.status_code == 422 and body_["error_count"] == 1501 + 1500 + 1
@@ -122,8 +122,8 @@ def test_many_bad_rows_are_counted_and_the_first_thousand_listed(client, world, 
     assert [e["line"] for e in body_["errors"]] == sorted(e["line"] for e in body_["errors"])
 
 
-def test_file_level_refusals(client, world, am):
-    c = world["open"]
+def test_file_level_refusals(client, orders_world, am):
+    c = orders_world["open"]
     missing = post(client, c, "retailer_id,quantity\nR1,3\n", am)
     assert missing.status_code == 422 and missing.json()["errors"] == [
         {"line": 1, "column": "brand_code", "message": "required column is missing from the header"}]
@@ -136,25 +136,25 @@ def test_file_level_refusals(client, world, am):
     assert bom.status_code == 200 and bom.json()["created"] == 1
 
 
-def test_too_many_lines_per_order(client, world, am):
+def test_too_many_lines_per_order(client, orders_world, am):
     client.app.state.settings = client.app.state.settings.model_copy(update={"max_order_lines": 2})
-    r = post(client, world["open"], HEADER + "R1,B1,1,\nR1,B2,1,\nR1,B3,1,\nR2,B1,1,\n", am)
+    r = post(client, orders_world["open"], HEADER + "R1,B1,1,\nR1,B2,1,\nR1,B3,1,\nR2,B1,1,\n", am)
     assert r.status_code == 422 and r.json()["errors"] == [
         {"line": 2, "column": "retailer_id",
          "message": "retailer R1 has 3 lines; at most 2 are accepted, one per spec"}]
 
 
-def test_cycle_state_and_existence(client, world, am):
-    assert post(client, world["closed"], HEADER + "R1,B1,1,\n", am).status_code == 409
-    assert post(client, world["planned"], HEADER + "R1,B1,1,\n", am).json()["code"] == "cycle_state"
+def test_cycle_state_and_existence(client, orders_world, am):
+    assert post(client, orders_world["closed"], HEADER + "R1,B1,1,\n", am).status_code == 409
+    assert post(client, orders_world["planned"], HEADER + "R1,B1,1,\n", am).json()["code"] == "cycle_state"
     assert post(client, 99999, HEADER + "R1,B1,1,\n", am).status_code == 404
 
 
-def test_oversize_is_413(connection, world, am, caplog):
+def test_oversize_is_413(connection, orders_world, am, caplog):
     settings = Settings(database_url="sqlite://", run_in_process=True, max_body_bytes=200)
     small = TestClient(create_app(settings=settings, engine=connection), raise_server_exceptions=False)
     text = HEADER + "".join(f"R1,B{i % 5 + 1},{i},\n" for i in range(40))
-    r = post(small, world["open"], text, am)
+    r = post(small, orders_world["open"], text, am)
     assert r.status_code == 413 and r.json()["code"] == "too_large"
 
     def chunks():  # no Content-Length: the edge counts the bytes as they arrive
@@ -162,34 +162,34 @@ def test_oversize_is_413(connection, world, am, caplog):
             yield text[i:i + 50].encode()
 
     caplog.clear()
-    r = small.post(f"/v1/cycles/{world['open']}/orders/import", content=chunks(),
+    r = small.post(f"/v1/cycles/{orders_world['open']}/orders/import", content=chunks(),
                    headers={**am, "Content-Type": "text/csv"})
     assert r.status_code == 413 and r.json()["code"] == "too_large"
     assert "unhandled error" not in caplog.text  # a refused body is an answer, not a fault in the log
-    assert post(small, world["open"], HEADER + "R1,B1,1,\n", am).status_code == 200
+    assert post(small, orders_world["open"], HEADER + "R1,B1,1,\n", am).status_code == 200
 
 
-def test_gzip_body(connection, world, am, session):
+def test_gzip_body(connection, orders_world, am, session):
     settings = Settings(database_url="sqlite://", run_in_process=True, max_body_bytes=300)
     small = TestClient(create_app(settings=settings, engine=connection), raise_server_exceptions=False)
     text = HEADER + "".join(f"R{1 + i % 2},B{i % 5 + 1},{i},\n" for i in range(10))
     assert len(text) < 300 < len(text * 3)
-    r = post(small, world["open"], gzip.compress(text.encode()), am, **{"Content-Encoding": "gzip"})
+    r = post(small, orders_world["open"], gzip.compress(text.encode()), am, **{"Content-Encoding": "gzip"})
     assert r.status_code == 200 and r.json()["lines"] == 10
-    assert sorted(stored(session, world["open"])) == sorted(
+    assert sorted(stored(session, orders_world["open"])) == sorted(
         (f"R{1 + i % 2}", f"B{i % 5 + 1}", i) for i in range(10))
     bomb = gzip.compress(b"retailer_id,brand_code,quantity\n" + b"R1,B1,1\n" * 400)  # unpacks above 8 x 300 bytes
     assert len(bomb) < 300
-    assert post(small, world["open"], bomb, am, **{"Content-Encoding": "gzip"}).status_code == 413
-    bad = post(small, world["open"], b"not gzip at all", am, **{"Content-Encoding": "gzip"})
+    assert post(small, orders_world["open"], bomb, am, **{"Content-Encoding": "gzip"}).status_code == 413
+    bad = post(small, orders_world["open"], b"not gzip at all", am, **{"Content-Encoding": "gzip"})
     assert bad.status_code == 422 and bad.json()["code"] == "invalid_gzip"
-    cut = post(small, world["open"], gzip.compress(text.encode())[:-12], am, **{"Content-Encoding": "gzip"})
+    cut = post(small, orders_world["open"], gzip.compress(text.encode())[:-12], am, **{"Content-Encoding": "gzip"})
     assert cut.status_code == 422 and cut.json()["code"] == "invalid_gzip"
-    assert post(small, world["open"], text, am, **{"Content-Encoding": "br"}).status_code == 415
+    assert post(small, orders_world["open"], text, am, **{"Content-Encoding": "br"}).status_code == 415
 
 
-def test_import_idempotency_key_replays_without_work(client, world, am, auth, session):
-    c = world["open"]
+def test_import_idempotency_key_replays_without_work(client, orders_world, am, auth, session):
+    c = orders_world["open"]
     text = HEADER + "R1,B1,1,\n"
     first = post(client, c, text, am, **{"Idempotency-Key": "imp-1"})
     client.put(order_url(c, "R1"), json=body(("B1", 9)), headers=am)

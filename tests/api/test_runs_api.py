@@ -13,7 +13,7 @@ from api.settings import Settings
 from models.tables import AuditEvent, Cycle
 from models.tables_runs import AllocationRun, Publication
 from models.types import utcnow
-from tests.api.runs_world import EXPECTED, add_cycle, add_master, pull_all, queue_run, world  # noqa: F401 - the fixture
+from tests.worlds.runs import EXPECTED, add_cycle, add_master, pull_all, queue_run
 
 
 
@@ -21,13 +21,13 @@ def start(client, auth, cycle_id, **headers):
     return client.post(f"/v1/cycles/{cycle_id}/allocation-runs", headers={**auth("admin"), **headers})
 
 
-def test_run_through_the_api_then_publish(client, auth, session, world):
-    r = start(client, auth, world.id)
+def test_run_through_the_api_then_publish(client, auth, session, run_world):
+    r = start(client, auth, run_world.id)
     assert r.status_code == 202, r.text
     body = r.json()
     assert body["status"] == "queued" and r.headers["location"] == f"/v1/allocation-runs/{body['run_id']}"
     run = client.get(f"/v1/allocation-runs/{body['run_id']}", headers=auth("auditor")).json()
-    assert run["status"] == "succeeded" and run["cycle_id"] == str(world.id)
+    assert run["status"] == "succeeded" and run["cycle_id"] == str(run_world.id)
     assert run["certificate"]["volume"] == run["certificate"]["max_volume"] == 2400
     assert run["certificate"]["fairness_violations"] == 0
     assert [o["retailer_id"] for o in run["excluded_orders"]] == ["R4"]
@@ -36,19 +36,19 @@ def test_run_through_the_api_then_publish(client, auth, session, world):
     rows = pull_all(client, f"/v1/allocation-runs/{body['run_id']}/allocations", auth("admin"), limit=3)
     assert {(x["retailer_id"], x["brand_code"]): (x["demanded"], x["allocated"], x["reason"]) for x in rows} \
         == EXPECTED and len(rows) == len(EXPECTED)
-    listed = client.get(f"/v1/cycles/{world.id}/allocation-runs", headers=auth("admin")).json()
+    listed = client.get(f"/v1/cycles/{run_world.id}/allocation-runs", headers=auth("admin")).json()
     assert [x["run_id"] for x in listed["items"]] == [body["run_id"]]
 
     p = client.post(f"/v1/allocation-runs/{body['run_id']}/publish", headers=auth("admin"))
     assert p.status_code == 200, p.text
-    assert p.json()["run_id"] == body["run_id"] and p.json()["cycle_id"] == str(world.id)
-    cycle = client.get(f"/v1/cycles/{world.id}", headers=auth("auditor")).json()
+    assert p.json()["run_id"] == body["run_id"] and p.json()["cycle_id"] == str(run_world.id)
+    cycle = client.get(f"/v1/cycles/{run_world.id}", headers=auth("auditor")).json()
     assert cycle["status"] == "published" and cycle["published_run_id"] == body["run_id"]
     again = client.post(f"/v1/allocation-runs/{body['run_id']}/publish", headers=auth("admin"))
     assert again.status_code == 409 and again.json()["code"] == "already_published"
-    assert start(client, auth, world.id).json()["code"] == "cycle_state"
+    assert start(client, auth, run_world.id).json()["code"] == "cycle_state"
     events = session.execute(select(AuditEvent.action).where(AuditEvent.object_id.in_(
-        [body["run_id"], str(world.id)]))).scalars().all()
+        [body["run_id"], str(run_world.id)]))).scalars().all()
     assert "allocation_run.start" in events and "cycle.publish" in events
 
 
@@ -62,58 +62,58 @@ def test_no_run_unless_closed(client, auth, session, company, status):
     assert session.execute(select(AllocationRun)).first() is None
 
 
-def test_second_run_while_one_is_queued_is_409(client, auth, session, company, world):
-    queued = queue_run(session, company.id, world.id)
-    r = start(client, auth, world.id)
+def test_second_run_while_one_is_queued_is_409(client, auth, session, company, run_world):
+    queued = queue_run(session, company.id, run_world.id)
+    r = start(client, auth, run_world.id)
     assert r.status_code == 409 and r.json()["code"] == "run_in_progress" and r.json()["run_id"] == str(queued)
 
 
-def test_a_failed_run_cannot_be_published_and_frees_the_cycle(client, auth, session, company, world, monkeypatch):
+def test_a_failed_run_cannot_be_published_and_frees_the_cycle(client, auth, session, company, run_world, monkeypatch):
     import allocation.engine
 
     def broken(problem, **options):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(allocation.engine, "allocate", broken)
-    run_id = start(client, auth, world.id).json()["run_id"]
+    run_id = start(client, auth, run_world.id).json()["run_id"]
     run = client.get(f"/v1/allocation-runs/{run_id}", headers=auth("admin")).json()
     assert run["status"] == "failed" and "RuntimeError" in run["error"]
     p = client.post(f"/v1/allocation-runs/{run_id}/publish", headers=auth("admin"))
     assert p.status_code == 409 and p.json()["code"] == "run_not_succeeded"
     monkeypatch.undo()
-    assert client.get(f"/v1/cycles/{world.id}", headers=auth("admin")).json()["status"] == "closed"
-    second = start(client, auth, world.id)
+    assert client.get(f"/v1/cycles/{run_world.id}", headers=auth("admin")).json()["status"] == "closed"
+    second = start(client, auth, run_world.id)
     assert second.status_code == 202
     assert client.get(f"/v1/allocation-runs/{second.json()['run_id']}", headers=auth("admin")).json()["status"] \
         == "succeeded"
 
 
-def test_a_queued_run_cannot_be_published(client, auth, session, company, world):
-    run_id = queue_run(session, company.id, world.id)
+def test_a_queued_run_cannot_be_published(client, auth, session, company, run_world):
+    run_id = queue_run(session, company.id, run_world.id)
     p = client.post(f"/v1/allocation-runs/{run_id}/publish", headers=auth("admin"))
     assert p.status_code == 409 and p.json()["code"] == "run_not_succeeded" and p.json()["status"] == "queued"
 
 
-def test_a_run_from_before_a_reopen_is_stale(client, auth, session, world):
-    run_id = start(client, auth, world.id).json()["run_id"]
-    session.execute(update(Cycle).where(Cycle.id == world.id).values(closed_at=utcnow()))  # reopened, closed again
+def test_a_run_from_before_a_reopen_is_stale(client, auth, session, run_world):
+    run_id = start(client, auth, run_world.id).json()["run_id"]
+    session.execute(update(Cycle).where(Cycle.id == run_world.id).values(closed_at=utcnow()))  # reopened, closed again
     session.commit()
     p = client.post(f"/v1/allocation-runs/{run_id}/publish", headers=auth("admin"))
     assert p.status_code == 409 and p.json()["code"] == "run_stale"
     assert session.execute(select(Publication)).first() is None
 
 
-def test_publishing_on_a_reopened_cycle_is_409(client, auth, session, world):
-    run_id = start(client, auth, world.id).json()["run_id"]
-    session.execute(update(Cycle).where(Cycle.id == world.id).values(status="open", closed_at=None))
+def test_publishing_on_a_reopened_cycle_is_409(client, auth, session, run_world):
+    run_id = start(client, auth, run_world.id).json()["run_id"]
+    session.execute(update(Cycle).where(Cycle.id == run_world.id).values(status="open", closed_at=None))
     session.commit()
     p = client.post(f"/v1/allocation-runs/{run_id}/publish", headers=auth("admin"))
     assert p.status_code == 409 and p.json()["code"] == "cycle_state"
 
 
-def test_a_retried_start_returns_the_first_run(client, auth, session, world):
-    first = start(client, auth, world.id, **{"Idempotency-Key": "run-w47"})
-    again = start(client, auth, world.id, **{"Idempotency-Key": "run-w47"})
+def test_a_retried_start_returns_the_first_run(client, auth, session, run_world):
+    first = start(client, auth, run_world.id, **{"Idempotency-Key": "run-w47"})
+    again = start(client, auth, run_world.id, **{"Idempotency-Key": "run-w47"})
     assert first.status_code == again.status_code == 202
     assert again.json() == first.json() and again.headers.get("idempotent-replayed") == "true"
     assert len(session.execute(select(AllocationRun.id)).all()) == 1
@@ -122,11 +122,11 @@ def test_a_retried_start_returns_the_first_run(client, auth, session, world):
     assert pub[0].status_code == pub[1].status_code == 200 and pub[0].json() == pub[1].json()
 
 
-def test_roles_on_run_routes(client, auth, session, company, world):
-    run_id = queue_run(session, company.id, world.id)
-    reads = [f"/v1/cycles/{world.id}/allocation-runs", f"/v1/allocation-runs/{run_id}",
+def test_roles_on_run_routes(client, auth, session, company, run_world):
+    run_id = queue_run(session, company.id, run_world.id)
+    reads = [f"/v1/cycles/{run_world.id}/allocation-runs", f"/v1/allocation-runs/{run_id}",
              f"/v1/allocation-runs/{run_id}/allocations"]
-    writes = [f"/v1/cycles/{world.id}/allocation-runs", f"/v1/allocation-runs/{run_id}/publish"]
+    writes = [f"/v1/cycles/{run_world.id}/allocation-runs", f"/v1/allocation-runs/{run_id}/publish"]
     others = [auth("account_manager", "M1"), auth("market_manager", "MM1"), auth("distribution_center")]
     for path in reads:
         assert client.get(path).status_code == 401

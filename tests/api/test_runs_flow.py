@@ -10,7 +10,7 @@ from sqlmodel import Session
 from api.app import create_app
 from api.settings import Settings
 from models.users import get_or_create_company
-from tests.api.runs_world import (
+from tests.worlds.runs import (
     CAPS,
     EXPECTED,
     ORDERS,

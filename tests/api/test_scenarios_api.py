@@ -22,8 +22,8 @@ import pytest
 
 from allocation.problem import Problem
 from models.tables_runs import AllocationRun
-from tests.allocation.oracles import brute_violations, lp_max_volume
-from tests.models.test_forecasts_models import Seed
+from tests.worlds.oracles import brute_violations, lp_max_volume
+from tests.worlds.forecasts import Seed
 
 DEMAND = {"R1": {"A": 4, "B": 2}, "R2": {"A": 4}, "R3": {"B": 6}, "R4": {"B": 1}}
 SUPPLY = {"A": 4, "B": 8}
@@ -145,7 +145,7 @@ def test_scenario_volume_is_the_lp_maximum_of_the_modified_instance_and_fair(cli
 
 def test_sample_city_scenario_against_the_lp(client, auth, sample, session):
     """The committed sample's cycle, closed, with a third of every spec's supply and every cap cut by half."""
-    from tests.reliability.world import fill_cycle, sample_rows
+    from tests.worlds.sample import fill_cycle, sample_rows
     from tests.conftest import SAMPLE
 
     admin = auth("admin")

@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from models.tables import Brand, History, Retailer
-from tests.models.test_forecasts_models import Seed
+from tests.worlds.forecasts import Seed
 
 ROWS = ["brand_code", "price_class", "projected_demand", "basis", "factor", "available", "proposed"]
 

@@ -22,7 +22,7 @@ from sqlmodel import Session
 from models.db import make_engine
 from models.migrate import upgrade
 from models.users import create_user, get_or_create_company
-from tests.api.runs_world import add_cycle, add_master
+from tests.worlds.runs import add_cycle, add_master
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = {"RUNS_EXECUTOR": "queue", "RUNS_HEARTBEAT_S": "1", "RUNS_LEASE_S": "5", "RUNS_STALLED_S": "5",

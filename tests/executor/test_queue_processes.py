@@ -16,7 +16,7 @@ import time
 import httpx
 import pytest
 
-from tests.api.runs_world import EXPECTED
+from tests.worlds.runs import EXPECTED
 from tests.conftest import PG_ADMIN_URL
 from tests.executor.deployment import BOUND_S, Deployment, drop_database, fresh_database, two_companies
 from tests.threads import run_threads

@@ -15,7 +15,7 @@ from models.caps import _iso_week, cap_inputs, compute_cycle_caps, current_polic
 from models.errors import Conflict
 from models.tables import Cap, Cycle, History
 from models.users import Principal
-from tests.models.test_caps_world import W49, W50, W51, add_cycle, add_order, build_world, publish
+from tests.worlds.caps import W49, W50, W51, add_cycle, add_order, build_world, publish
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from sqlalchemy import update
 from models import leases
 from models.tables_runs import AllocationRun
 from models.types import utcnow
-from tests.api.runs_world import add_cycle, add_master, queue_run  # noqa: F401
+from tests.worlds.runs import add_cycle, add_master, queue_run
 
 
 def _row(session, run_id):

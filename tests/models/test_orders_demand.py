@@ -9,7 +9,7 @@ import pytest
 from models.orders import approve_order, approved_demand
 from models.orders_import import import_orders
 from models.users import Principal, create_user
-from tests.api.orders_world import BRANDS, MANAGERS, RETAILERS, SUSPENDED, add_world
+from tests.worlds.orders import BRANDS, MANAGERS, RETAILERS, SUSPENDED, add_world
 
 
 def random_file(rng: np.random.Generator) -> pd.DataFrame:

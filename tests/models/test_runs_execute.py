@@ -13,7 +13,7 @@ from models.errors import Conflict
 from models.tables import Cap, Cycle
 from models.tables_runs import Allocation, AllocationRun
 from models.types import utcnow
-from tests.api.runs_world import EXPECTED, add_cycle, add_master, admin_principal, queue_run, world  # noqa: F401 - the fixture
+from tests.worlds.runs import EXPECTED, admin_principal, queue_run
 
 
 
@@ -27,8 +27,8 @@ def fresh(session, run_id: int) -> AllocationRun:
     return session.get(AllocationRun, run_id, populate_existing=True)
 
 
-def test_run_gives_the_hand_computed_allocation(session, connection, company, world):
-    run_id = queue_run(session, company.id, world.id)
+def test_run_gives_the_hand_computed_allocation(session, connection, company, run_world):
+    run_id = queue_run(session, company.id, run_world.id)
     assert runs.execute_run(connection, run_id) == "succeeded"
     run = fresh(session, run_id)
     assert run.status == "succeeded" and run.error is None and run.started_at <= run.finished_at
@@ -43,14 +43,14 @@ def test_run_gives_the_hand_computed_allocation(session, connection, company, wo
     assert run.timings["total_s"] >= run.timings["solve_s"] >= 0
 
 
-def test_a_run_is_executed_once(session, connection, company, world):
-    run_id = queue_run(session, company.id, world.id)
+def test_a_run_is_executed_once(session, connection, company, run_world):
+    run_id = queue_run(session, company.id, run_world.id)
     assert runs.execute_run(connection, run_id) == "succeeded"
     assert runs.execute_run(connection, run_id) == "succeeded"
     assert len(rows_of(session, run_id)) == len(EXPECTED)
 
 
-def test_failure_mid_write_leaves_a_failed_run_and_no_rows(session, connection, company, world, monkeypatch):
+def test_failure_mid_write_leaves_a_failed_run_and_no_rows(session, connection, company, run_world, monkeypatch):
     real, real_csv = runs.bulk_insert, runs.copy_csv
 
     def half_then_raise(sess, table, columns, rows):
@@ -67,86 +67,86 @@ def test_failure_mid_write_leaves_a_failed_run_and_no_rows(session, connection, 
 
     monkeypatch.setattr(runs, "bulk_insert", half_then_raise)
     monkeypatch.setattr(runs, "copy_csv", half_csv_then_raise)
-    run_id = queue_run(session, company.id, world.id)
+    run_id = queue_run(session, company.id, run_world.id)
     assert runs.execute_run(connection, run_id) == "failed"
     run = fresh(session, run_id)
     assert run.status == "failed" and run.finished_at is not None
     assert "RuntimeError" in run.error and "SELECT" not in run.error and "Traceback" not in run.error
     assert run.totals == {} and run.certificate == {}
     assert session.execute(select(func.count()).select_from(Allocation)).scalar() == 0
-    assert session.get(Cycle, world.id, populate_existing=True).status == "closed"
+    assert session.get(Cycle, run_world.id, populate_existing=True).status == "closed"
 
     monkeypatch.setattr(runs, "bulk_insert", real)
     monkeypatch.setattr(runs, "copy_csv", real_csv)
-    again = queue_run(session, company.id, world.id)
+    again = queue_run(session, company.id, run_world.id)
     assert runs.execute_run(connection, again) == "succeeded"
     assert rows_of(session, again) == EXPECTED
 
 
-def test_engine_raising_fails_the_run(session, connection, company, world, monkeypatch):
+def test_engine_raising_fails_the_run(session, connection, company, run_world, monkeypatch):
     import allocation.engine
 
     def broken(problem, **options):
         raise ValueError("no flow")
 
     monkeypatch.setattr(allocation.engine, "allocate", broken)
-    run_id = queue_run(session, company.id, world.id)
+    run_id = queue_run(session, company.id, run_world.id)
     assert runs.execute_run(connection, run_id) == "failed"
     assert "ValueError" in fresh(session, run_id).error
     assert rows_of(session, run_id) == {}
 
 
-def test_an_allocation_failing_its_certificate_is_never_written(session, connection, company, world, monkeypatch):
+def test_an_allocation_failing_its_certificate_is_never_written(session, connection, company, run_world, monkeypatch):
     import allocation.solver
 
     def greedy(problem):  # every line in full: over supply and caps, so the certificate refuses it
         return allocation.solver.Solution(problem.line_demand.copy())
 
     monkeypatch.setattr(allocation.solver, "solve_lines", greedy)
-    run_id = queue_run(session, company.id, world.id)
+    run_id = queue_run(session, company.id, run_world.id)
     assert runs.execute_run(connection, run_id) == "failed"
     run = fresh(session, run_id)
     assert "failed its own certificate" in run.error and "feasible: False" in run.error
     assert not run.certificate and rows_of(session, run_id) == {}
 
 
-def test_invalid_inputs_fail_with_the_problem_named(session, connection, company, world):
-    session.delete(session.get(Cap, (world.id, "R2")))
+def test_invalid_inputs_fail_with_the_problem_named(session, connection, company, run_world):
+    session.delete(session.get(Cap, (run_world.id, "R2")))
     session.commit()
-    run_id = queue_run(session, company.id, world.id)
+    run_id = queue_run(session, company.id, run_world.id)
     assert runs.execute_run(connection, run_id) == "failed"
     error = fresh(session, run_id).error
     assert error.startswith("the cycle's inputs are not a valid allocation problem") and "R2" in error
 
 
-def test_cycle_reopened_during_the_run_writes_nothing(session, connection, company, world):
+def test_cycle_reopened_during_the_run_writes_nothing(session, connection, company, run_world):
     def reopen_while_solving(snapshot):
-        connection.execute(update(Cycle).where(Cycle.id == world.id).values(status="open", closed_at=None))
+        connection.execute(update(Cycle).where(Cycle.id == run_world.id).values(status="open", closed_at=None))
         return runs._solve(snapshot)
 
-    run_id = queue_run(session, company.id, world.id)
+    run_id = queue_run(session, company.id, run_world.id)
     assert runs.execute_run(connection, run_id, solve=reopen_while_solving) == "failed"
     assert "reopened or changed during the run" in fresh(session, run_id).error
     assert rows_of(session, run_id) == {}
 
 
-def test_cycle_reopened_before_the_worker_starts_writes_nothing(session, connection, company, world):
-    run_id = queue_run(session, company.id, world.id)
-    session.execute(update(Cycle).where(Cycle.id == world.id).values(status="open", closed_at=None))
+def test_cycle_reopened_before_the_worker_starts_writes_nothing(session, connection, company, run_world):
+    run_id = queue_run(session, company.id, run_world.id)
+    session.execute(update(Cycle).where(Cycle.id == run_world.id).values(status="open", closed_at=None))
     session.commit()
     assert runs.execute_run(connection, run_id) == "failed"
     assert "before the run started" in fresh(session, run_id).error and rows_of(session, run_id) == {}
 
 
-def test_one_active_run_per_cycle(session, company, world):
-    queue_run(session, company.id, world.id)
+def test_one_active_run_per_cycle(session, company, run_world):
+    queue_run(session, company.id, run_world.id)
     with pytest.raises(Conflict) as exc:
-        runs.start_run(session, admin_principal(session, company.id), world.id)
+        runs.start_run(session, admin_principal(session, company.id), run_world.id)
     assert exc.value.code == "run_in_progress"
 
 
-def test_a_run_whose_lease_expired_is_failed_and_its_late_executor_writes_nothing(session, connection, company, world):
-    run_id = queue_run(session, company.id, world.id)
+def test_a_run_whose_lease_expired_is_failed_and_its_late_executor_writes_nothing(session, connection, company, run_world):
+    run_id = queue_run(session, company.id, run_world.id)
     assert leases.claim(session, AllocationRun, run_id, "gone", lease_s=30)
     session.execute(update(AllocationRun).where(AllocationRun.id == run_id)
                     .values(lease_expires_at=utcnow() - timedelta(seconds=1)))
@@ -157,10 +157,10 @@ def test_a_run_whose_lease_expired_is_failed_and_its_late_executor_writes_nothin
     assert (run.status, run.error_code, run.error) == ("failed", leases.EXECUTOR_LOST, leases.LOST)
     assert runs.execute_claimed(connection, run_id, "gone") == "failed"  # the late executor does nothing
     assert rows_of(session, run_id) == {}
-    assert runs.execute_run(connection, queue_run(session, company.id, world.id)) == "succeeded"
+    assert runs.execute_run(connection, queue_run(session, company.id, run_world.id)) == "succeeded"
 
 
-def test_an_executor_that_lost_its_lease_mid_run_writes_nothing(session, connection, company, world):
+def test_an_executor_that_lost_its_lease_mid_run_writes_nothing(session, connection, company, run_world):
     def lease_lost_while_solving(snapshot):
         connection.execute(update(AllocationRun).where(AllocationRun.id == run_id)
                            .values(lease_expires_at=utcnow() - timedelta(seconds=1)))
@@ -169,7 +169,7 @@ def test_an_executor_that_lost_its_lease_mid_run_writes_nothing(session, connect
             other.commit()
         return runs._solve(snapshot)
 
-    run_id = queue_run(session, company.id, world.id)
+    run_id = queue_run(session, company.id, run_world.id)
     assert runs.execute_run(connection, run_id, solve=lease_lost_while_solving) == "failed"
     run = fresh(session, run_id)
     assert run.error_code == leases.EXECUTOR_LOST and rows_of(session, run_id) == {}

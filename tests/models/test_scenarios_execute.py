@@ -16,7 +16,7 @@ from models import leases, scenarios
 from models.tables import Cap, Cycle, Supply
 from models.tables_scenarios import Scenario, ScenarioAllocation
 from models.types import utcnow
-from tests.models.test_forecasts_models import Seed, who
+from tests.worlds.forecasts import Seed, who
 
 
 def test_overrides_replace_listed_values_and_keep_the_rest():

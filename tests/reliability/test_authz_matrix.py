@@ -8,11 +8,10 @@ the state of the objects this test aims at).
 
 from __future__ import annotations
 
-import pytest
 
 from tests.reliability.matrix import WHO, allowed, operations
 from tests.reliability.routes import call, target
-from tests.reliability.world import ROLES, build_world
+from tests.worlds.sample import ROLES
 
 JUNK = b'{"unknown_field": [1, 2]}'  # well-formed JSON of the wrong shape: 422 if it were checked before the role
 WRITE_ANSWERS = {200, 201, 202, 404, 409, 422}
@@ -24,23 +23,18 @@ def test_every_route_has_a_row(client):
     assert set(WHO) - documented == set(), "rows for routes the app no longer has"
 
 
-@pytest.fixture
-def world(client, auth, sample):
-    return build_world(client, auth)
-
-
-def test_authorization_matrix(client, world):
+def test_authorization_matrix(client, sample_world):
     problems = []
     labels = operations(client.app.openapi())
     # reads first, then writes, so no write changes what a later read may see
     for label in sorted(labels, key=lambda x: (not x.startswith("GET"), x)):
-        url, request = target(label, world)
+        url, request = target(label, sample_world)
         method = label.split(" ", 1)[0]
         junk = {"content": JUNK, "headers": {"Content-Type": "application/json"}} if method != "GET" else {}
         # refused callers first (they change nothing), then the allowed ones
         order = sorted([None, *ROLES], key=lambda r: allowed(label, r))
         for role in order:
-            headers = world.headers[role]
+            headers = sample_world.headers[role]
             if not allowed(label, role):
                 expected = 401 if role is None else 403
                 for req in (request, junk) if junk else (request,):

@@ -7,13 +7,12 @@ page gets 403, even for an action with a malformed form; allowed roles get past 
 
 from __future__ import annotations
 
-import pytest
 
 from api.ui.session import TOKEN_COOKIE, csrf_for
 from tests.conftest import make_client
 from tests.reliability.pages import FORMS, PAGES, console_routes
 from tests.reliability.routes import ids_for
-from tests.reliability.world import ROLES, build_world
+from tests.worlds.sample import ROLES
 
 ALLOWED_WRITE = {200, 303, 404, 409, 422}
 
@@ -24,29 +23,24 @@ def test_every_console_route_has_a_row():
     assert set(PAGES) - routes == set(), "rows for console routes the app no longer has"
 
 
-@pytest.fixture
-def world(client, auth, sample):
-    return build_world(client, auth)
-
-
-def _url(label: str, world) -> str:
+def _url(label: str, sample_world) -> str:
     path = label.split(" ", 1)[1]
-    ids = {**ids_for(label, world), "lang": "en", "decision": "approve"}
+    ids = {**ids_for(label, sample_world), "lang": "en", "decision": "approve"}
     return path.format(**ids)
 
 
-def test_console_authorization_matrix(connection, client, world):
+def test_console_authorization_matrix(connection, client, sample_world):
     problems = []
     labels = sorted(PAGES, key=lambda x: (not x.startswith("GET"), x))
     browser = make_client(connection)
     for label in labels:
-        method, url = label.split(" ", 1)[0], _url(label, world)
+        method, url = label.split(" ", 1)[0], _url(label, sample_world)
         who = PAGES[label]
         for role in (None, *ROLES):
             browser.cookies.clear()
             headers = {}
             if role is not None:
-                token = world.headers[role]["Authorization"].split()[1]
+                token = sample_world.headers[role]["Authorization"].split()[1]
                 browser.cookies.set(TOKEN_COOKIE, token, path="/ui")
                 headers["X-CSRF-Token"] = csrf_for(token)
             r = browser.request(method, url, headers=headers, data=FORMS.get(label), follow_redirects=False)
@@ -63,20 +57,20 @@ def test_console_authorization_matrix(connection, client, world):
     assert not problems, "\n".join(problems)
 
 
-def test_another_managers_objects_are_not_found_on_pages(connection, world):
+def test_another_managers_objects_are_not_found_on_pages(connection, sample_world):
     """As in the API: a retailer (or its order, or a team's adjustment) of another manager answers 404."""
     browser = make_client(connection)
 
     def as_role(role: str):
-        token = world.headers[role]["Authorization"].split()[1]
+        token = sample_world.headers[role]["Authorization"].split()[1]
         browser.cookies.clear()
         browser.cookies.set(TOKEN_COOKIE, token, path="/ui")
         return {"X-CSRF-Token": csrf_for(token)}
 
-    cycle, other = world.cycles["open"], world.other_retailer
+    cycle, other = sample_world.cycles["open"], sample_world.other_retailer
     h = as_role("account_manager")
     assert browser.get(f"/ui/orders/{cycle}/{other}").status_code == 404
-    r = browser.post(f"/ui/orders/{cycle}/{other}", data={"brand_code": world.brands[0], "quantity": "1"}, headers=h)
+    r = browser.post(f"/ui/orders/{cycle}/{other}", data={"brand_code": sample_world.brands[0], "quantity": "1"}, headers=h)
     assert r.status_code == 404 and 'data-code="not_found"' in r.text
     h = as_role("market_manager")
     assert browser.get(f"/ui/approvals/{cycle}/{other}").status_code == 404

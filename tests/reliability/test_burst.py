@@ -22,7 +22,7 @@ from api.settings import Settings
 from models.db import make_engine
 from models.tables import Cycle
 from models.tables_demand import Order, OrderLine, OrderVersion
-from tests.reliability.world import committed_city, sample_rows
+from tests.worlds.sample import committed_city, sample_rows
 from tests.server import serving
 from tests.threads import run_threads
 

@@ -19,7 +19,7 @@ from models.users import get_or_create_company
 from tests.conftest import SAMPLE, Tokens
 from tests.reliability.matrix import WHO, allowed, operations
 from tests.reliability.routes import call, ids_for, target
-from tests.reliability.world import ROLES, build_world
+from tests.worlds.sample import ROLES, build_world
 
 RENAME = {"retailer_id": "9{}", "manager_id": "B{}", "market_manager_id": "B{}"}
 

@@ -19,7 +19,7 @@ from models.tables import AuditEvent, Cycle
 from models.tables_demand import Order, OrderLine, OrderVersion
 from tests.conftest import make_client
 from tests.threads import run_threads
-from tests.reliability.world import committed_city, sample_rows
+from tests.worlds.sample import committed_city, sample_rows
 
 WRITERS = 6
 ACKS_BEFORE_CLOSE = 24  # the close waits for this much acknowledged traffic, however slow the machine

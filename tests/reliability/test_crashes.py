@@ -31,7 +31,7 @@ from models.tables_demand import Order, OrderLine, OrderVersion
 from models.tables_runs import Allocation, AllocationRun
 from models.users import Principal
 from tests.conftest import SAMPLE, make_client
-from tests.reliability.world import committed_city, fill_cycle, sample_rows
+from tests.worlds.sample import committed_city, fill_cycle, sample_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,7 +40,7 @@ def url_of(engine) -> str:
     return engine.url.render_as_string(hide_password=False)
 
 
-def wait_for(path: Path, proc: subprocess.Popen, seconds: float = 60) -> None:
+def wait_for(path: Path, proc: subprocess.Popen, seconds: float = 180) -> None:
     """Until the child says it is at the moment to be killed (or dies trying)."""
     deadline = time.monotonic() + seconds
     while not path.exists():
@@ -93,18 +93,42 @@ def run_state(engine, run_id: int, cycle_id: int) -> tuple[str, int, str]:
 
 # ---- runs ----------------------------------------------------------------------------------------------------
 
+def patch_row_writes(module, after) -> None:
+    """Make a run's row write (COPY of rendered CSV on PostgreSQL, bulk insert on SQLite) call `after(session, n)`
+    once its n rows are written."""
+    real_insert, real_copy = module.bulk_insert, module.copy_csv
+
+    def insert_then(session, table, columns, rows):
+        return after(session, real_insert(session, table, columns, rows))
+
+    def copy_then(session, table, columns, chunks):
+        n = 0
+
+        def counted():
+            nonlocal n
+            for chunk in chunks:
+                n += chunk.count(b"\n")
+                yield chunk
+
+        real_copy(session, table, columns, counted())
+        return after(session, n)
+
+    module.bulk_insert, module.copy_csv = insert_then, copy_then
+
+
 def test_a_run_failing_after_writing_rows_leaves_none(closed_cycle, monkeypatch):
     engine, headers, cycle = closed_cycle
     run_id = queue_run(engine, cycle)
     written = []
-    real_insert = runs.bulk_insert
 
-    def insert_then_fail(session, table, columns, rows):
-        written.append(real_insert(session, table, columns, rows))
+    def fail(session, n):
+        written.append(n)
         session.flush()
         raise RuntimeError("SELECT * FROM allocation -- the power went out after the rows were written")
 
-    monkeypatch.setattr(runs, "bulk_insert", insert_then_fail)
+    monkeypatch.setattr(runs, "bulk_insert", runs.bulk_insert)
+    monkeypatch.setattr(runs, "copy_csv", runs.copy_csv)
+    patch_row_writes(runs, fail)
     assert runs.execute_run(engine, run_id) == "failed"
     monkeypatch.undo()
     assert written and written[0] > 0, "the failure was not after the rows were written"
@@ -126,16 +150,15 @@ WORKER = textwrap.dedent("""
     from models.db import make_engine
 
     url, run_id, marker = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
-    real = runs.bulk_insert
+    from tests.reliability.test_crashes import patch_row_writes
 
-    def insert_then_hang(session, table, columns, rows):
-        n = real(session, table, columns, rows)
+    def hang(session, n):
         session.flush()
         marker.write_text(str(n))
         time.sleep(300)
         return n
 
-    runs.bulk_insert = insert_then_hang
+    patch_row_writes(runs, hang)
     runs.execute_run(make_engine(url), run_id)
 """)
 

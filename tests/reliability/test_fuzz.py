@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.reliability.matrix import WHO, allowed
-from tests.reliability.world import ROLES, build_world
+from tests.worlds.sample import ROLES, build_world
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))
 SEED = os.environ.get("FUZZ_SEED")  # set it to explore other inputs than the fixed ones CI repeats

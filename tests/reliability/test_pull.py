@@ -12,8 +12,8 @@ from sqlmodel import Session
 from models.tables import Cycle
 from models.tables_runs import Allocation
 from tests.conftest import SAMPLE, make_client
-from tests.api.runs_world import pull_all
-from tests.reliability.world import committed_city, fill_cycle, sample_rows
+from tests.worlds.runs import pull_all
+from tests.worlds.sample import committed_city, fill_cycle, sample_rows
 
 PAGE = 13
 

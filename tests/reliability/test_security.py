@@ -18,18 +18,13 @@ from models.tables import ApiToken
 from tests.reliability.matrix import allowed, operations
 from tests.reliability.routes import call, target
 from tests.conftest import make_client
-from tests.reliability.world import build_world, committed_city
+from tests.worlds.sample import committed_city
 
 # An exception message as a database driver or a careless developer would write it.
 LEAKY = ('(psycopg.errors.UndefinedColumn) SELECT token_sha256 FROM api_token WHERE secret = 1\n'
          'File "/srv/tobacco-alloc/models/orders.py", line 42, in list_orders')
 HOSTILE_IDS = ["99999999999999999999", "-1", "%00", "a%00b", "%01%1f", "%7f", "%E2%80%AE123", "%F0%9F%98%80",
                "x" * 3000, "%FF", "'; DROP TABLE cycle; --"]
-
-
-@pytest.fixture
-def world(client, auth, sample):
-    return build_world(client, auth)
 
 
 def token_of(headers: dict) -> str:
@@ -97,21 +92,22 @@ def test_an_unknown_or_malformed_token_is_401(client, company):
 
 # ---- limits ------------------------------------------------------------------------------------------------
 
-def test_every_list_refuses_a_page_above_1000(client, world):
+def test_every_list_refuses_a_page_above_1000(client, sample_world):
     spec = client.app.openapi()
     lists = [label for label in operations(spec) if label.startswith("GET ")
              and any(p["name"] == "limit" for p in spec["paths"][label[4:]]["get"].get("parameters", []))]
     assert len(lists) >= 15
-    ids = {"cycle_id": world.cycles["published"], "retailer_id": world.own_retailer, "manager_id": world.manager_id,
-           "run_id": world.run_id, "adjustment_id": world.adjustment_id}
+    w = sample_world
+    ids = {"cycle_id": w.cycles["published"], "retailer_id": w.own_retailer, "manager_id": w.manager_id,
+           "run_id": w.run_id, "adjustment_id": w.adjustment_id, "scenario_id": w.scenario_id}
     for label in lists:
         url = label[4:].format(**ids)
-        extra = {"cycle_id": world.cycles["published"]} if "accuracy" in label or "compliance" in label else {}
+        extra = {"cycle_id": sample_world.cycles["published"]} if "accuracy" in label or "compliance" in label else {}
         role = "admin" if allowed(label, "admin") else "account_manager"
         for limit in ("1001", "0", "-1", "99999999999999999999999", "1e3"):
-            r = client.get(url, params={**extra, "limit": limit}, headers=world.headers[role])
+            r = client.get(url, params={**extra, "limit": limit}, headers=sample_world.headers[role])
             assert r.status_code == 422 and r.json()["code"] == "invalid_request", (label, limit, r.text[:200])
-        ok = client.get(url, params={**extra, "limit": 1000}, headers=world.headers["auditor"])
+        ok = client.get(url, params={**extra, "limit": 1000}, headers=sample_world.headers["auditor"])
         assert ok.status_code in (200, 403), (label, ok.text[:200])
 
 
@@ -123,30 +119,30 @@ def small_client(connection):
     return TestClient(app, raise_server_exceptions=False)
 
 
-def test_a_declared_body_above_the_limit_is_413(small_client, world):
-    url = f"/v1/cycles/{world.cycles['open']}/orders/{world.own_retailer}"
+def test_a_declared_body_above_the_limit_is_413(small_client, sample_world):
+    url = f"/v1/cycles/{sample_world.cycles['open']}/orders/{sample_world.own_retailer}"
     body = {"lines": [{"brand_code": f"{i:08d}", "quantity": 1} for i in range(300)]}
-    r = small_client.put(url, json=body, headers=world.headers["account_manager"])
+    r = small_client.put(url, json=body, headers=sample_world.headers["account_manager"])
     assert r.status_code == 413 and r.json()["code"] == "too_large", r.text[:200]
-    csv = "retailer_id,brand_code,quantity\n" + f"{world.own_retailer},{world.brands[0]},1\n" * 400
-    r = small_client.post(f"/v1/cycles/{world.cycles['open']}/orders/import", content=csv.encode(),
-                          headers={**world.headers["admin"], "Content-Type": "text/csv"})
+    csv = "retailer_id,brand_code,quantity\n" + f"{sample_world.own_retailer},{sample_world.brands[0]},1\n" * 400
+    r = small_client.post(f"/v1/cycles/{sample_world.cycles['open']}/orders/import", content=csv.encode(),
+                          headers={**sample_world.headers["admin"], "Content-Type": "text/csv"})
     assert r.status_code == 413 and r.json()["code"] == "too_large", r.text[:200]
 
 
-def test_a_chunked_import_above_the_limit_is_413(small_client, world):
+def test_a_chunked_import_above_the_limit_is_413(small_client, sample_world):
     def chunks():
         yield b"retailer_id,brand_code,quantity\n"
         for _ in range(400):
-            yield f"{world.own_retailer},{world.brands[0]},1\n".encode()
+            yield f"{sample_world.own_retailer},{sample_world.brands[0]},1\n".encode()
 
-    r = small_client.post(f"/v1/cycles/{world.cycles['open']}/orders/import", content=chunks(),
-                          headers={**world.headers["admin"], "Content-Type": "text/csv"})
+    r = small_client.post(f"/v1/cycles/{sample_world.cycles['open']}/orders/import", content=chunks(),
+                          headers={**sample_world.headers["admin"], "Content-Type": "text/csv"})
     assert r.request.headers.get("transfer-encoding") == "chunked"
     assert r.status_code == 413 and r.json()["code"] == "too_large", r.text[:200]
 
 
-def test_a_chunked_json_body_above_the_limit_is_413(small_client, world):
+def test_a_chunked_json_body_above_the_limit_is_413(small_client, sample_world):
     """Without Content-Length the limit must still hold, or one request can fill the server's memory."""
     def chunks():
         yield b'{"lines": ['
@@ -154,18 +150,18 @@ def test_a_chunked_json_body_above_the_limit_is_413(small_client, world):
             yield b'{"brand_code": "%08d", "quantity": 1},' % i
         yield b'{"brand_code": "last", "quantity": 1}]}'
 
-    r = small_client.put(f"/v1/cycles/{world.cycles['open']}/orders/{world.own_retailer}", content=chunks(),
-                         headers={**world.headers["account_manager"], "Content-Type": "application/json"})
+    r = small_client.put(f"/v1/cycles/{sample_world.cycles['open']}/orders/{sample_world.own_retailer}", content=chunks(),
+                         headers={**sample_world.headers["account_manager"], "Content-Type": "application/json"})
     assert r.request.headers.get("transfer-encoding") == "chunked"
     assert r.status_code == 413 and r.json()["code"] == "too_large", r.text[:200]
 
 
-def test_lines_per_order_are_limited(small_client, world):
-    url = f"/v1/cycles/{world.cycles['open']}/orders/{world.own_retailer}"
-    lines = [{"brand_code": b, "quantity": 1} for b in world.brands[:21]]
-    r = small_client.put(url, json={"lines": lines}, headers=world.headers["account_manager"])
+def test_lines_per_order_are_limited(small_client, sample_world):
+    url = f"/v1/cycles/{sample_world.cycles['open']}/orders/{sample_world.own_retailer}"
+    lines = [{"brand_code": b, "quantity": 1} for b in sample_world.brands[:21]]
+    r = small_client.put(url, json={"lines": lines}, headers=sample_world.headers["account_manager"])
     assert r.status_code == 422 and r.json()["code"] == "too_many_lines", r.text[:200]
-    r = small_client.put(url, json={"lines": lines[:20]}, headers=world.headers["account_manager"])
+    r = small_client.put(url, json={"lines": lines[:20]}, headers=sample_world.headers["account_manager"])
     assert r.status_code in (200, 201), r.text[:200]
 
 
@@ -176,14 +172,14 @@ def test_lines_per_order_are_limited(small_client, world):
     ("models.orders.list_orders", "/v1/cycles/{open}/orders"),
     ("models.distribution.published_rows", "/v1/cycles/{published}/allocations"),
 ])
-def test_an_internal_error_answers_a_generic_500(client, world, monkeypatch, target, url):
+def test_an_internal_error_answers_a_generic_500(client, sample_world, monkeypatch, target, url):
     from sqlalchemy.exc import ProgrammingError
 
     def explode(*_a, **_k):
         raise ProgrammingError(LEAKY, {"secret": 1}, Exception(LEAKY))
 
     monkeypatch.setattr(target, explode)
-    r = client.get(url.format(**world.cycles), headers=world.headers["admin"])
+    r = client.get(url.format(**sample_world.cycles), headers=sample_world.headers["admin"])
     assert r.status_code == 500
     body = r.json()
     assert set(body) == {"detail", "code"} and body["code"] == "internal_error"
@@ -191,9 +187,9 @@ def test_an_internal_error_answers_a_generic_500(client, world, monkeypatch, tar
         assert leak not in r.text
 
 
-def test_malformed_and_extreme_json_is_refused_with_422(client, world):
-    url = f"/v1/cycles/{world.cycles['open']}/orders/{world.own_retailer}"
-    brand = world.brands[0]
+def test_malformed_and_extreme_json_is_refused_with_422(client, sample_world):
+    url = f"/v1/cycles/{sample_world.cycles['open']}/orders/{sample_world.own_retailer}"
+    brand = sample_world.brands[0]
     bodies = {
         "cut short": '{"lines": [{"brand_code": "%s", "quantity": 1}' % brand,
         "not UTF-8": b'{"lines": [{"brand_code": "\xff\xfe", "quantity": 1}]}',
@@ -215,23 +211,23 @@ def test_malformed_and_extreme_json_is_refused_with_422(client, world):
     }
     for name, body in bodies.items():
         data = body if isinstance(body, bytes) else body.encode()
-        r = client.put(url, content=data, headers={**world.headers["account_manager"],
+        r = client.put(url, content=data, headers={**sample_world.headers["account_manager"],
                                                    "Content-Type": "application/json"})
         assert r.status_code == 422, (name, r.status_code, r.text[:200])
         assert set(r.json()) >= {"detail", "code"} and "Traceback" not in r.text, (name, r.text[:200])
 
 
-def test_malformed_json_is_refused_after_authorization(client, world):
+def test_malformed_json_is_refused_after_authorization(client, sample_world):
     """CONTRACT's order is 401, 403, then 422: a broken body must not tell an outsider what the route expects."""
-    url = f"/v1/cycles/{world.cycles['open']}/orders/{world.own_retailer}"
+    url = f"/v1/cycles/{sample_world.cycles['open']}/orders/{sample_world.own_retailer}"
     broken = b'{"lines": [{"brand_code": '
     r = client.put(url, content=broken, headers={"Content-Type": "application/json"})
     assert r.status_code == 401, r.text[:200]
-    r = client.put(url, content=broken, headers={**world.headers["auditor"], "Content-Type": "application/json"})
+    r = client.put(url, content=broken, headers={**sample_world.headers["auditor"], "Content-Type": "application/json"})
     assert r.status_code == 403, r.text[:200]
 
 
-def test_hostile_ids_in_every_path_are_refused_with_4xx(client, world):
+def test_hostile_ids_in_every_path_are_refused_with_4xx(client, sample_world):
     """Every route with an id in its path, each id replaced by hostile text, the rest well-formed: 404 or 422."""
     problems = []
     for label in operations(client.app.openapi()):
@@ -240,14 +236,14 @@ def test_hostile_ids_in_every_path_are_refused_with_4xx(client, world):
                     if allowed(label, r))
         for name in re.findall(r"{(\w+)}", path):
             for hostile in HOSTILE_IDS:
-                url, request = target(label, world, **{name: hostile})
-                r = call(client, label, url, world.headers[role], request)
+                url, request = target(label, sample_world, **{name: hostile})
+                r = call(client, label, url, sample_world.headers[role], request)
                 if not 400 <= r.status_code < 500 or "Traceback" in r.text:
                     problems.append(f"{label} {name}={hostile[:30]!r}: {r.status_code} {r.text[:120]}")
     assert not problems, "\n".join(problems)
 
 
-def test_control_characters_in_query_ids_are_refused(client, world):
+def test_control_characters_in_query_ids_are_refused(client, sample_world):
     for params in ({"manager_id": "M\x00"}, {"route_id": "R\x01"}, {"cursor": "\x00"}):
-        r = client.get("/v1/retailers", params=params, headers=world.headers["admin"])
+        r = client.get("/v1/retailers", params=params, headers=sample_world.headers["admin"])
         assert 400 <= r.status_code < 500, (params, r.status_code, r.text[:200])

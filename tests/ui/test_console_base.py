@@ -102,7 +102,7 @@ def test_pages_carry_no_outside_address_and_a_strict_policy(ui):
 def test_an_htmx_action_refused_by_its_state_answers_a_message_for_the_page(connection, client, auth, sample):
     """A 409 from the model reaches an HTMX button as a sentence in the page's language, aimed at #flash."""
     from api.ui.session import csrf_for
-    from tests.reliability.world import build_world
+    from tests.worlds.sample import build_world
 
     world = build_world(client, auth)
     token = world.headers["market_manager"]["Authorization"].split()[1]

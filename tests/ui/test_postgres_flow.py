@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from tests.conftest import SAMPLE, make_client
-from tests.reliability.world import committed_city, fill_cycle, sample_rows
+from tests.worlds.sample import committed_city, fill_cycle, sample_rows
 from tests.ui.browser import DESK
 from tests.ui.conftest import Served
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.api.runs_world import add_cycle, add_master
+from tests.worlds.runs import add_cycle, add_master
 from tests.conftest import make_client
 
 

@@ -16,7 +16,7 @@ from models.load import load_dir
 from models.tables import Cycle
 from models.users import create_user, get_or_create_company
 from tests.conftest import SAMPLE, make_client
-from tests.reliability.world import fill_cycle, sample_rows
+from tests.worlds.sample import fill_cycle, sample_rows
 
 SIGNED_IN = ("admin", "auditor", "distribution_center", "market_manager", "account_manager")
 

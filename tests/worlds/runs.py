@@ -8,8 +8,6 @@ its A 600; D is shared by fill ratio x/(w·d): R2 300/600 = R6 600/(2·600).
 
 from __future__ import annotations
 
-import pytest
-
 import csv
 import io
 from datetime import date, timedelta
@@ -136,12 +134,3 @@ def csv_rows(text: str) -> list[dict]:
         for col in ("demanded", "allocated", "delivery_weekday"):
             r[col] = int(r[col])
     return rows
-
-
-@pytest.fixture
-def world(session, company):
-    """The small world committed on the test connection; returns its closed cycle."""
-    add_master(session, company.id)
-    cycle = add_cycle(session, company.id)
-    session.commit()
-    return cycle

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-import pytest
-
 from models.tables import Brand, Cap, Cycle, Manager, Retailer
 from models.types import utcnow
 
@@ -48,18 +46,6 @@ def make_world(session, company) -> dict:
     cycles = add_world(session, company.id)
     session.commit()
     return cycles
-
-
-@pytest.fixture
-def world(session, company) -> dict:
-    """make_world as a fixture, for the test modules that import it."""
-    return make_world(session, company)
-
-
-@pytest.fixture
-def am(auth) -> dict:
-    """The headers of M1, the account manager who owns R1, R2 and R5."""
-    return auth("account_manager", "M1")
 
 
 def order_url(cycle_id, retailer_id="R1", suffix=""):
