@@ -182,19 +182,35 @@ def _residual_cut(problem: Problem, x: np.ndarray, by_r: np.ndarray, by_b: np.nd
 
 
 def max_flow_volume(problem: Problem) -> int:
-    """The largest volume any allocation can reach, by a maximum flow on the whole network."""
+    """The largest volume any allocation can reach, by a maximum flow on the part of the network that can bind.
+
+    A spec is short when its lines want more than its supply, a retailer capped when its order is above its
+    cap; any other spec or retailer never limits a flow, whatever the rest does. So (1) a line of a spec that
+    is not short at a retailer that is not capped is full in every maximum flow (were it short, both its
+    ends would have room: an augmenting path) and counts whole; (2) a line of a short spec at an uncapped
+    retailer is an arc from its spec straight to the sink, and a line of a plentiful spec at a capped
+    retailer an arc from the source straight to its retailer, merged per spec and per retailer; (3) only
+    lines of a short spec at a capped retailer stay arcs of their own. The flow's value is unchanged."""
     n_r, n_b = len(problem.cap), len(problem.supply)
     if problem.n_lines == 0:
         return 0
+    r, b, d = problem.line_retailer, problem.line_spec, problem.line_demand
+    short = (np.bincount(b, weights=d, minlength=n_b) > problem.supply)[b]
+    capped = (np.bincount(r, weights=d, minlength=n_r) > problem.cap)[r]
+    both = short & capped
+    to_sink = np.bincount(b[short & ~capped], weights=d[short & ~capped], minlength=n_b).astype(np.int64)
+    from_source = np.bincount(r[capped & ~short], weights=d[capped & ~short], minlength=n_r).astype(np.int64)
     src, sink = 0, 1
     spec = 2 + np.arange(n_b)
     ret = 2 + n_b + np.arange(n_r)
-    tails = np.concatenate([np.full(n_b, src), spec[problem.line_spec], ret])
-    heads = np.concatenate([spec, ret[problem.line_retailer], np.full(n_r, sink)])
-    caps = np.concatenate([problem.supply, problem.line_demand, problem.cap])
+    tails = np.concatenate([np.full(n_b, src), spec[b[both]], spec, np.full(n_r, src), ret])
+    heads = np.concatenate([spec, ret[r[both]], np.full(n_b, sink), ret, np.full(n_r, sink)])
+    caps = np.concatenate([problem.supply, d[both], to_sink, from_source, problem.cap])
+    keep = caps > 0
     from allocation.flow import max_flow_value  # OR-Tools only when the cut does not already prove the volume
 
-    return max_flow_value(tails, heads, caps, src, sink)
+    whole = int(d[~short & ~capped].sum())
+    return whole + (max_flow_value(tails[keep], heads[keep], caps[keep], src, sink) if keep.any() else 0)
 
 
 def feasibility(problem: Problem, x: np.ndarray, totals: tuple) -> dict:

@@ -15,6 +15,7 @@ BENCHES = [
     ("bench.bench_allocation", ["--scale", "all"],
      "allocation engine vs naive split vs generic LP, and the shipped command vs a standalone pandas split "
      "(city, province; the generator's shape and a 900-spec Zipf shape)"),
+    ("bench.bench_priority", [], "volume first against choice first: time, volume, volume_cost, lines at zero by reason"),
     ("bench.bench_load", [], "generating and loading a 30,000-retailer city into PostgreSQL"),
     ("bench.bench_caps", [], "cap policy, pure, 30,000 retailers"),
     ("bench.bench_caps_db", [], "caps compute through the database, 30,000 retailers"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
@@ -102,10 +103,19 @@ def test_certificate_agrees_with_brute_force_on_any_allocation(case):
     assert [REASONS[c] for c in reasons(problem, x)] == expected_reason(problem, x)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(cycles(max_retailers=6, max_specs=4, max_quantity=9))
 def test_max_flow_volume_matches_an_lp(cycle):
     problem = Problem.from_frames(*cycle)
+    assert max_flow_volume(problem) == lp_max_volume(problem)
+
+
+@pytest.mark.parametrize("capped_share", [0.2, 0.6])
+def test_max_flow_volume_matches_an_lp_on_a_bench_shaped_cycle(capped_share):
+    from bench.instances import Shape, instance
+
+    shape = Shape(retailers=400, specs=40, lines_per_retailer=8, capped_share=capped_share)
+    problem = Problem.from_frames(*instance(shape, 3))
     assert max_flow_volume(problem) == lp_max_volume(problem)
 
 
