@@ -14,7 +14,7 @@ from allocation.rows import MAX_SHOWN, Faults, RowFaults, Whole, flag_numbers, w
 from allocation.vocabulary import CAP_MAX, LINE_MAX, SUPPLY_MAX, WEIGHT_MAX, Channel, values
 
 INPUTS = ("demand", "supply", "caps")
-CHANNELS = (*values(Channel), "")  # blank: retailer_stated
+_CHANNEL_CELLS = (*values(Channel), "")  # a demand file's channel: one of them, or blank for retailer_stated
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -187,7 +187,7 @@ class Problem:
         d = _whole(demand, "demand", "quantity", LINE_MAX, bad)
         if "channel" in demand.columns:
             ch = demand["channel"].astype("string").fillna("")
-            wrong = np.flatnonzero(~ch.isin(CHANNELS).to_numpy(dtype=bool))
+            wrong = np.flatnonzero(~ch.isin(_CHANNEL_CELLS).to_numpy(dtype=bool))
             raw = ch.to_numpy()
             bad.rows("demand", "channel", wrong,
                      lambda i: f"channel '{raw[i]}' is neither retailer_stated nor collected")

@@ -24,7 +24,7 @@ from allocation.compliance import (
     report,
 )
 from allocation.clusters import clusters, may_cluster
-from allocation.vocabulary import AdjustmentState, RetailerStatus, Role
+from allocation.vocabulary import AdjustmentState, CycleState, RetailerStatus, Role
 from models import policies
 from models.db import read_frame
 from models.accuracy import actual_frame
@@ -133,7 +133,7 @@ def gather(session: Session, company_id: int, cycles: list[Cycle], policy: Compl
     allocated = read_frame(session, select(DemandSnapshotLine.cycle_id, DemandSnapshotLine.manager_id,
                                            DemandSnapshotLine.brand_code, DemandSnapshotLine.allocated)
                            .join(Cycle, Cycle.id == DemandSnapshotLine.cycle_id)
-                           .where(Cycle.company_id == company_id, Cycle.status == "published",
+                           .where(Cycle.company_id == company_id, Cycle.status == CycleState.PUBLISHED,
                                   DemandSnapshotLine.cycle_id.in_(ids), DemandSnapshotLine.allocated > 0),
                            {"cycle_id": "int64", "manager_id": "str", "brand_code": "str", "quantity": "int64"})
     history, loaded = _history(session, company_id, cycles)

@@ -9,9 +9,9 @@ the state of the objects this test aims at).
 from __future__ import annotations
 
 
+from allocation.vocabulary import Role
 from tests.reliability.matrix import WHO, allowed, operations
 from tests.reliability.routes import call, target
-from tests.worlds.sample import ROLES
 
 JUNK = b'{"unknown_field": [1, 2]}'  # well-formed JSON of the wrong shape: 422 if it were checked before the role
 WRITE_ANSWERS = {200, 201, 202, 404, 409, 422}
@@ -32,7 +32,7 @@ def test_authorization_matrix(client, sample_world):
         method = label.split(" ", 1)[0]
         junk = {"content": JUNK, "headers": {"Content-Type": "application/json"}} if method != "GET" else {}
         # refused callers first (they change nothing), then the allowed ones
-        order = sorted([None, *ROLES], key=lambda r: allowed(label, r))
+        order = sorted([None, *Role], key=lambda r: allowed(label, r))
         for role in order:
             headers = sample_world.headers[role]
             if not allowed(label, role):

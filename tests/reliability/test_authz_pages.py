@@ -8,11 +8,11 @@ page gets 403, even for an action with a malformed form; allowed roles get past 
 from __future__ import annotations
 
 
+from allocation.vocabulary import Role
 from api.ui.session import TOKEN_COOKIE, csrf_for
 from tests.conftest import make_client
 from tests.reliability.pages import FORMS, PAGES, console_routes
 from tests.reliability.routes import ids_for
-from tests.worlds.sample import ROLES
 
 ALLOWED_WRITE = {200, 303, 404, 409, 422}
 
@@ -36,7 +36,7 @@ def test_console_authorization_matrix(connection, client, sample_world):
     for label in labels:
         method, url = label.split(" ", 1)[0], _url(label, sample_world)
         who = PAGES[label]
-        for role in (None, *ROLES):
+        for role in (None, *Role):
             browser.cookies.clear()
             headers = {}
             if role is not None:

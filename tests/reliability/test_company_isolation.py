@@ -14,12 +14,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
+from allocation.vocabulary import Role
 from models.load import load_dir
 from models.users import get_or_create_company
 from tests.conftest import SAMPLE, Tokens
 from tests.reliability.matrix import WHO, allowed, operations
 from tests.reliability.routes import call, ids_for, target
-from tests.worlds.sample import ROLES, build_world
+from tests.worlds.sample import build_world
 
 RENAME = {"retailer_id": "9{}", "manager_id": "B{}", "market_manager_id": "B{}"}
 
@@ -100,7 +101,7 @@ def test_a_user_of_one_company_sees_and_touches_nothing_of_another(client, sessi
         query = parse_qs(urlsplit(url).query)
         must_404 = "{" in label
         may_404 = any(v in own_ids for values in query.values() for v in values)
-        for role in ROLES:
+        for role in Role:
             if not allowed(label, role):
                 continue
             r = call(client, label, url, other[role], request)

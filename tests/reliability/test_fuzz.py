@@ -28,8 +28,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from allocation.vocabulary import Role
 from tests.reliability.matrix import WHO, allowed
-from tests.worlds.sample import ROLES, build_world
+from tests.worlds.sample import build_world
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))
 SEED = os.environ.get("FUZZ_SEED")  # set it to explore other inputs than the fixed ones CI repeats
@@ -94,7 +95,7 @@ def fuzz_operation(operation, mode, world, http, failures: list[str]) -> None:
     not send as the thing that was wrong.
     """
     label = operation.label
-    roles = list(ROLES) + [None]
+    roles = list(Role) + [None]
     if mode is GenerationMode.NEGATIVE:  # aim the bad input past authorization, at validation
         roles = [r for r in roles if allowed(label, r)] or roles
     cases = st.one_of([operation.as_strategy(generation_mode=mode, headers=world.headers[r] or None)

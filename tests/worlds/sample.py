@@ -6,10 +6,8 @@ import csv
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from allocation.vocabulary import Role
 from tests.conftest import SAMPLE
 
-ROLES = tuple(Role)
 
 
 def sample_rows(name: str) -> list[dict]:
