@@ -189,6 +189,10 @@ def test_a_worker_killed_mid_write_leaves_no_rows_and_its_expired_lease_frees_th
                   .values(lease_expires_at=datetime.now(UTC) - timedelta(seconds=1)))
         s.commit()
     with TestClient(create_app(Settings(database_url="sqlite://", run_in_process=True), engine)) as restarted:
+        # the app's sweeper runs beside the requests, so its first sweep is awaited rather than assumed done
+        deadline = time.monotonic() + 10
+        while run_state(engine, run_id, cycle)[0] == "running" and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert run_state(engine, run_id, cycle) == ("failed", 0, "closed")
         r = restarted.post(f"/v1/cycles/{cycle}/allocation-runs", headers=headers["admin"])
         assert r.status_code == 202, r.text
