@@ -245,11 +245,25 @@ def score(session: Session, principal: Principal, q: AccuracyQuery) -> AccuracyR
     the caller may see."""
     if q.level not in LEVELS:
         raise Invalid(f"level {q.level!r}: use manager or spec", "invalid_request")
-    company_id = principal.company_id
-    keys = key_codes(session, company_id)
-    specs = _spec_filter(session, company_id, q, keys)
-    cycles, not_closed, label = _cycles(session, company_id, q)
+    keys = key_codes(session, principal.company_id)
+    specs = _spec_filter(session, principal.company_id, q, keys)
+    cycles, not_closed, label = _cycles(session, principal.company_id, q)
     ids = [c.id for c in cycles]
+    rows = _scored(session, principal, q, ids, label, keys, specs)
+    return AccuracyResult(rows, q.level, [str(i) for i in ids], [str(c.id) for c in not_closed])
+
+
+def trend(session: Session, principal: Principal, manager_id: str, cycles: Sequence[Cycle]) -> pd.DataFrame:
+    """One manager's row in each of these final cycles, ranked within each cycle among every manager: what score
+    answers cycle by cycle, read and scored once for all of them."""
+    keys = key_codes(session, principal.company_id)
+    return _scored(session, principal, AccuracyQuery(manager_id=manager_id), [c.id for c in cycles], None, keys, None)
+
+
+def _scored(session: Session, principal: Principal, q: AccuracyQuery, ids: list[int], label: str | None,
+            keys: list[str], specs: list[str] | None) -> pd.DataFrame:
+    """The rows of score: per cycle (label None) or pooled under the label, at q's level, in the caller's scope."""
+    company_id = principal.company_id
     by_spec = score_cells(forecast_frame(session, company_id, ids, specs),
                           actual_frame(session, company_id, ids, specs))
     if q.level == "spec":
@@ -261,8 +275,7 @@ def score(session: Session, principal: Principal, q: AccuracyQuery) -> AccuracyR
     else:
         rows = score_managers(by_spec, keys)
     rows = _in_scope(session, principal, rows, q.manager_id)
-    rows = rows.sort_values(PAGE_KEYS[q.level], kind="stable").reset_index(drop=True)
-    return AccuracyResult(rows, q.level, [str(i) for i in ids], [str(c.id) for c in not_closed])
+    return rows.sort_values(PAGE_KEYS[q.level], kind="stable").reset_index(drop=True)
 
 
 def _empty_managers() -> pd.DataFrame:

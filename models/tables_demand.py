@@ -121,3 +121,24 @@ class DemandSnapshotLine(SQLModel, table=True):
     brand_code: str = Field(sa_type=String(64), primary_key=True)
     quantity: int = Field(sa_type=BigInteger)
     allocated: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": text("0")})
+
+
+class SpecTotalBasis(SQLModel, table=True):
+    """Which close (its closed_at) and which published run a final cycle's spec totals were summed on: a reopen and
+    a new close, or a publication, make them another basis's, and they are summed again."""
+
+    __tablename__ = "spec_total_basis"
+    cycle_id: int = Field(foreign_key="cycle.id", primary_key=True)
+    closed_at: Optional[datetime] = _ts(nullable=True)
+    run_id: Optional[int] = None
+    built_at: datetime = _ts()
+
+
+class SpecTotal(SQLModel, table=True):
+    """A final cycle's cartons per spec: ordered (every current order) and, once published, allocated."""
+
+    __tablename__ = "spec_total"
+    cycle_id: int = Field(foreign_key="spec_total_basis.cycle_id", primary_key=True)
+    brand_code: str = Field(sa_type=String(64), primary_key=True)
+    demand: Optional[int] = Field(default=None, sa_type=BigInteger)  # null: no order line of the spec
+    allocated: Optional[int] = Field(default=None, sa_type=BigInteger)  # null: unpublished, or no row of the spec

@@ -38,6 +38,7 @@ import csv
 import io
 from datetime import date
 
+import pandas as pd
 import pytest
 
 from tests.worlds.forecasts import Seed
@@ -272,3 +273,19 @@ def test_openapi_says_ranks_come_before_the_scope_filter(client):
         text = spec["paths"][path]["get"]["description"]
         assert "Ranks are computed over all managers of the company" in text and "planned" in text
     assert "planned" in spec["paths"]["/v1/cycles/{cycle_id}/forecasts/{manager_id}"]["put"]["description"]
+
+
+@pytest.mark.parametrize("manager", ["M1", "M2", "M3"])
+def test_a_managers_trend_is_his_row_of_each_cycles_score(client, auth, city, session, company, manager):
+    from models import accuracy
+    from models.tables import Cycle
+    from models.users import Principal
+
+    auditor = Principal(0, company.id, "auditor", "auditor", None)
+    cycles = [session.get(Cycle, int(city[c])) for c in ("c4", "c2", "c1")]
+    trend = accuracy.trend(session, auditor, manager, cycles)
+    each = pd.concat([accuracy.score(session, auditor, accuracy.AccuracyQuery(cycle_id=str(c.id), manager_id=manager))
+                      .rows for c in cycles])
+    assert len(trend) and set(trend["period"]) <= {city["c1"], city["c2"], city["c4"]}
+    pd.testing.assert_frame_equal(trend.sort_values("period").reset_index(drop=True),
+                                  each.sort_values("period").reset_index(drop=True), check_dtype=False)
