@@ -148,10 +148,11 @@ def fill_counts(demanded: np.ndarray, allocated: np.ndarray) -> list[int]:
     return [int(n) for n in np.bincount(bucket, minlength=FILL_BUCKETS)]
 
 
-def run_fill_histogram(session: Session, run) -> list[int]:
-    """A run's fill-ratio histogram: from its totals (written with its rows), else counted from the rows."""
+def run_fill_histogram(session: Session, run, table=Allocation) -> list[int]:
+    """A run's (or, with table=ScenarioAllocation, a scenario's) fill-ratio histogram: from its totals (written
+    with its rows), else counted from the rows."""
     kept = (run.totals or {}).get("fill_histogram")
-    return list(kept) if kept else fill_histogram(session, run.id)
+    return list(kept) if kept else fill_histogram(session, run.id, table)
 
 
 def fill_histogram(session: Session, run_id: int, table=Allocation) -> list[int]:

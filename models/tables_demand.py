@@ -142,3 +142,17 @@ class SpecTotal(SQLModel, table=True):
     brand_code: str = Field(sa_type=String(64), primary_key=True)
     demand: Optional[int] = Field(default=None, sa_type=BigInteger)  # null: no order line of the spec
     allocated: Optional[int] = Field(default=None, sa_type=BigInteger)  # null: unpublished, or no row of the spec
+
+
+class ComplianceKept(SQLModel, table=True):
+    """A set of final cycles' compliance sums per manager and their clusters, kept while what they were read from
+    holds (basis_sha256: the cycles and their closes, the retailers' managers and statuses, the brands' prices and
+    key flags, the approved cap moves, the policy version); a history load forgets the company's."""
+
+    __tablename__ = "compliance_kept"
+    company_id: int = Field(foreign_key="company.id", primary_key=True)
+    cycles_sha256: str = Field(sa_type=String(64), primary_key=True)  # of the cycle ids, sorted
+    basis_sha256: str = Field(sa_type=String(64))
+    sums: dict = Field(default_factory=dict, sa_type=JSONType)
+    clusters: list = Field(default_factory=list, sa_type=JSONType)
+    built_at: datetime = _ts()
