@@ -156,3 +156,15 @@ class ComplianceKept(SQLModel, table=True):
     sums: dict = Field(default_factory=dict, sa_type=JSONType)
     clusters: list = Field(default_factory=list, sa_type=JSONType)
     built_at: datetime = _ts()
+
+
+class AccuracyKept(SQLModel, table=True):
+    """A final cycle's accuracy rows per manager, every manager of the company ranked, kept while what they were
+    scored from holds (basis_sha256: the close, the publication, the retailers' managers and statuses, the key
+    brands); forecasts and orders cannot change while the cycle is final."""
+
+    __tablename__ = "accuracy_kept"
+    cycle_id: int = Field(foreign_key="cycle.id", primary_key=True)
+    basis_sha256: str = Field(sa_type=String(64))
+    rows: dict = Field(default_factory=dict, sa_type=JSONType)
+    built_at: datetime = _ts()

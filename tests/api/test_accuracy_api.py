@@ -289,3 +289,38 @@ def test_a_managers_trend_is_his_row_of_each_cycles_score(client, auth, city, se
     assert len(trend) and set(trend["period"]) <= {city["c1"], city["c2"], city["c4"]}
     pd.testing.assert_frame_equal(trend.sort_values("period").reset_index(drop=True),
                                   each.sort_values("period").reset_index(drop=True), check_dtype=False)
+
+
+def test_kept_ranks_follow_a_move_a_key_flag_and_a_new_close(client, auth, city, session, company):
+    from sqlalchemy import delete, func, select
+
+    from models.tables import Brand, Cycle, Retailer
+    from models.tables_demand import AccuracyKept, OrderLine
+    from models.types import utcnow
+
+    def read() -> str:
+        return repr(get(client, auth("auditor"), cycle_id=city["c1"])["items"])  # repr: NaN equals NaN
+
+    def afresh() -> str:
+        session.execute(delete(AccuracyKept))
+        session.commit()
+        return read()
+
+    first = read()
+    assert session.execute(select(func.count()).select_from(AccuracyKept)).scalar_one() == 1
+    assert read() == first == afresh()
+    line = lambda: session.execute(select(OrderLine).where(  # noqa: E731
+        OrderLine.cycle_id == int(city["c1"]), OrderLine.retailer_id == "R3", OrderLine.brand_code == "K")).scalar_one()
+
+    def new_close():
+        line().quantity += 9
+        session.get(Cycle, int(city["c1"])).closed_at = utcnow()
+
+    for change in (lambda: setattr(session.get(Retailer, (company.id, "R3")), "manager_id", "M1"),
+                   lambda: setattr(session.get(Brand, (company.id, "A")), "is_key", True),
+                   new_close):
+        before = read()
+        change()
+        session.commit()
+        got = read()
+        assert got != before and got == afresh()
