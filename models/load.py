@@ -16,6 +16,8 @@ from allocation.rows import LINES_ATTR, Faults, RowFault, Whole, flag_numbers, l
 from allocation.vocabulary import LINE_MAX, TIER_MAX, TIER_MIN, MarketType, RetailerStatus, SizeClass, values
 from models.db import copy_frame, upsert
 from models.errors import Invalid
+from models.compliance import forget_kept
+from models.supply_plan import forget_projections
 from models.tables import Brand, History, Manager, Retailer
 
 SPECS = {
@@ -208,6 +210,8 @@ def load_dir(session: Session, company_id: int, directory: Path,
                                                   History.period.in_(periods[start:start + 500])))
         history.insert(0, "company_id", company_id)
         counts["history"] = copy_frame(session, History.__table__, history)
+        forget_projections(session, company_id)
+        forget_kept(session, company_id)
         say("history", counts["history"])
     session.flush()
     if session.get_bind().dialect.name == "postgresql":
