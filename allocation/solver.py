@@ -245,7 +245,7 @@ class ContestedGraph:
     alone: `by_spec`), at a capped retailer for an ample spec (off the retailer alone: `by_retailer`), and
     both short and capped (`both`: one arc per carton between spec and retailer)."""
 
-    preset: np.ndarray          # cartons per line known before the solve (demand, or 0 where provably none)
+    at_zero: np.ndarray         # lines at 0 in every maximal allocation (the others not contested get their demand)
     lines: np.ndarray           # the contested lines (positions in canonical order)
     weight: np.ndarray          # their retailers' weights (hundredths) and their demand
     demand: np.ndarray
@@ -275,7 +275,6 @@ def build_graph(problem: Problem) -> ContestedGraph | None:
     lines = np.flatnonzero(short | capped).astype(index)
     if len(lines) == 0:
         return None
-    preset = d.copy()
     ret, spec = r[lines], b[lines]
     weight, demand = problem.weight_cents[ret], d[lines]
     levels = _Levels(weight, demand)
@@ -286,7 +285,7 @@ def build_graph(problem: Problem) -> ContestedGraph | None:
     # a short spec that uncapped retailers can absorb, at a retailer that ample specs can fill: always 0
     both = np.flatnonzero(kind == 3).astype(index)
     never = (supply <= spec_group)[spec[both]] & (retailer_group >= cap)[ret[both]]
-    preset[lines[both[never]]] = 0
+    at_zero = lines[both[never]]
     both = both[~never]
     both_by_spec = np.bincount(spec[both], weights=demand[both], minlength=n_b).astype(np.int64)
     both_by_retailer = np.bincount(ret[both], weights=demand[both], minlength=n_r).astype(np.int64)
@@ -327,14 +326,17 @@ def build_graph(problem: Problem) -> ContestedGraph | None:
                        lines_contested=len(both), lines_bundled=int(len(by_spec) + len(by_retailer)),
                        nodes=int(2 + len(used_specs) + len(used_retailers)), arcs=arcs.n,
                        cost_levels=int(levels.n_ranks))
+    levels.line_pair = None  # in the bundles and the carton costs now
     # kept through the solve for the decode: weights (<= 1,000,000 hundredths) and line demand fit in int32
-    return ContestedGraph(preset, lines, weight.astype(np.int32), demand.astype(np.int32), by_spec, by_retailer, both, carton_line, levels,
-                          spec_bundle, retailer_bundle, spec_windows, retailer_windows, arcs, stats)
+    return ContestedGraph(at_zero, lines, weight.astype(np.int32), demand.astype(np.int32), by_spec, by_retailer,
+                          both, carton_line, levels, spec_bundle, retailer_bundle, spec_windows, retailer_windows,
+                          arcs, stats)
 
 
-def decode(graph: ContestedGraph, flows: np.ndarray) -> np.ndarray:
+def decode(problem: Problem, graph: ContestedGraph, flows: np.ndarray) -> np.ndarray:
     """Cartons per line from the flow on each arc: carton arcs count per line, bundle levels are shared out."""
-    x = graph.preset.copy()
+    x = problem.line_demand.copy()
+    x[graph.at_zero] = 0
     cartons = graph.arcs.of("cartons", flows)
     x[graph.lines[graph.both]] = np.bincount(graph.carton_line, weights=cartons,
                                              minlength=len(graph.both)).astype(np.int64)
@@ -363,4 +365,4 @@ def solve_lines(problem: Problem) -> Solution:
     t0 = time.perf_counter()
     flows = least_cost_max_flow(arrays, SOURCE, SINK)  # takes the arrays, freed once OR-Tools holds its copy
     flow_seconds = time.perf_counter() - t0
-    return Solution(decode(graph, flows), graph.stats, flow_seconds)
+    return Solution(decode(problem, graph, flows), graph.stats, flow_seconds)
