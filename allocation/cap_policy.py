@@ -9,7 +9,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from allocation.vocabulary import CAP_MAX, TIER_MAX, TIER_MIN, SizeClass
+from allocation.vocabulary import CAP_MAX, TIER_MAX, TIER_MIN, WEIGHT_DECIMALS, SizeClass
 
 FLOOR_LIKE = re.compile(
     r"floor|minimum|lower_(limit|bound)|min_(quantity|qty|cap|order|volume|total|purchase|share)"
@@ -115,7 +115,7 @@ class CapPolicy(BaseModel, extra="forbid", use_attribute_docstrings=True):
         for tier, weight in v.items():
             if not TIER_MIN <= tier <= TIER_MAX or not 0 < weight <= 100:
                 raise ValueError(f"tier_weights needs tiers 1-30 and weights in (0, 100]: {tier}: {weight}")
-        return {t: _decimals_at_most(w, 2, "a weight") for t, w in sorted(v.items())}
+        return {t: _decimals_at_most(w, WEIGHT_DECIMALS, "a weight") for t, w in sorted(v.items())}
 
     @field_validator("smoothing_factor")
     @classmethod
