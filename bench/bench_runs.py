@@ -3,8 +3,9 @@
 Run: python -m bench.bench_runs [--database postgresql|sqlite] [--scale city|province] [--retailers N]. The cycle is
 loaded open and closed through the API; at province scale (400,000 retailers, ~8 M lines) the paged pull is left out
 (the CSV export is the distribution center's whole-cycle path; the pick list is timed) and so is the in-memory
-baseline, whose figures `bench_allocation` gives. The worker process's peak memory is read from /proc while it runs. On PostgreSQL it creates a fresh
-database (BENCH_PG_URL or TEST_PG_URL names the server's admin database) and drops it at the end. Baselines are
+baseline, whose figures `bench_allocation` gives. The worker process's peak memory is read from /proc while it
+runs. On PostgreSQL it creates a fresh database (BENCH_PG_URL or TEST_PG_URL names the server's admin database)
+and drops it at the end. Baselines are
 measured in the same run: the pure solve on in-memory frames for the run, a plain SELECT of the published rows
 for the pull. Prints seconds, ratios and the core count; asserts no time, only that every row arrives once.
 """
