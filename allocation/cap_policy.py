@@ -10,7 +10,7 @@ import numpy as np
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from allocation.numbers import CENTS, FOUR_DECIMALS, Number, TierKeyed, Whole, number, whole
-from allocation.vocabulary import CAP_MAX, TIER_MAX, TIER_MIN, SizeClass
+from allocation.vocabulary import CAP_MAX, TIER_MAX, TIER_MIN, WEIGHT_DECIMALS, SizeClass
 
 FLOOR_LIKE = re.compile(
     r"floor|minimum|lower_(limit|bound)|min_(quantity|qty|cap|order|volume|total|purchase|share)"
@@ -114,7 +114,7 @@ class CapPolicy(BaseModel, extra="forbid", use_attribute_docstrings=True):
     @field_validator("tier_weights")
     @classmethod
     def _weights_ok(cls, v: dict[int, float]) -> dict[int, float]:
-        weights = {t: _decimals_at_most(w, 2, "a weight") for t, w in sorted(v.items())}
+        weights = {t: _decimals_at_most(w, WEIGHT_DECIMALS, "a weight") for t, w in sorted(v.items())}
         for tier, weight in weights.items():  # checked once rounded: 1e-9 would round to a weight of 0
             if not TIER_MIN <= tier <= TIER_MAX or not 0 < weight <= 100:
                 raise ValueError(f"tier_weights needs tiers 1-30 and weights in (0, 100]: {tier}: {v[tier]}")

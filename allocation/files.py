@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from allocation.problem import ProblemError
-from allocation.rows import RowFault
+from allocation.rows import LINES_ATTR, RowFault
 
 ID_COLUMNS = {
     "demand": ("retailer_id", "brand_code", "channel"),
@@ -39,7 +39,7 @@ def _read_columnar(path: Path, source: str, names: list[str]) -> pd.DataFrame | 
     try:
         table = pa_csv.read_csv(
             path, read_options=pa_csv.ReadOptions(use_threads=True),
-            parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+            parse_options=pa_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
             convert_options=pa_csv.ConvertOptions(column_types=types, null_values=[], strings_can_be_null=False,
                                                   quoted_strings_can_be_null=False, include_columns=names))
     except (pa.ArrowException, OSError):
@@ -49,8 +49,24 @@ def _read_columnar(path: Path, source: str, names: list[str]) -> pd.DataFrame | 
     return table.to_pandas()
 
 
+def drop_blank_lines(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame without the rows of blank lines; where there were any, attrs[LINES_ATTR] keeps each row's line."""
+    with open(path, "rb") as fh:
+        blank = [n for n, text in enumerate(fh, start=1) if n > 1 and not text.strip()]
+    if not blank:
+        return frame
+    at = np.asarray(blank) - 2
+    at = at[at < len(frame)]
+    empty = frame.iloc[at].astype("string").fillna("").eq("").all(axis=1).to_numpy()
+    keep = np.ones(len(frame), bool)
+    keep[at[empty]] = False
+    kept = frame[keep].reset_index(drop=True)
+    kept.attrs[LINES_ATTR] = np.flatnonzero(keep) + 2
+    return kept
+
+
 def read_input(path: Path | str, source: str) -> pd.DataFrame:
-    """One input file as a frame whose row i is file line i + 2; identifiers are read as text."""
+    """One input file as a frame whose row i is file line i + 2 (or attrs[LINES_ATTR][i]); ids are read as text."""
     path = Path(path)
     try:
         with open(path, "rb") as fh:
@@ -59,8 +75,8 @@ def read_input(path: Path | str, source: str) -> pd.DataFrame:
         frame = _read_columnar(path, source, names)
         if frame is None:
             dtype = {c: str for c in names if c.strip() in ID_COLUMNS[source]}
-            frame = pd.read_csv(path, dtype=dtype, keep_default_na=False, na_filter=False,
-                                encoding="utf-8-sig", skip_blank_lines=True)
+            frame = drop_blank_lines(path, pd.read_csv(path, dtype=dtype, keep_default_na=False, na_filter=False,
+                                                           encoding="utf-8-sig", skip_blank_lines=False))
     except FileNotFoundError:
         raise ProblemError([RowFault(source, None, None, f"file not found: {path}")]) from None
     except pd.errors.EmptyDataError:

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from allocation.cap_policy import floor_like
-from allocation.rows import MAX_SHOWN, Faults, RowFaults, Whole, flag_numbers, whole_numbers
-from allocation.vocabulary import CAP_MAX, LINE_MAX, SUPPLY_MAX, WEIGHT_MAX, Channel, values
+from allocation.rows import LINES_ATTR, MAX_SHOWN, Faults, RowFaults, Whole, flag_numbers, whole_numbers
+from allocation.vocabulary import CAP_MAX, LINE_MAX, SUPPLY_MAX, WEIGHT_DECIMALS, WEIGHT_MAX, Channel, values
 
 INPUTS = ("demand", "supply", "caps")
 _CHANNEL_CELLS = (*values(Channel), "")  # a demand file's channel: one of them, or blank for retailer_stated
@@ -98,24 +98,26 @@ def _whole(frame: pd.DataFrame, source: str, column: str, hi: int, bad: Faults,
 def _weights(frame: pd.DataFrame, bad: Faults) -> np.ndarray:
     """Weights in hundredths, so every fill-ratio comparison is exact integer arithmetic."""
     if "weight" not in frame.columns:
-        return np.full(len(frame), 100, np.int64)
+        return np.full(len(frame), 10**WEIGHT_DECIMALS, np.int64)
     s = frame["weight"]
     num, empty = _numbers(s)
     num = np.where(empty, 1.0, num)
     raw = s.to_numpy()
-    cents = np.round(num * 100)
+    scale = 10**WEIGHT_DECIMALS
+    cents = np.round(num * scale)
     notnum = np.isnan(num)
     finite = np.isfinite(num)
     nonpos = finite & (num <= 0)
-    decimals = finite & ~nonpos & (np.abs(num * 100 - cents) > 1e-6 * np.maximum(1.0, num))
+    decimals = finite & ~nonpos & (np.abs(num * scale - cents) > 1e-6 * np.maximum(1.0, num))
     big = (~finite & ~notnum) | (finite & (num > WEIGHT_MAX))
     bad.rows("caps", "weight", np.flatnonzero(notnum), lambda i: f"weight '{raw[i]}' is not a number")
     bad.rows("caps", "weight", np.flatnonzero(nonpos), lambda i: f"weight {raw[i]} must be above 0")
-    bad.rows("caps", "weight", np.flatnonzero(decimals), lambda i: f"weight {raw[i]} has more than 2 decimals")
+    bad.rows("caps", "weight", np.flatnonzero(decimals),
+             lambda i: f"weight {raw[i]} has more than {WEIGHT_DECIMALS} decimals")
     bad.rows("caps", "weight", np.flatnonzero(big & ~decimals),
              lambda i: f"weight {raw[i]} is above the maximum of {WEIGHT_MAX:,}")
     ok = finite & ~nonpos & ~decimals & ~big
-    return np.where(ok, cents, 100).astype(np.int64)
+    return np.where(ok, cents, scale).astype(np.int64)
 
 
 def _duplicates(key: np.ndarray, source: str, what, bad: Faults) -> np.ndarray:
@@ -137,7 +139,7 @@ def _duplicates(key: np.ndarray, source: str, what, bad: Faults) -> np.ndarray:
         pick = np.argsort(later, kind="stable")
         firsts = dict(zip(later[pick].tolist(), first[pick].tolist()))
         bad.rows(source, None, later[pick],
-                 lambda i: f"duplicate {what(i)} (first at line {firsts[i] + 2})")
+                 lambda i: f"duplicate {what(i)} (first at line {bad.line(source, firsts[i])})")
     return order
 
 
@@ -172,6 +174,9 @@ class Problem:
         """Validate the three frames together and report every fault (up to 50) with its file line."""
         started = time.perf_counter()
         bad = Faults(*INPUTS)
+        for name, frame in zip(INPUTS, (demand, supply, caps), strict=True):
+            if LINES_ATTR in frame.attrs:
+                bad.number_lines(name, frame.attrs[LINES_ATTR])
         ok_d = _columns(demand, "demand", ("retailer_id", "brand_code", "quantity"), bad)
         ok_s = _columns(supply, "supply", ("brand_code", "quantity"), bad)
         ok_c = _columns(caps, "caps", ("retailer_id", "cap"), bad)

@@ -18,6 +18,7 @@ from enum import IntEnum
 import numpy as np
 import pandas as pd
 
+LINES_ATTR = "file_lines"  # key in a frame's attrs: each row's file line, where the reader dropped blank lines
 MAX_REPORTED = 1000  # faults of one check kept with their line; more are only counted
 MAX_SHOWN = 50  # faults a message for a person lists before "... and N more"
 _LARGEST = 2**62  # above this a cell is too large even without a stated maximum (int64 arithmetic stays exact)
@@ -73,6 +74,16 @@ class Faults:
         self.faults: list[RowFault] = []
         self.total = 0
         self._rank = {name: k for k, name in enumerate(files)}  # report files in this order
+        self._lines: dict[str, np.ndarray] = {}
+
+    def number_lines(self, file: str, lines: np.ndarray) -> None:
+        """Row i of `file` sits at file line lines[i] (its blank lines were dropped), not at line i + 2."""
+        self._lines[file] = np.asarray(lines)
+
+    def line(self, file: str, i: int) -> int:
+        """The file line of row position i."""
+        lines = self._lines.get(file)
+        return int(lines[i]) if lines is not None else i + 2
 
     def __bool__(self) -> bool:
         return self.total > 0
@@ -85,13 +96,13 @@ class Faults:
              lines: np.ndarray | None = None) -> int:
         """One fault per flagged row (a boolean mask or positions); `message(i)` words it for row position i.
 
-        Row i is file line i + 2 unless `lines` gives each row's line (files whose blank lines were dropped).
+        Row i is at `self.line(file, i)` unless `lines` gives each row's line.
         """
         rows = np.asarray(rows)
         positions = np.flatnonzero(rows) if rows.dtype == bool else rows.astype(np.int64, copy=False)
         self.total += len(positions)
         for i in positions[:MAX_REPORTED].tolist():
-            line = int(lines[i]) if lines is not None else i + 2
+            line = int(lines[i]) if lines is not None else self.line(file, i)
             self.faults.append(RowFault(file, line, column, message(i) if callable(message) else message))
         return len(positions)
 

@@ -27,6 +27,11 @@ out = Console()
 CompanyOpt = Annotated[Optional[str], typer.Option("--company", help="company code (default: the only one)")]
 
 
+def settings_fault(exc) -> str:
+    """A settings ValidationError in one line, as a person would want it."""
+    return "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+
+
 def exit_with(message: str, status: int = 2) -> None:
     err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(status)
@@ -158,12 +163,16 @@ def serve(host: Annotated[Optional[str], typer.Option(help="default HOST or 127.
           ) -> None:
     """Run the HTTP API."""
     import uvicorn
+    from pydantic import ValidationError
 
     from api.settings import get_settings
     from models.db import make_engine
     from models.migrate import upgrade
 
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        exit_with(settings_fault(exc))
     engine = make_engine(settings.database_url)
     upgrade(engine)
     engine.dispose()
@@ -189,7 +198,7 @@ def worker(concurrency: Annotated[int, typer.Option(min=1, max=64, help="runs ex
     try:
         settings = ExecutorSettings()
     except ValidationError as exc:
-        exit_with("; ".join(e["msg"] for e in exc.errors()))
+        exit_with(settings_fault(exc))
     err.print(f"worker: concurrency {concurrency}, heartbeat {settings.runs_heartbeat_s:g} s, lease "
               f"{settings.runs_lease_s:g} s, stalled after {settings.runs_stalled_s:g} s", markup=False)
     run_worker(url, settings, concurrency)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from executor.settings import ExecutorSettings
+from sqlalchemy.engine import make_url
+
 from models.db import DEFAULT_URL
 
 
@@ -23,6 +25,13 @@ class Settings(ExecutorSettings):
         "SQLite only: seconds a request waits for the write lock before it is answered 503 with Retry-After "
         "(far above the waits of a normal burst, under a client's patience)"))
     run_in_process: bool = Field(False, description="run allocations inline (tests) instead of a worker process")
+
+    @model_validator(mode="after")
+    def _queue_needs_postgresql(self) -> Settings:
+        if self.runs_executor == "queue" and make_url(self.database_url).get_backend_name() != "postgresql":
+            raise ValueError("RUNS_EXECUTOR=queue needs PostgreSQL (DATABASE_URL=postgresql+psycopg://...); "
+                             "use RUNS_EXECUTOR=local with SQLite")
+        return self
 
 
 @lru_cache

@@ -17,6 +17,7 @@ import pandas as pd
 from sqlalchemy import and_, or_, select
 from sqlmodel import Session
 
+from allocation.vocabulary import Channel, CycleState
 from bench.common import console, database, table, timed
 from models.accuracy import AccuracyQuery, actual_frame, forecast_frame, score
 from models.db import bulk_insert, make_engine
@@ -59,7 +60,7 @@ def build(session: Session, company_id: int, user_id: int, a) -> dict[str, int]:
     cycle_ids = []
     for w in range(a.cycles):
         c = Cycle(company_id=company_id, name=f"W{w}", start_date=start + timedelta(weeks=w),
-                  end_date=start + timedelta(weeks=w, days=6), status="published")
+                  end_date=start + timedelta(weeks=w, days=6), status=CycleState.PUBLISHED)
         session.add(c)
         session.flush()
         cycle_ids.append(c.id)
@@ -106,8 +107,8 @@ def build(session: Session, company_id: int, user_id: int, a) -> dict[str, int]:
 
 def baseline_actuals(session: Session, company_id: int, cycle_ids: list[int]) -> pd.DataFrame:
     """Every counted order line with its manager, summed in pandas instead of the database."""
-    counts = or_(Order.channel == "retailer_stated",
-                 and_(Order.channel == "collected", Order.approved_version == Order.version))
+    counts = or_(Order.channel == Channel.RETAILER_STATED,
+                 and_(Order.channel == Channel.COLLECTED, Order.approved_version == Order.version))
     stmt = (select(Retailer.manager_id, OrderLine.cycle_id, OrderLine.brand_code, OrderLine.quantity)
             .join(Order, and_(Order.cycle_id == OrderLine.cycle_id, Order.retailer_id == OrderLine.retailer_id))
             .join(Retailer, and_(Retailer.company_id == Order.company_id, Retailer.retailer_id == Order.retailer_id))

@@ -18,6 +18,7 @@ import pandas as pd
 
 from allocation.cap_policy import CapPolicy
 from allocation.caps import compute_caps, month_cycles
+from allocation.vocabulary import RetailerStatus
 from bench.common import best_of, usable_cores
 from fixtures.city import generate_city
 
@@ -50,7 +51,7 @@ def naive_caps(
             weekly[rid][week_of[period]] += qty
     rows, peers = [], defaultdict(list)
     for r in retailers.itertuples(index=False):
-        if (r.status or "active") != "active":
+        if (r.status or RetailerStatus.ACTIVE) != RetailerStatus.ACTIVE:
             continue
         weeks = weekly.get(str(r.retailer_id), {})
         inside = sorted(w for w in weeks if w >= start_week)

@@ -26,6 +26,7 @@ from sqlalchemy import select, text
 from sqlmodel import Session
 
 from allocation.compliance import CompliancePolicy, cycle_sums, report
+from allocation.vocabulary import AdjustmentState, CycleState, RunState
 from bench.bench_runs import load_city
 from bench.common import best_of, console, database, free_port, start_server, table, timed, usable_cores
 from fixtures.city import generate_city, generate_cycle
@@ -49,7 +50,7 @@ def publish_and_history(engine, cycle_id: int, city) -> tuple[int, str, Principa
         cycle = session.get(Cycle, cycle_id)
         admin = session.execute(select(User).where(User.company_id == cycle.company_id)).scalars().first()
         auditor, token = create_user(session, cycle.company_id, "auditor", name="bench-auditor")
-        run = AllocationRun(company_id=cycle.company_id, cycle_id=cycle_id, status="succeeded", created_by=admin.id)
+        run = AllocationRun(company_id=cycle.company_id, cycle_id=cycle_id, status=RunState.SUCCEEDED, created_by=admin.id)
         session.add(run)
         session.flush()
         lines = session.execute(text("SELECT retailer_id, brand_code, quantity FROM order_line WHERE cycle_id = :c"),
@@ -58,13 +59,13 @@ def publish_and_history(engine, cycle_id: int, city) -> tuple[int, str, Principa
                                                     "reason"],
                     ((run.id, r, b, q, int(q * CUT), "supply" if int(q * CUT) < q else "full") for r, b, q in lines))
         session.add(Publication(company_id=cycle.company_id, cycle_id=cycle_id, run_id=run.id, published_by=admin.id))
-        cycle.status, cycle.published_run_id = "published", run.id
+        cycle.status, cycle.published_run_id = CycleState.PUBLISHED, run.id
         owners = city.retailers.groupby("manager_id", observed=True)["retailer_id"].agg(list)
         for i, (manager, ids) in enumerate(owners.items()):
             if i >= MOVES or len(ids) < 2:
                 break
             session.add(CapAdjustment(company_id=cycle.company_id, cycle_id=cycle_id, manager_id=manager,
-                                      reason="bench", status="approved", created_by=admin.id,
+                                      reason="bench", status=AdjustmentState.APPROVED, created_by=admin.id,
                                       moves=[{"from_retailer_id": ids[0], "to_retailer_id": ids[1], "quantity": 3}]))
         week = city.history[city.history["period"] == city.periods[-1]]
         year_ago = period_name(cycle.start_date - timedelta(days=364))

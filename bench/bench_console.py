@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from api.ui.session import TOKEN_COOKIE
 from bench.bench_runs import analyze, load_city, serve
+from bench.bench_scenarios import HISTORY_WEEKS, load_history, overrides
 from bench.common import database, table, usable_cores
 from fixtures.city import generate_city, generate_cycle
 from models.db import make_engine
@@ -77,18 +78,22 @@ def forecasts_and_more_cycles(engine, cid: int, cycle) -> dict:
                 "route": route, "day": day, "tokens": tokens}
 
 
-def pairs(cid: int, run_id: str, w: dict) -> list[tuple[str, str, str, str]]:
+def pairs(w: dict) -> list[tuple[str, str, str, str]]:
     """(role, page, equivalent JSON route, what) for every console page."""
-    o, p, m, r = w["open"], w["planned"], w["manager"], w["retailer"]
+    cid, run_id, o, p, m, r = w["published"], w["run"], w["open"], w["planned"], w["manager"], w["retailer"]
+    sc = w["scenario"]
     return [
         ("admin", "/ui/cycles", "/v1/cycles?limit=20", "cycle board"),
         ("admin", f"/ui/cycles/{cid}", f"/v1/cycles/{cid}/summary", "one cycle (published)"),
         ("admin", f"/ui/cycles/{o}", f"/v1/cycles/{o}/summary", "one cycle (open)"),
         ("admin", f"/ui/runs/{run_id}", f"/v1/allocation-runs/{run_id}", "one run"),
+        ("admin", f"/ui/supply-plan/{p}", f"/v1/cycles/{p}/supply-plan?limit=50", "supply plan"),
+        ("admin", f"/ui/scenarios/{sc}", f"/v1/scenarios/{sc}", "scenario"),
         ("auditor", "/ui/audit", "/v1/audit-events?limit=50", "audit log"),
         ("auditor", f"/ui/accuracy?cycle_id={cid}", f"/v1/accuracy?cycle_id={cid}", "accuracy ranks"),
         ("auditor", f"/ui/accuracy/managers/{m}", f"/v1/accuracy?cycle_id={cid}&manager_id={m}&level=spec",
          "one manager's trend and errors"),
+        ("auditor", f"/ui/compliance?cycle_id={cid}", f"/v1/compliance?cycle_id={cid}", "compliance"),
         ("market_manager", f"/ui/approvals?cycle_id={o}",
          f"/v1/cycles/{o}/orders?status=pending_approval&limit=50", "approvals"),
         ("account_manager", f"/ui/orders?cycle_id={o}", f"/v1/cycles/{o}/orders?limit=100", "his retailers"),
@@ -115,6 +120,59 @@ def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20, method="inclusive")[18]
 
 
+def build(url: str, city, cycle) -> dict:
+    """The city in the database at url: master data, history, the closed cycle with forecasts, the open and the
+    planned cycle, a user per role. Returns the world's ids and tokens (run and scenario come from `publish`)."""
+    engine = make_engine(url)
+    upgrade(engine)
+    cid, tokens = load_city(engine, city, cycle, statistics=False)
+    load_history(engine, city)
+    world = forecasts_and_more_cycles(engine, cid, cycle)
+    analyze(engine)
+    engine.dispose()
+    world["tokens"] = {"admin": tokens["admin"], "distribution_center": tokens["dc"], **world["tokens"]}
+    return {**world, "published": cid}
+
+
+def wait(client: httpx.Client, path: str) -> dict:
+    while (job := client.get(path).raise_for_status().json())["status"] in ("queued", "running"):
+        time.sleep(0.2)
+    if job["status"] != "succeeded":
+        raise SystemExit(f"{path} failed: {job['error']}")
+    return job
+
+
+def publish(base: str, world: dict, cycle) -> dict:
+    """Through the API: a run of the closed cycle, published, and a scenario against it."""
+    cid = world["published"]
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {world['tokens']['admin']}"},
+                      timeout=300) as admin:
+        run_id = admin.post(f"/v1/cycles/{cid}/allocation-runs").raise_for_status().json()["run_id"]
+        wait(admin, f"/v1/allocation-runs/{run_id}")
+        scenario = admin.post(f"/v1/cycles/{cid}/scenarios", json=overrides(cycle)).raise_for_status().json()
+        wait(admin, f"/v1/scenarios/{scenario['scenario_id']}")
+        admin.post(f"/v1/allocation-runs/{run_id}/publish").raise_for_status()
+    return {**world, "run": run_id, "scenario": scenario["scenario_id"]}
+
+
+def measure(base: str, world: dict, requests: int) -> list[list]:
+    """Each page against its JSON route, alternating; one table row per page."""
+    rows = []
+    for role, page, api, what in pairs(world):
+        token = world["tokens"][role]
+        with httpx.Client(base_url=base, timeout=60) as client:
+            bearer = {"Authorization": f"Bearer {token}"}
+            client.cookies.set(TOKEN_COOKIE, token, path="/ui")
+            latencies(client, page, 3), latencies(client, api, 3, headers=bearer)  # warm both paths
+            ui_t, api_t = [], []
+            for _ in range(requests):  # alternate, so both see the same machine
+                ui_t += latencies(client, page, 1)
+                api_t += latencies(client, api, 1, headers=bearer)
+        rows.append([f"{what} ({page.split('?')[0]})", 1000 * statistics.median(ui_t), 1000 * p95(ui_t),
+                     1000 * statistics.median(api_t), 1000 * p95(api_t), p95(ui_t) / p95(api_t)])
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database", choices=["postgresql", "sqlite"], default="postgresql")
@@ -122,44 +180,21 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=40, help="requests per page and per JSON route")
     args = parser.parse_args()
     t = time.perf_counter()
-    city = generate_city(scale="city", retailers=args.retailers)
+    city = generate_city(scale="city", retailers=args.retailers, weeks=HISTORY_WEEKS)
     cycle = generate_cycle(city)
-    print(f"generated {len(city.retailers):,} retailers, {len(cycle.demand):,} demand lines in "
-          f"{time.perf_counter() - t:.1f} s; cores available: {usable_cores()} (machine: {os.cpu_count()})")
+    print(f"generated {len(city.retailers):,} retailers, {len(cycle.demand):,} demand lines, {len(city.history):,} "
+          f"history lines in {time.perf_counter() - t:.1f} s; cores available: {usable_cores()} "
+          f"(machine: {os.cpu_count()})", flush=True)
     with database(args.database) as url:
-        engine = make_engine(url)
-        upgrade(engine)
         t = time.perf_counter()
-        cid, tokens = load_city(engine, city, cycle, statistics=False)
-        world = forecasts_and_more_cycles(engine, cid, cycle)
-        analyze(engine)
-        tokens = {"admin": tokens["admin"], "distribution_center": tokens["dc"], **world["tokens"]}
-        print(f"{args.database}: loaded the cycles in {time.perf_counter() - t:.1f} s")
+        world = build(url, city, cycle)
+        print(f"{args.database}: loaded the cycles in {time.perf_counter() - t:.1f} s", flush=True)
         with serve(url) as base:
-            admin = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {tokens['admin']}"}, timeout=300)
-            run_id = admin.post(f"/v1/cycles/{cid}/allocation-runs").raise_for_status().json()["run_id"]
-            while (run := admin.get(f"/v1/allocation-runs/{run_id}").json())["status"] in ("queued", "running"):
-                time.sleep(0.2)
-            if run["status"] != "succeeded":
-                raise SystemExit(f"run failed: {run['error']}")
-            admin.post(f"/v1/allocation-runs/{run_id}/publish").raise_for_status()
-            rows = []
-            for role, page, api, what in pairs(cid, run_id, world):
-                with httpx.Client(base_url=base, timeout=60) as client:
-                    bearer = {"Authorization": f"Bearer {tokens[role]}"}
-                    client.cookies.set(TOKEN_COOKIE, tokens[role], path="/ui")
-                    latencies(client, page, 3), latencies(client, api, 3, headers=bearer)  # warm both paths
-                    ui_t, api_t = [], []
-                    for _ in range(args.requests):  # alternate, so both see the same machine
-                        ui_t += latencies(client, page, 1)
-                        api_t += latencies(client, api, 1, headers=bearer)
-                rows.append([f"{what} ({page.split('?')[0]})", 1000 * statistics.median(ui_t), 1000 * p95(ui_t),
-                             1000 * statistics.median(api_t), 1000 * p95(api_t), p95(ui_t) / p95(api_t)])
-        engine.dispose()
+            rows = measure(base, publish(base, world, cycle), args.requests)
     from rich.console import Console
 
     Console().print(table(f"console pages at {len(city.retailers):,} retailers, {args.database}, "
-                          f"{args.requests} requests each (ms)",
+                          f"{args.requests} requests each (ms; load average {os.getloadavg()[0]:.1f})",
                           ["page", "page p50", "page p95", "JSON p50", "JSON p95", "p95 ratio"], rows))
 
 

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 from sqlalchemy import text
 
+from allocation.vocabulary import RunState
 from bench.bench_runs import analyze, load_city
 from bench.common import console, database, free_port, start_server, usable_cores
 from fixtures.city import generate_city, generate_cycle
@@ -79,7 +80,7 @@ def evening(base: str, runs: list[tuple[str, int, str]], engine) -> tuple[float,
             "(r.timings->>'total_s')::float AS inside "
             f"FROM allocation_run r JOIN company c ON c.id = r.company_id WHERE r.id IN ({','.join(map(str, ids))}) "
             "ORDER BY r.started_at")).mappings().all()
-    failed = [r for r in rows if r["status"] != "succeeded"]
+    failed = [r for r in rows if r["status"] != RunState.SUCCEEDED]
     if failed:
         raise SystemExit(f"runs failed: {failed}")
     return makespan, [{**r, "wait": float(r["wait"]), "exec": float(r["exec"])} for r in rows]

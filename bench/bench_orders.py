@@ -24,6 +24,7 @@ import pandas as pd
 from sqlalchemy import create_engine, text
 from sqlmodel import Session
 
+from allocation.vocabulary import RetailerStatus
 from bench.common import free_port, fresh_pg_database, load_master, start_server
 from fixtures.city import generate_city, generate_cycle
 from models.db import bulk_insert, make_engine
@@ -164,7 +165,7 @@ def main() -> None:
     t = time.perf_counter()
     city = generate_city(scale="city", retailers=args.retailers, weeks=2)
     cycle = generate_cycle(city)
-    active = set(city.retailers.loc[city.retailers.status == "active", "retailer_id"])
+    active = set(city.retailers.loc[city.retailers.status == RetailerStatus.ACTIVE, "retailer_id"])
     demand = cycle.demand[cycle.demand.retailer_id.isin(active)].reset_index(drop=True)
     csv = demand.to_csv(index=False).encode()
     print(f"generated {demand.retailer_id.nunique():,} orders, {len(demand):,} lines, {len(csv) / 1e6:.1f} MB "

@@ -17,6 +17,7 @@ import time
 import httpx
 from sqlmodel import Session, select
 
+from allocation.vocabulary import RunState
 from bench.bench_runs import load_city, serve
 from bench.common import database, usable_cores
 from fixtures.city import generate_city, generate_cycle
@@ -39,7 +40,7 @@ def timed_post(client: httpx.Client, path: str, body: dict | None, poll: str, ke
     t = time.perf_counter()
     made = client.post(path, json=body).raise_for_status().json()
     done = wait(client, poll.format(made[key]))
-    if done["status"] != "succeeded":
+    if done["status"] != RunState.SUCCEEDED:
         raise SystemExit(f"{path} failed: {done['error']}")
     return time.perf_counter() - t, done
 

@@ -2,7 +2,8 @@
 
 The supervising thread only waits and renews, so it keeps the lease (and, in a queue worker, the worker's
 heartbeat) alive however long the child holds its interpreter lock. A job whose lease is lost (failed by a
-sweep after a long database outage) has its child killed; a child that dies without a word fails its row.
+sweep after a long database outage) has its child killed; a child that finished its job is left to tidy up
+(within one lease); a child that dies without a word fails its row.
 """
 
 from __future__ import annotations
@@ -123,10 +124,20 @@ def _wait_renewing(child, kind: Kind, job_id: int, owner: str, engine,
         except SQLAlchemyError:  # the database is away: keep trying while the lease may still hold
             log.warning("could not renew the lease of %s %s", kind.name, job_id, exc_info=True)
             continue
-        if not held and child.poll() is None:
+        if held or child.poll() is not None:
+            continue
+        with session_scope(engine) as session:
+            lost = leases.was_lost(session, kind.table, job_id)
+        if not lost:  # the child finished the job and is tidying up (statistics after its write): let it end
+            try:
+                return child.wait(timeout=settings.runs_lease_s)
+            except subprocess.TimeoutExpired:
+                log.warning("%s %s finished, but its process did not end within %ss; stopping it", kind.name,
+                            job_id, settings.runs_lease_s)
+        else:
             log.warning("%s %s lost its lease; stopping its process", kind.name, job_id)
-            child.kill()
-            return child.wait()
+        child.kill()
+        return child.wait()
 
 
 def _fail(engine, kind: Kind, job_id: int, owner: str, error: str) -> None:

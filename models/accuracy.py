@@ -35,7 +35,7 @@ from models.errors import Invalid
 from models.master import team_subquery
 from models.orders import COUNTED
 from models.tables import Brand, Cycle, Retailer
-from models.tables_demand import DemandSnapshot, DemandSnapshotLine, Forecast, Order, OrderLine
+from models.tables_demand import AccuracyKept, DemandSnapshot, DemandSnapshotLine, Forecast, Order, OrderLine
 from models.tables_runs import Allocation, Publication
 from models.types import utcnow
 from models.users import Principal
@@ -65,18 +65,23 @@ def _frame(rows: Sequence) -> pd.DataFrame:
                          "quantity": np.asarray(quantity, dtype=np.int64)})
 
 
-def _read(session: Session, stmt) -> pd.DataFrame:
-    """Runs a (manager_id, cycle_id, brand_code, quantity) query into a frame straight from the driver's cursor:
-    at a quarter's 400,000 rows, building one result object per row would cost more than the query."""
+def _fetch(session: Session, stmt) -> list[tuple]:
+    """A query's rows as the driver's plain tuples: at a quarter's 400,000 rows (or a city's 30,000 retailers read
+    per request), building one result object per row would cost more than the query."""
     conn = session.connection()
     compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     params = ([compiled.params[k] for k in compiled.positiontup] if compiled.positional else compiled.params)
     cursor = conn.connection.dbapi_connection.cursor()
     try:
         cursor.execute(compiled.string, params)
-        rows = cursor.fetchall()
+        return cursor.fetchall()
     finally:
         cursor.close()
+
+
+def _read(session: Session, stmt) -> pd.DataFrame:
+    """Runs a (manager_id, cycle_id, brand_code, quantity) query into a frame straight from the driver's cursor."""
+    rows = _fetch(session, stmt)
     if not rows:
         return _frame([])
     frame = pd.DataFrame(rows, columns=FRAME_COLUMNS)
@@ -86,14 +91,17 @@ def _read(session: Session, stmt) -> pd.DataFrame:
 
 
 def forecast_frame(session: Session, company_id: int, cycle_ids: Sequence[int],
-                   brand_codes: Sequence[str] | None = None) -> pd.DataFrame:
-    """Each manager's current forecast per cycle and spec (all made while the cycle was planned)."""
+                   brand_codes: Sequence[str] | None = None, manager_id: str | None = None) -> pd.DataFrame:
+    """Each manager's (or one manager's) current forecast per cycle and spec (all made while the cycle was
+    planned)."""
     if not cycle_ids:
         return _frame([])
     stmt = select(Forecast.manager_id, Forecast.cycle_id, Forecast.brand_code, Forecast.quantity).where(
         Forecast.company_id == company_id, Forecast.cycle_id.in_(list(cycle_ids)))
     if brand_codes is not None:
         stmt = stmt.where(Forecast.brand_code.in_(list(brand_codes)))
+    if manager_id is not None:
+        stmt = stmt.where(Forecast.manager_id == manager_id)
     return _read(session, stmt)
 
 
@@ -121,11 +129,12 @@ def _allocated(company_id: int, cycle_ids: Sequence[int]):
 
 
 def assignment_digest(session: Session, company_id: int) -> str:
-    """SHA-256 of which retailer belongs to which manager: a snapshot built on another assignment is stale."""
-    rows = session.connection().execute(select(Retailer.retailer_id, Retailer.manager_id)
-                                        .where(Retailer.company_id == company_id)).all()
-    # plain tuples sort as the rows do, without a Python-level comparison per pair (seconds at a city's size)
-    text = SNAPSHOT_RULE + "".join(f"{r}\t{m}\n" for r, m in sorted(map(tuple, rows)))
+    """SHA-256 of which retailer belongs to which manager, and whether it is active: a snapshot or a kept
+    projection built on another assignment is stale."""
+    rows = _fetch(session, select(Retailer.retailer_id, Retailer.manager_id, Retailer.status)
+                  .where(Retailer.company_id == company_id))
+    # sorted here: plain tuples sort in a few milliseconds, a database's collation-aware sort takes far longer
+    text = SNAPSHOT_RULE + "".join(f"{r}\t{m}\t{s}\n" for r, m, s in sorted(rows))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -157,9 +166,11 @@ def refresh_snapshots(session: Session, company_id: int, cycle_ids: Sequence[int
 
 
 def actual_frame(session: Session, company_id: int, cycle_ids: Sequence[int],
-                 brand_codes: Sequence[str] | None = None, snapshots: bool = True) -> pd.DataFrame:
-    """The demand each manager's retailers submitted per cycle and spec: from the snapshot for published cycles
-    (refreshed when stale), summed from the order lines for the others (for all with snapshots=False)."""
+                 brand_codes: Sequence[str] | None = None, snapshots: bool = True,
+                 manager_id: str | None = None) -> pd.DataFrame:
+    """The demand each manager's (or one manager's) retailers submitted per cycle and spec: from the snapshot for
+    published cycles (refreshed when stale), summed from the order lines for the others (for all with
+    snapshots=False)."""
     if not cycle_ids:
         return _frame([])
     published = [] if not snapshots else list(session.execute(select(Cycle.id).where(
@@ -173,11 +184,15 @@ def actual_frame(session: Session, company_id: int, cycle_ids: Sequence[int],
                       DemandSnapshotLine.quantity).where(DemandSnapshotLine.cycle_id.in_(published))
         if brand_codes is not None:
             stmt = stmt.where(DemandSnapshotLine.brand_code.in_(list(brand_codes)))
+        if manager_id is not None:
+            stmt = stmt.where(DemandSnapshotLine.manager_id == manager_id)
         parts.append(_read(session, stmt))
     if live:
         stmt = _demand(company_id, live)
         if brand_codes is not None:
             stmt = stmt.where(OrderLine.brand_code.in_(list(brand_codes)))
+        if manager_id is not None:
+            stmt = stmt.where(Retailer.manager_id == manager_id)
         parts.append(_read(session, stmt))
     return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
@@ -245,13 +260,32 @@ def score(session: Session, principal: Principal, q: AccuracyQuery) -> AccuracyR
     the caller may see."""
     if q.level not in LEVELS:
         raise Invalid(f"level {q.level!r}: use manager or spec", "invalid_request")
-    company_id = principal.company_id
-    keys = key_codes(session, company_id)
-    specs = _spec_filter(session, company_id, q, keys)
-    cycles, not_closed, label = _cycles(session, company_id, q)
+    keys = key_codes(session, principal.company_id)
+    specs = _spec_filter(session, principal.company_id, q, keys)
+    cycles, not_closed, label = _cycles(session, principal.company_id, q)
     ids = [c.id for c in cycles]
-    by_spec = score_cells(forecast_frame(session, company_id, ids, specs),
-                          actual_frame(session, company_id, ids, specs))
+    rows = _scored(session, principal, q, ids, label, keys, specs)
+    return AccuracyResult(rows, q.level, [str(i) for i in ids], [str(c.id) for c in not_closed])
+
+
+def trend(session: Session, principal: Principal, manager_id: str, cycles: Sequence[Cycle]) -> pd.DataFrame:
+    """One manager's row in each of these final cycles, ranked within each cycle among every manager: what score
+    answers cycle by cycle, read and scored once for all of them."""
+    keys = key_codes(session, principal.company_id)
+    return _scored(session, principal, AccuracyQuery(manager_id=manager_id), [c.id for c in cycles], None, keys, None)
+
+
+def _scored(session: Session, principal: Principal, q: AccuracyQuery, ids: list[int], label: str | None,
+            keys: list[str], specs: list[str] | None) -> pd.DataFrame:
+    """The rows of score: per cycle (label None) or pooled under the label, at q's level, in the caller's scope."""
+    company_id = principal.company_id
+    if q.level == "manager" and label is None and specs is None:
+        rows = _in_scope(session, principal, _kept_ranks(session, company_id, ids, keys), q.manager_id)
+        return rows.sort_values(PAGE_KEYS[q.level], kind="stable").reset_index(drop=True)
+    # spec rows are never ranked, so one manager's need only his cells
+    one = q.manager_id if q.level == "spec" else None
+    by_spec = score_cells(forecast_frame(session, company_id, ids, specs, one),
+                          actual_frame(session, company_id, ids, specs, manager_id=one))
     if q.level == "spec":
         rows = _pooled_specs(by_spec, label) if label is not None else by_spec
     elif by_spec.empty:
@@ -261,8 +295,42 @@ def score(session: Session, principal: Principal, q: AccuracyQuery) -> AccuracyR
     else:
         rows = score_managers(by_spec, keys)
     rows = _in_scope(session, principal, rows, q.manager_id)
-    rows = rows.sort_values(PAGE_KEYS[q.level], kind="stable").reset_index(drop=True)
-    return AccuracyResult(rows, q.level, [str(i) for i in ids], [str(c.id) for c in not_closed])
+    return rows.sort_values(PAGE_KEYS[q.level], kind="stable").reset_index(drop=True)
+
+
+def _ranks_basis(session: Session, company_id: int, cycle: Cycle, keys: list[str]) -> str:
+    """What a final cycle's ranks were scored from besides its frozen forecasts and orders: the close they hold,
+    the publication, the retailers' managers and statuses, the key brands."""
+    parts = [assignment_digest(session, company_id), f"{cycle.status}\t{cycle.closed_at}\t{cycle.published_run_id}",
+             ",".join(sorted(keys))]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _kept_ranks(session: Session, company_id: int, ids: list[int], keys: list[str]) -> pd.DataFrame:
+    """score_managers for each of these final cycles, every manager of the company, kept in accuracy_kept while
+    its _ranks_basis holds (a final cycle's forecasts and orders cannot change until a reopen gives it a new
+    close): scoring a city cycle's forty thousand cells takes far longer than reading back its hundred rows."""
+    cycles = {c.id: c for c in session.execute(select(Cycle).where(Cycle.id.in_(ids))).scalars()}
+    bases = {i: _ranks_basis(session, company_id, cycles[i], keys) for i in ids}
+    kept = {i: rows for i, basis, rows in session.execute(select(
+        AccuracyKept.cycle_id, AccuracyKept.basis_sha256, AccuracyKept.rows).where(AccuracyKept.cycle_id.in_(ids)))
+        if basis == bases[i]}
+    missing = [i for i in ids if i not in kept]
+    frames = [pd.DataFrame(kept[i]["data"], columns=BY_MANAGER_COLUMNS).astype(kept[i]["dtypes"])
+              for i in ids if i in kept]
+    if missing:
+        by_spec = score_cells(forecast_frame(session, company_id, missing), actual_frame(session, company_id, missing))
+        scored = _empty_managers() if by_spec.empty else score_managers(by_spec, keys)
+        frames.append(scored)
+        for i in missing:
+            rows = scored[scored["period"] == str(i)]
+            upsert(session, AccuracyKept.__table__, [{
+                "cycle_id": i, "basis_sha256": bases[i], "built_at": utcnow(),
+                "rows": {"dtypes": {c: str(t) for c, t in rows.dtypes.items()},
+                         "data": rows.astype(object).where(rows.notna(), None).to_numpy().tolist()}}],
+                keys=["cycle_id"])
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else _empty_managers()
 
 
 def _empty_managers() -> pd.DataFrame:

@@ -8,30 +8,34 @@ cap policy; every answer names the version it used, the one in force.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, case, exists, false, func, literal, or_, select, union_all
+from sqlalchemy import and_, case, delete, exists, false, func, literal, or_, select, union_all
 from sqlmodel import Session
 
 from allocation.compliance import (
     ComplianceData,
     CompliancePolicy,
+    SUMS,
     cycle_sums,
     last_year_weeks,
     report,
 )
-from allocation.clusters import clusters, may_cluster
+from allocation.clusters import CLUSTER_COLUMNS, clusters, may_cluster
 from allocation.vocabulary import AdjustmentState, CycleState, RetailerStatus, Role
 from models import policies
-from models.db import read_frame
-from models.accuracy import actual_frame
+from models.db import read_frame, upsert
+from models.accuracy import actual_frame, assignment_digest
 from models.cycles import ReportQuery, final_cycles
 from models.master import team_subquery
 from models.tables import Brand, CapAdjustment, CompliancePolicyVersion, Cycle, History, Retailer
-from models.tables_demand import DemandSnapshotLine, Order, OrderLine
+from models.tables_demand import ComplianceKept, DemandSnapshotLine, Order, OrderLine
+from models.types import utcnow
 from models.users import Principal
 
 WHY = "compliance figures are read once the cycle is closed and its orders final"
@@ -161,11 +165,59 @@ def _scope(session: Session, principal: Principal, q: ReportQuery):
     return cycles, not_closed, label, row.version, CompliancePolicy.model_validate(row.params)
 
 
+def _basis(session: Session, company_id: int, cycles: list[Cycle], version: int) -> str:
+    """SHA-256 of everything gather reads that can change while the cycles stay final: their closes and
+    publications, the retailers' managers and statuses, the brands' prices and key flags, the approved cap moves,
+    the policy version. (Orders cannot change until a reopen gives the cycle a new close; history changes only by
+    a load, which forgets the kept sums.)"""
+    brands = session.execute(select(Brand.brand_code, Brand.wholesale_price, Brand.is_key)
+                             .where(Brand.company_id == company_id).order_by(Brand.brand_code)).all()
+    moves = session.execute(select(CapAdjustment.id, CapAdjustment.manager_id, CapAdjustment.moves).where(
+        CapAdjustment.company_id == company_id, CapAdjustment.cycle_id.in_([c.id for c in cycles]),
+        CapAdjustment.status == AdjustmentState.APPROVED).order_by(CapAdjustment.id)).all()
+    parts = [assignment_digest(session, company_id), f"policy {version}",
+             *(f"{c.id}\t{c.status}\t{c.closed_at}\t{c.published_run_id}\t{c.start_date}\t{c.end_date}"
+               for c in cycles), *(repr(tuple(b)) for b in brands), *(json.dumps(list(m), sort_keys=True) for m in moves)]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _sums_and_clusters(session: Session, company_id: int, cycles: list[Cycle], version: int,
+                       policy: CompliancePolicy) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """cycle_sums and the clusters of these final cycles, kept in compliance_kept while their _basis holds:
+    gathering a city cycle's orders, lines and demand takes seconds, reading the kept sums milliseconds."""
+    key = hashlib.sha256(",".join(str(i) for i in sorted(c.id for c in cycles)).encode()).hexdigest()
+    basis = _basis(session, company_id, cycles, version)
+    kept = session.execute(select(ComplianceKept.basis_sha256, ComplianceKept.sums, ComplianceKept.clusters).where(
+        ComplianceKept.company_id == company_id, ComplianceKept.cycles_sha256 == key)).first()
+    if kept is not None and kept.basis_sha256 == basis:
+        index = pd.MultiIndex.from_tuples([tuple(i) for i in kept.sums["index"]], names=["manager_id", "cycle_id"]) \
+            if kept.sums["index"] else pd.MultiIndex.from_arrays([[], []], names=["manager_id", "cycle_id"])
+        sums = pd.DataFrame(kept.sums["data"], index=index, columns=SUMS, dtype="int64")
+        found = pd.DataFrame(kept.clusters, columns=CLUSTER_COLUMNS) if kept.clusters else \
+            pd.DataFrame({c: pd.Series(dtype="object") for c in CLUSTER_COLUMNS})
+        return sums, found
+    data = gather(session, company_id, cycles, policy)
+    sums = cycle_sums(data, policy)
+    found = clusters(data.orders, data.lines, policy.min_cluster, policy.min_lines)
+    record = {"index": [[str(m), int(c)] for m, c in sums.index], "data": sums.to_numpy(dtype="int64").tolist()}
+    found_rows = [{"cycle_id": int(c), "manager_id": m, "size": int(n), "lines": lines, "retailer_ids": list(ids)}
+                  for c, m, n, lines, ids in found[CLUSTER_COLUMNS].itertuples(index=False)]
+    upsert(session, ComplianceKept.__table__, [{"company_id": company_id, "cycles_sha256": key, "basis_sha256": basis,
+                                                "sums": record, "clusters": found_rows, "built_at": utcnow()}],
+           keys=["company_id", "cycles_sha256"])
+    return sums, found
+
+
+def forget_kept(session: Session, company_id: int) -> None:
+    """Drop the company's kept sums (history was loaded: the year-ago weeks may read otherwise now)."""
+    session.execute(delete(ComplianceKept).where(ComplianceKept.company_id == company_id))
+
+
 def figures(session: Session, principal: Principal, q: ReportQuery) -> ComplianceResult:
     """Per manager (and the company, manager_id None) for one cycle or pooled over a range, in the caller's
     scope, the company row first, then by manager_id."""
     cycles, not_closed, label, version, policy = _scope(session, principal, q)
-    sums = cycle_sums(gather(session, principal.company_id, cycles, policy), policy)
+    sums, _ = _sums_and_clusters(session, principal.company_id, cycles, version, policy)
     rows = report(sums, label)
     rows = rows[_visible(session, principal, rows["manager_id"], q.manager_id)]
     rows = (rows.assign(policy_version=version, sort_key=rows["manager_id"].fillna(""))
@@ -177,8 +229,7 @@ def cluster_rows(session: Session, principal: Principal, q: ReportQuery) -> Comp
     """The identical-order clusters of one cycle (or a range's cycles) in the caller's scope, by cycle, manager
     and first retailer; only orders and lines are read."""
     cycles, not_closed, _, version, policy = _scope(session, principal, q)
-    orders, lines = _orders(session, principal.company_id, [c.id for c in cycles], policy)
-    found = clusters(orders, lines, policy.min_cluster, policy.min_lines)
+    _, found = _sums_and_clusters(session, principal.company_id, cycles, version, policy)
     found = found[_visible(session, principal, found["manager_id"], q.manager_id)].reset_index(drop=True)
     found = found.assign(cycle_id=found["cycle_id"].astype("int64"),
                          first_retailer_id=found["retailer_ids"].map(lambda ids: ids[0]))

@@ -72,6 +72,12 @@ def holds(session: Session, table, job_id: int, owner: str) -> bool:
     return row is not None and row.status == RunState.RUNNING and row.lease_owner == owner
 
 
+def was_lost(session: Session, table, job_id: int) -> bool:
+    """Whether the row was failed as lost (or is gone), rather than finished by the process executing it."""
+    row = session.execute(select(table.status, table.error_code).where(table.id == job_id)).first()
+    return row is None or (row.status == RunState.FAILED and row.error_code == EXECUTOR_LOST)
+
+
 def fail(session: Session, table, job_id: int, error: str, code: str | None = None,
          owner: str | None = None) -> bool:
     """Mark an active row failed with its reason (only while this owner holds it, when one is named)."""

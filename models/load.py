@@ -11,10 +11,13 @@ import pandas as pd
 from sqlalchemy import delete, select, text
 from sqlmodel import Session
 
+from allocation.files import drop_blank_lines
+from allocation.rows import LINES_ATTR, Faults, RowFault, Whole, flag_numbers, listing, whole_numbers
 from allocation.vocabulary import LINE_MAX, TIER_MAX, TIER_MIN, MarketType, RetailerStatus, SizeClass, values
-from allocation.rows import Faults, RowFault, Whole, flag_numbers, listing, whole_numbers
 from models.db import copy_frame, upsert
 from models.errors import Invalid
+from models.compliance import forget_kept
+from models.supply_plan import forget_projections
 from models.tables import Brand, History, Manager, Retailer
 
 SPECS = {
@@ -75,7 +78,8 @@ def read_csv(path: Path, name: str) -> pd.DataFrame:
     """Read every column as text so identifiers keep their leading zeros."""
     required, optional = SPECS[name]
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        df = drop_blank_lines(path, pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
+                                                skip_blank_lines=False))
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise LoadError([RowFault(f"{name}.csv", None, None, f"cannot be read as UTF-8 CSV with a header row ({exc})")]) from exc
     missing = [c for c in required if c not in df.columns]
@@ -84,7 +88,11 @@ def read_csv(path: Path, name: str) -> pd.DataFrame:
     for col in optional:
         if col not in df.columns:
             df[col] = ""
-    return df[required + optional].reset_index(drop=True)
+    lines = df.attrs.get(LINES_ATTR)
+    df = df[required + optional].reset_index(drop=True)
+    if lines is not None:
+        df.attrs[LINES_ATTR] = lines
+    return df
 
 
 def _managers(faults: Faults, df: pd.DataFrame) -> list[dict]:
@@ -164,6 +172,9 @@ def load_dir(session: Session, company_id: int, directory: Path,
     say = progress or (lambda _step, _n: None)
     frames = {name: read_csv(path, name) for name, path in found.items()}
     faults = Faults(*(f"{name}.csv" for name in SPECS))
+    for name, frame in frames.items():
+        if LINES_ATTR in frame.attrs:
+            faults.number_lines(f"{name}.csv", frame.attrs[LINES_ATTR])
     counts: dict[str, int] = {}
 
     def db_ids(column, model):
@@ -199,6 +210,8 @@ def load_dir(session: Session, company_id: int, directory: Path,
                                                   History.period.in_(periods[start:start + 500])))
         history.insert(0, "company_id", company_id)
         counts["history"] = copy_frame(session, History.__table__, history)
+        forget_projections(session, company_id)
+        forget_kept(session, company_id)
         say("history", counts["history"])
     session.flush()
     if session.get_bind().dialect.name == "postgresql":

@@ -34,7 +34,7 @@ from models import audit
 from models.cycles import get_cycle, require_status
 from allocation.rows import MAX_REPORTED, Faults, RowFault, Whole, flag_numbers, whole_numbers
 from models.db import bulk_insert, dialect_insert
-from models.errors import Invalid
+from models.errors import Invalid, row_id
 from models.master import scope_retailers
 from models.tables import Brand, Cap, Retailer
 from models.tables_demand import Order, OrderLine, OrderVersion
@@ -211,11 +211,14 @@ def import_orders(session: Session, principal: Principal, cycle_id: str, body: b
     retailers = pd.DataFrame(session.execute(visible).all(), columns=["retailer_id", "status"])
     brands = set(session.execute(select(Brand.brand_code).where(Brand.company_id == principal.company_id)).scalars())
     lines, orders = per_order(check_rows(df, retailers, brands, max_lines))
-    cycle = get_cycle(session, principal.company_id, cycle_id, for_share=True)
-    require_status(cycle, CycleState.OPEN, doing="import orders")
     pg = session.get_bind().dialect.name == "postgresql"
     if pg:
-        session.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"), {"a": _IMPORT_LOCK, "b": cycle.id})
+        # queue for the import lock before taking the cycle's share lock: imports waiting in line then hold no
+        # lock on the cycle, so a close waits for one import at most instead of starving behind the queue
+        session.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"),
+                        {"a": _IMPORT_LOCK, "b": row_id(cycle_id, "cycle")})
+    cycle = get_cycle(session, principal.company_id, cycle_id, for_share=True)
+    require_status(cycle, CycleState.OPEN, doing="import orders")
     now, user = utcnow(), principal.user_id
     stage = _staging(session)
     bulk_insert(session, stage, ["retailer_id", "channel", "digest", "total"],

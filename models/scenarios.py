@@ -154,13 +154,13 @@ FILL_LABELS = ["0"] + [f"{10 * k}–{10 * (k + 1)}%" for k in range(10)] + ["100
 def fill_ratios(session: Session, principal: Principal, scenario_id: str) -> dict:
     """Lines by fill ratio (none, each tenth short of full, full) in the scenario and in the run it is compared
     with, side by side."""
-    from models.summary import fill_histogram
+    from models.summary import run_fill_histogram
 
     scenario = refresh_comparison(session, get_scenario(session, principal.company_id, scenario_id))
     run_id = scenario.compared_run_id
     return {"scenario_id": public_id(scenario.id), "compared_run_id": None if run_id is None else str(run_id),
-            "buckets": FILL_LABELS, "scenario": fill_histogram(session, scenario.id, ScenarioAllocation),
-            "run": None if run_id is None else fill_histogram(session, run_id)}
+            "buckets": FILL_LABELS, "scenario": run_fill_histogram(session, scenario, ScenarioAllocation),
+            "run": None if run_id is None else run_fill_histogram(session, session.get(AllocationRun, run_id))}
 
 
 # ---- execution (outside any request; each step its own transaction) ------------------------------------------

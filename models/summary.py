@@ -7,15 +7,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, delete, func, select
 from sqlmodel import Session
 
-from allocation.vocabulary import Channel, OrderState, RetailerStatus, values
-from models.cycles import get_cycle
+from allocation.vocabulary import FINAL_CYCLE_STATES, Channel, OrderState, RetailerStatus, values
+from models.cycles import cycle_status, get_cycle
+from models.db import upsert
 from models.orders import APPROVED_NOW, order_status
 from models.tables import Brand, Cap, Cycle, Retailer, Supply
-from models.tables_demand import Order, OrderLine
+from models.tables_demand import Order, OrderLine, SpecTotal, SpecTotalBasis
 from models.tables_runs import Allocation
+from models.types import utcnow
 from models.users import Principal
 
 
@@ -62,15 +64,45 @@ def cycle_counts(session: Session, company_id: int, cycle_ids: Sequence[int],
     return counts
 
 
-def demand_and_supply(session: Session, company_id: int, cycle_id: int, run_id: int | None = None) -> list[dict]:
-    """Per spec: cartons ordered (every current order), supply, and once published the cartons allocated."""
+def _summed(session: Session, cycle_id: int, run_id: int | None) -> tuple[dict[str, int], dict[str, int]]:
+    """Per spec: cartons ordered (every current order) and, for a run, its cartons allocated, summed from the rows."""
     demand = dict(session.execute(select(OrderLine.brand_code, func.sum(OrderLine.quantity))
                                   .where(OrderLine.cycle_id == cycle_id).group_by(OrderLine.brand_code)).all())
-    supply = dict(session.execute(select(Supply.brand_code, Supply.quantity).where(Supply.cycle_id == cycle_id)).all())
     allocated = {}
     if run_id is not None:
         allocated = dict(session.execute(select(Allocation.brand_code, func.sum(Allocation.allocated))
                                          .where(Allocation.run_id == run_id).group_by(Allocation.brand_code)).all())
+    return demand, allocated
+
+
+def spec_sums(session: Session, cycle: Cycle) -> tuple[dict[str, int], dict[str, int]]:
+    """_summed for the cycle and its published run: kept in spec_total for a final cycle, whose orders cannot change
+    until a reopen (a new close then sums them again, as does the publication), summed every time otherwise."""
+    if cycle_status(cycle) not in FINAL_CYCLE_STATES:
+        return _summed(session, cycle.id, cycle.published_run_id)
+    basis = session.execute(select(SpecTotalBasis.closed_at, SpecTotalBasis.run_id)
+                            .where(SpecTotalBasis.cycle_id == cycle.id)).first()
+    if basis is None or tuple(basis) != (cycle.closed_at, cycle.published_run_id):
+        demand, allocated = _summed(session, cycle.id, cycle.published_run_id)
+        # the basis row first: on PostgreSQL a concurrent rebuild of the same cycle waits for this one's commit
+        upsert(session, SpecTotalBasis.__table__, [{"cycle_id": cycle.id, "closed_at": cycle.closed_at,
+                                                    "run_id": cycle.published_run_id, "built_at": utcnow()}],
+               keys=["cycle_id"])
+        session.execute(delete(SpecTotal).where(SpecTotal.cycle_id == cycle.id))
+        upsert(session, SpecTotal.__table__, [{"cycle_id": cycle.id, "brand_code": code, "demand": demand.get(code),
+                                               "allocated": allocated.get(code)}
+                                              for code in sorted(demand.keys() | allocated.keys())],
+               keys=["cycle_id", "brand_code"])
+        return demand, allocated
+    rows = session.execute(select(SpecTotal.brand_code, SpecTotal.demand, SpecTotal.allocated)
+                           .where(SpecTotal.cycle_id == cycle.id)).all()
+    return ({code: d for code, d, _ in rows if d is not None}, {code: a for code, _, a in rows if a is not None})
+
+
+def demand_and_supply(session: Session, company_id: int, cycle: Cycle) -> list[dict]:
+    """Per spec: cartons ordered (every current order), supply, and once published the cartons allocated."""
+    demand, allocated = spec_sums(session, cycle)
+    supply = dict(session.execute(select(Supply.brand_code, Supply.quantity).where(Supply.cycle_id == cycle.id)).all())
     codes = sorted(demand.keys() | supply.keys())
     names = dict(session.execute(select(Brand.brand_code, Brand.name).where(
         Brand.company_id == company_id, Brand.brand_code.in_(codes))).all()) \
@@ -93,8 +125,7 @@ def cycle_summary(session: Session, principal: Principal, cycle_id: int | str) -
     """One cycle as the board shows it: its state, the counts above, and demand against supply per spec."""
     cycle = get_cycle(session, principal.company_id, cycle_id)
     counts = cycle_counts(session, principal.company_id, [cycle.id], ordered_without_cap=True)[cycle.id]
-    return CycleSummary(cycle, counts, demand_and_supply(session, principal.company_id, cycle.id,
-                                                         cycle.published_run_id))
+    return CycleSummary(cycle, counts, demand_and_supply(session, principal.company_id, cycle))
 
 
 def caps_overview(session: Session, company_id: int, cycle_id: int) -> dict[str, dict]:
@@ -117,10 +148,11 @@ def fill_counts(demanded: np.ndarray, allocated: np.ndarray) -> list[int]:
     return [int(n) for n in np.bincount(bucket, minlength=FILL_BUCKETS)]
 
 
-def run_fill_histogram(session: Session, run) -> list[int]:
-    """A run's fill-ratio histogram: from its totals (written with its rows), else counted from the rows."""
+def run_fill_histogram(session: Session, run, table=Allocation) -> list[int]:
+    """A run's (or, with table=ScenarioAllocation, a scenario's) fill-ratio histogram: from its totals (written
+    with its rows), else counted from the rows."""
     kept = (run.totals or {}).get("fill_histogram")
-    return list(kept) if kept else fill_histogram(session, run.id)
+    return list(kept) if kept else fill_histogram(session, run.id, table)
 
 
 def fill_histogram(session: Session, run_id: int, table=Allocation) -> list[int]:

@@ -3,11 +3,12 @@ of the company (the arithmetic is allocation.supply_plan's)."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pandas as pd
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, delete, func, select
 from sqlmodel import Session
 
 from allocation.projection import iso_week, monday_of, period_week, project_mean, weekly_demand, weeks_before
@@ -15,12 +16,14 @@ from allocation.supply_plan import SupplyPolicy, plan_totals, projected_parts, s
 from allocation.vocabulary import FINAL_CYCLE_STATES, RetailerStatus
 from models import policies
 from models.cycles import check_spec_lines, get_cycle, replace_quantities
-from models.db import read_frame
+from models.accuracy import assignment_digest
+from models.db import copy_frame, read_frame, upsert
 from models.orders import COUNTED
 from models.pagination import page
 from models.tables import Brand, Cycle, History, Retailer
 from models.tables_demand import Forecast, ForecastVersion, Order, OrderLine
-from models.tables_supply import Availability, SupplyPolicyVersion
+from models.tables_supply import Availability, ProjectionBasis, ProjectionLine, SupplyPolicyVersion
+from models.types import utcnow
 from models.users import Principal
 
 WEEKLY = {"manager_id": "str", "week": "str", "brand_code": "str", "quantity": "int64"}
@@ -62,15 +65,12 @@ def _of_active_retailers(stmt, company_col, retailer_col):
                                     Retailer.retailer_id == retailer_col)).where(Retailer.status == RetailerStatus.ACTIVE)
 
 
-def _cycle_weeks(session: Session, company_id: int, weeks: list[str]) -> tuple[pd.DataFrame, set[str]]:
+def _cycle_weeks(session: Session, company_id: int, weeks: list[str], found: list) -> tuple[pd.DataFrame, set[str]]:
     """Counted demand (as accuracy's actuals) of active retailers in the closed or published cycles starting in
-    the window, per (current manager, week, spec); and the weeks those cycles cover."""
-    found = session.execute(select(Cycle.id, Cycle.start_date).where(
-        Cycle.company_id == company_id, Cycle.status.in_(FINAL_CYCLE_STATES), Cycle.start_date >= monday_of(weeks[0]),
-        Cycle.start_date < monday_of(weeks[-1]) + timedelta(days=7))).all()
+    the window (found by _final_in), per (current manager, week, spec); and the weeks those cycles cover."""
     if not found:
         return _empty(WEEKLY), set()
-    week_of = {cid: iso_week(start) for cid, start in found}
+    week_of = {cid: iso_week(start) for cid, start, *_ in found}
     stmt = (select(Retailer.manager_id, OrderLine.cycle_id, OrderLine.brand_code, func.sum(OrderLine.quantity))
             .select_from(OrderLine)
             .join(Order, and_(Order.cycle_id == OrderLine.cycle_id, Order.retailer_id == OrderLine.retailer_id)))
@@ -100,6 +100,48 @@ def _history_weeks(session: Session, company_id: int, weeks: list[str], covered:
     return frame.assign(week=frame["period"].map(week_of))[list(WEEKLY)]
 
 
+def _final_in(session: Session, company_id: int, weeks: list[str]) -> list:
+    """The closed or published cycles starting in the window: id, start date, status and the close they hold."""
+    return session.execute(select(Cycle.id, Cycle.start_date, Cycle.status, Cycle.closed_at).where(
+        Cycle.company_id == company_id, Cycle.status.in_(FINAL_CYCLE_STATES), Cycle.start_date >= monday_of(weeks[0]),
+        Cycle.start_date < monday_of(weeks[-1]) + timedelta(days=7)).order_by(Cycle.id)).all()
+
+
+def projected(session: Session, company_id: int, weeks: list[str]) -> pd.DataFrame:
+    """Each active manager's mean week per spec over the window (project_mean), kept in projection_line while the
+    window's final cycles (each frozen until a reopen gives it a new close), the retailers' managers and statuses
+    hold; a history load forgets the company's kept windows. Summing a city's weeks takes seconds, reading them
+    back a few milliseconds."""
+    found = _final_in(session, company_id, weeks)
+    key = f"{weeks[0]}+{len(weeks)}"
+    basis = hashlib.sha256("\n".join([assignment_digest(session, company_id), ",".join(weeks),
+                                      *(f"{i}\t{start}\t{st}\t{closed}" for i, start, st, closed in found)])
+                           .encode()).hexdigest()
+    kept = session.execute(select(ProjectionBasis.basis_sha256).where(
+        ProjectionBasis.company_id == company_id, ProjectionBasis.weeks == key)).scalar()
+    if kept == basis:
+        return read_frame(session, select(ProjectionLine.manager_id, ProjectionLine.brand_code, ProjectionLine.quantity)
+                          .where(ProjectionLine.company_id == company_id, ProjectionLine.weeks == key)
+                          .order_by(ProjectionLine.manager_id, ProjectionLine.brand_code), LINES)
+    cycles, covered = _cycle_weeks(session, company_id, weeks, found)
+    history = _history_weeks(session, company_id, weeks, covered)
+    projections = project_mean(weekly_demand(cycles, covered, history, weeks), len(weeks))
+    # the basis row first: on PostgreSQL a concurrent rebuild of the same window waits for this one's commit
+    upsert(session, ProjectionBasis.__table__, [{"company_id": company_id, "weeks": key, "basis_sha256": basis,
+                                                 "built_at": utcnow()}], keys=["company_id", "weeks"])
+    session.execute(delete(ProjectionLine).where(ProjectionLine.company_id == company_id,
+                                                 ProjectionLine.weeks == key))
+    copy_frame(session, ProjectionLine.__table__, projections.assign(company_id=company_id, weeks=key)[
+        ["company_id", "weeks", "manager_id", "brand_code", "quantity"]])
+    return projections
+
+
+def forget_projections(session: Session, company_id: int) -> None:
+    """Drop the company's kept windows (history was loaded: the weeks it covers may read otherwise now)."""
+    session.execute(delete(ProjectionLine).where(ProjectionLine.company_id == company_id))
+    session.execute(delete(ProjectionBasis).where(ProjectionBasis.company_id == company_id))
+
+
 @dataclass
 class Plan:
     """A cycle's supply plan with what it was made from."""
@@ -127,9 +169,7 @@ def supply_plan_of(session: Session, company_id: int, cycle_id: int | str) -> Pl
         ForecastVersion.cycle_id == cycle.id).distinct()).scalars())
     forecasts = read_frame(session, select(Forecast.manager_id, Forecast.brand_code, Forecast.quantity)
                            .where(Forecast.cycle_id == cycle.id), LINES)
-    cycles, covered = _cycle_weeks(session, company_id, weeks)
-    history = _history_weeks(session, company_id, weeks, covered)
-    projections = project_mean(weekly_demand(cycles, covered, history, weeks), len(weeks))
+    projections = projected(session, company_id, weeks)
     parts, basis = projected_parts(managers, forecasters, forecasts, projections)
     brands = read_frame(session, select(Brand.brand_code, Brand.price_class).where(Brand.company_id == company_id),
                         {"brand_code": "str", "price_class": "int64"})

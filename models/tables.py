@@ -26,6 +26,7 @@ from allocation.vocabulary import (
     LINE_MAX,
     TIER_MAX,
     TIER_MIN,
+    WEIGHT_DECIMALS,
     AdjustmentState,
     CapSource,
     CycleState,
@@ -244,7 +245,7 @@ class Cap(SQLModel, table=True):
     retailer_id: str = Field(sa_type=String(64), primary_key=True)
     company_id: int
     cap: int
-    weight: Decimal = Field(default=Decimal("1"), sa_type=Numeric(6, 2))
+    weight: Decimal = Field(default=Decimal("1"), sa_type=Numeric(6, WEIGHT_DECIMALS))
     source: str = Field(default=CapSource.COMPUTED, sa_type=String(16))
     policy_version: Optional[int] = None
     basis: dict = Field(default_factory=dict, sa_type=JSONType)

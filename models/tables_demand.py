@@ -121,3 +121,50 @@ class DemandSnapshotLine(SQLModel, table=True):
     brand_code: str = Field(sa_type=String(64), primary_key=True)
     quantity: int = Field(sa_type=BigInteger)
     allocated: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": text("0")})
+
+
+class SpecTotalBasis(SQLModel, table=True):
+    """Which close (its closed_at) and which published run a final cycle's spec totals were summed on: a reopen and
+    a new close, or a publication, make them another basis's, and they are summed again."""
+
+    __tablename__ = "spec_total_basis"
+    cycle_id: int = Field(foreign_key="cycle.id", primary_key=True)
+    closed_at: Optional[datetime] = _ts(nullable=True)
+    run_id: Optional[int] = None
+    built_at: datetime = _ts()
+
+
+class SpecTotal(SQLModel, table=True):
+    """A final cycle's cartons per spec: ordered (every current order) and, once published, allocated."""
+
+    __tablename__ = "spec_total"
+    cycle_id: int = Field(foreign_key="spec_total_basis.cycle_id", primary_key=True)
+    brand_code: str = Field(sa_type=String(64), primary_key=True)
+    demand: Optional[int] = Field(default=None, sa_type=BigInteger)  # null: no order line of the spec
+    allocated: Optional[int] = Field(default=None, sa_type=BigInteger)  # null: unpublished, or no row of the spec
+
+
+class ComplianceKept(SQLModel, table=True):
+    """A set of final cycles' compliance sums per manager and their clusters, kept while what they were read from
+    holds (basis_sha256: the cycles and their closes, the retailers' managers and statuses, the brands' prices and
+    key flags, the approved cap moves, the policy version); a history load forgets the company's."""
+
+    __tablename__ = "compliance_kept"
+    company_id: int = Field(foreign_key="company.id", primary_key=True)
+    cycles_sha256: str = Field(sa_type=String(64), primary_key=True)  # of the cycle ids, sorted
+    basis_sha256: str = Field(sa_type=String(64))
+    sums: dict = Field(default_factory=dict, sa_type=JSONType)
+    clusters: list = Field(default_factory=list, sa_type=JSONType)
+    built_at: datetime = _ts()
+
+
+class AccuracyKept(SQLModel, table=True):
+    """A final cycle's accuracy rows per manager, every manager of the company ranked, kept while what they were
+    scored from holds (basis_sha256: the close, the publication, the retailers' managers and statuses, the key
+    brands); forecasts and orders cannot change while the cycle is final."""
+
+    __tablename__ = "accuracy_kept"
+    cycle_id: int = Field(foreign_key="cycle.id", primary_key=True)
+    basis_sha256: str = Field(sa_type=String(64))
+    rows: dict = Field(default_factory=dict, sa_type=JSONType)
+    built_at: datetime = _ts()

@@ -152,3 +152,23 @@ def test_the_columnar_reader_reads_what_the_careful_reader_reads(tmp_path_factor
     finally:
         files._read_columnar = original
     assert fast == careful
+
+
+def test_blank_lines_are_skipped_and_faults_keep_their_file_lines(tmp_path):
+    d = write(tmp_path / "d.csv", "retailer_id,brand_code,quantity\nA,x,1\n\nA,y,-3\n\nA,x,2\n\n")
+    s = write(tmp_path / "s.csv", "brand_code,quantity\n\nx,5\ny,5\n")
+    c = write(tmp_path / "c.csv", "retailer_id,cap\nA,9\n")
+    with pytest.raises(ProblemError) as info:
+        Problem.from_frames(*read_inputs(d, s, c))
+    faults = {(e["line"], e["message"]) for e in info.value.errors}
+    assert (4, "quantity -3 is negative") in faults
+    assert any(line == 6 and "(first at line 2)" in message for line, message in faults), faults
+
+
+def test_a_file_with_blank_lines_reads_as_the_same_problem(tmp_path):
+    plain = [write(tmp_path / f"{n}.csv", t) for n, t in (
+        ("d", "retailer_id,brand_code,quantity\nA,x,1\nB,x,4\n"), ("s", "brand_code,quantity\nx,3\n"),
+        ("c", "retailer_id,cap\nA,9\nB,9\n"))]
+    spaced = [write(tmp_path / f"{n}2.csv", p.read_text().replace("\n", "\n\n", 2)) for n, p in zip("dsc", plain)]
+    a, b = (allocate(Problem.from_frames(*read_inputs(*paths))) for paths in (plain, spaced))
+    assert a.allocated.tolist() == b.allocated.tolist() and a.certificate == b.certificate

@@ -38,6 +38,7 @@ import csv
 import io
 from datetime import date
 
+import pandas as pd
 import pytest
 
 from tests.worlds.forecasts import Seed
@@ -272,3 +273,54 @@ def test_openapi_says_ranks_come_before_the_scope_filter(client):
         text = spec["paths"][path]["get"]["description"]
         assert "Ranks are computed over all managers of the company" in text and "planned" in text
     assert "planned" in spec["paths"]["/v1/cycles/{cycle_id}/forecasts/{manager_id}"]["put"]["description"]
+
+
+@pytest.mark.parametrize("manager", ["M1", "M2", "M3"])
+def test_a_managers_trend_is_his_row_of_each_cycles_score(client, auth, city, session, company, manager):
+    from models import accuracy
+    from models.tables import Cycle
+    from models.users import Principal
+
+    auditor = Principal(0, company.id, "auditor", "auditor", None)
+    cycles = [session.get(Cycle, int(city[c])) for c in ("c4", "c2", "c1")]
+    trend = accuracy.trend(session, auditor, manager, cycles)
+    each = pd.concat([accuracy.score(session, auditor, accuracy.AccuracyQuery(cycle_id=str(c.id), manager_id=manager))
+                      .rows for c in cycles])
+    assert len(trend) and set(trend["period"]) <= {city["c1"], city["c2"], city["c4"]}
+    pd.testing.assert_frame_equal(trend.sort_values("period").reset_index(drop=True),
+                                  each.sort_values("period").reset_index(drop=True), check_dtype=False)
+
+
+def test_kept_ranks_follow_a_move_a_key_flag_and_a_new_close(client, auth, city, session, company):
+    from sqlalchemy import delete, func, select
+
+    from models.tables import Brand, Cycle, Retailer
+    from models.tables_demand import AccuracyKept, OrderLine
+    from models.types import utcnow
+
+    def read() -> str:
+        return repr(get(client, auth("auditor"), cycle_id=city["c1"])["items"])  # repr: NaN equals NaN
+
+    def afresh() -> str:
+        session.execute(delete(AccuracyKept))
+        session.commit()
+        return read()
+
+    first = read()
+    assert session.execute(select(func.count()).select_from(AccuracyKept)).scalar_one() == 1
+    assert read() == first == afresh()
+    line = lambda: session.execute(select(OrderLine).where(  # noqa: E731
+        OrderLine.cycle_id == int(city["c1"]), OrderLine.retailer_id == "R3", OrderLine.brand_code == "K")).scalar_one()
+
+    def new_close():
+        line().quantity += 9
+        session.get(Cycle, int(city["c1"])).closed_at = utcnow()
+
+    for change in (lambda: setattr(session.get(Retailer, (company.id, "R3")), "manager_id", "M1"),
+                   lambda: setattr(session.get(Brand, (company.id, "A")), "is_key", True),
+                   new_close):
+        before = read()
+        change()
+        session.commit()
+        got = read()
+        assert got != before and got == afresh()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 from typer.testing import CliRunner
 
 from api.cli import app
@@ -106,3 +108,21 @@ def test_demo_builds_a_published_cycle_and_working_tokens(db_env, tmp_path):
     assert sum(c["size"] for c in clusters["items"]) == company["orders_in_clusters"]
     again = runner.invoke(app, ["demo", "--retailers", "300", "--out", str(tmp_path / "demo")])
     assert again.exit_code == 0, again.output   # make run twice: reloads, keeps the published cycle
+
+
+@pytest.mark.parametrize("env, words", [
+    ({"RUNS_EXECUTOR": "queue"}, "RUNS_EXECUTOR=queue needs PostgreSQL"),
+    ({"RUNS_HEARTBEAT_S": "100"}, "RUNS_HEARTBEAT_S must be at most half of RUNS_LEASE_S"),
+])
+def test_serve_refuses_bad_settings_in_one_line(db_env, monkeypatch, env, words):
+    from api.settings import get_settings
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["serve", "--port", "1"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2, result.output
+    assert words in result.output and "Traceback" not in result.output and "Value error" not in result.output

@@ -271,3 +271,57 @@ def test_policy_is_versioned_audited_and_used(client, auth, city, session):
         (city[1], ["r1", "r2", "r3"]), (city[1], ["s1", "s2"]), (city[2], ["r1", "r3"])]
     rows = client.get("/v1/compliance", params={"cycle_id": city[2]}, headers=auditor).json()
     assert rows["policy_version"] == 2 and by_manager(rows["items"])["M1"]["orders_in_clusters"] == 2
+
+
+def test_kept_sums_follow_every_change_of_what_they_were_read_from(client, auth, city, session, company, tmp_path):
+    from sqlalchemy import delete, func
+
+    from models.load import load_dir
+    from models.tables import Brand
+    from models.tables_demand import ComplianceKept, OrderLine
+    from models.types import utcnow
+
+    def read() -> list[dict]:
+        r = client.get("/v1/compliance", params={"from": "2026-11-01", "to": "2026-12-31"}, headers=auth("auditor"))
+        clusters = client.get("/v1/compliance/clusters", params={"cycle_id": city[2]}, headers=auth("auditor"))
+        return [r.json()["items"], clusters.json()["items"]]
+
+    def afresh() -> list[dict]:
+        session.execute(delete(ComplianceKept))
+        session.commit()
+        return read()
+
+    def same(a, b) -> bool:  # NaN figures compare equal
+        return repr(a) == repr(b)
+
+    first = read()
+    assert session.execute(select(func.count()).select_from(ComplianceKept)).scalar_one() == 2  # range, one cycle
+    assert same(read(), first) and same(afresh(), first)
+    changes = [
+        lambda: setattr(session.get(Brand, (company.id, "K")), "wholesale_price", 999),
+        lambda: session.execute(select(CapAdjustment).where(CapAdjustment.status == "pending")).scalar_one().__setattr__(
+            "status", "approved"),
+        lambda: setattr(session.get(Retailer, (company.id, "r2")), "status", "suspended"),
+    ]
+    for change in changes:
+        before = read()
+        change()
+        session.commit()
+        got = read()
+        assert not same(got, before) and same(got, afresh())
+    # cycle 2 reopened, an order changed and closed again: a new close
+    before = read()
+    cycle = session.get(Cycle, int(city[2]))
+    line = session.execute(select(OrderLine).where(OrderLine.cycle_id == cycle.id)).scalars().first()
+    line.quantity += 7
+    cycle.closed_at = utcnow()
+    session.commit()
+    got = read()
+    assert not same(got, before) and same(got, afresh())
+    # a history load of cycle 2's year-ago week
+    before = read()
+    (tmp_path / "history.csv").write_text("retailer_id,period,brand_code,quantity\nr1,2025-W49,K,40\n")
+    load_dir(session, company.id, tmp_path)
+    session.commit()
+    got = read()
+    assert not same(got, before) and same(got, afresh())

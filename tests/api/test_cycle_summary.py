@@ -6,8 +6,12 @@ import csv
 from collections import Counter
 
 
+from sqlalchemy import select
+
 from models.summary import fill_histogram
+from models.tables_demand import SpecTotal
 from tests.conftest import SAMPLE
+from tests.worlds.orders import body, order_url
 from tests.worlds.sample import sample_rows
 
 
@@ -55,3 +59,28 @@ def test_summary_counts_orders_caps_and_demand_per_spec(client, sample_world, se
     assert all(s["allocated"] <= min(s["demand"], s["supply"]) for s in published["specs"] if s["allocated"] is not None)
     assert client.get(f"/v1/cycles/{open_id}/summary", headers=sample_world.headers["distribution_center"]).status_code == 403
     assert client.get("/v1/cycles/99999/summary", headers=admin).status_code == 404
+
+
+def test_a_final_cycles_kept_spec_totals_follow_a_reopen_and_a_new_order(client, orders_world, am, auth, session):
+    cid, admin = orders_world["open"], auth("admin")
+
+    def demand() -> dict:
+        body = client.get(f"/v1/cycles/{cid}/summary", headers=admin).json()
+        return {s["brand_code"]: s["demand"] for s in body["specs"]}
+
+    assert client.put(order_url(cid, "R1"), json=body(("B1", 5)), headers=am).status_code == 201
+    assert client.post(f"/v1/cycles/{cid}/close", headers=admin).status_code == 200
+    assert demand() == {"B1": 5}
+    kept = session.execute(select(SpecTotal.brand_code, SpecTotal.demand).where(SpecTotal.cycle_id == cid)).all()
+    assert [tuple(r) for r in kept] == [("B1", 5)]  # the closed cycle's sums are kept, not summed per request
+    assert demand() == {"B1": 5}
+
+    assert client.post(f"/v1/cycles/{cid}/reopen", headers=admin).status_code == 200
+    assert client.put(order_url(cid, "R1"), json=body(("B1", 7), ("B2", 3)), headers=am).status_code == 200
+    assert demand() == {"B1": 7, "B2": 3}  # open again: summed from the orders
+    assert client.post(f"/v1/cycles/{cid}/close", headers=admin).status_code == 200
+    assert demand() == {"B1": 7, "B2": 3}  # the new close is another basis: summed again, never the old totals
+    session.expire_all()
+    kept = session.execute(select(SpecTotal.brand_code, SpecTotal.demand).where(SpecTotal.cycle_id == cid)
+                           .order_by(SpecTotal.brand_code)).all()
+    assert [tuple(r) for r in kept] == [("B1", 7), ("B2", 3)]

@@ -21,8 +21,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import func, select
 
+from models.load import load_dir
 from models.tables import Brand, History, Retailer
+from models.tables_supply import ProjectionLine
 from tests.worlds.forecasts import Seed
 
 ROWS = ["brand_code", "price_class", "projected_demand", "basis", "factor", "available", "proposed"]
@@ -160,3 +163,30 @@ def test_availability_replaces_in_any_state_and_refuses_bad_lines(client, auth, 
                         headers=admin).json()["items"]
     assert len(events) == 2 and events[-1]["new"] == {"total": 1, "specs": {"D": 1}}
     assert client.put("/v1/cycles/999999/availability", json=[], headers=admin).status_code == 404
+
+
+def test_a_kept_projection_follows_a_reopen_a_retailer_and_a_history_load(client, auth, city, session, company,
+                                                                           tmp_path):
+    admin = auth("admin")
+    pid = plan_cycle(client, admin)
+    assert client.put("/v1/supply-policy", json={"weeks": 3}, headers=admin).status_code == 200
+
+    def projected() -> dict:
+        body = client.get(f"/v1/cycles/{pid}/supply-plan", headers=admin).json()
+        return {x["brand_code"]: x["projected_demand"] for x in body["items"]}
+
+    assert projected() == {"A": 4, "C": 3, "D": 2}
+    assert session.execute(select(func.count()).select_from(ProjectionLine)).scalar_one() > 0  # kept, not re-summed
+    assert projected() == {"A": 4, "C": 3, "D": 2}
+    # C1 reopened no longer covers W11: the history fills it (R1 A 70)
+    assert client.post(f"/v1/cycles/{city['c1']}/reopen", headers=admin).status_code == 200
+    assert projected() == {"A": 25, "C": 2, "D": 2}
+    # R1 suspended: M1's part is R2's alone
+    session.get(Retailer, (company.id, "R1")).status = "suspended"
+    session.commit()
+    assert projected() == {"A": 1, "C": 2, "D": 2}
+    # a history load of W12 (another name for the week than the rows already there)
+    (tmp_path / "history.csv").write_text("retailer_id,period,brand_code,quantity\nR2,2025-W12,A,30\n")
+    load_dir(session, company.id, tmp_path)
+    session.commit()
+    assert projected() == {"A": 11, "C": 2, "D": 2}

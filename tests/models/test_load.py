@@ -76,3 +76,9 @@ def test_duplicate_key_is_refused(session, company, tmp_path):
     (tmp_path / "managers.csv").write_text("manager_id,name,market_manager_id\nM1,a,MM\nM1,b,MM\n")
     with pytest.raises(LoadError, match=r"managers.csv, line 3, column manager_id: duplicate key"):
         load_dir(session, company.id, tmp_path)
+
+
+def test_blank_lines_are_skipped_and_faults_keep_their_file_lines(session, company, tmp_path):
+    (tmp_path / "managers.csv").write_text("manager_id,name,market_manager_id\n\nM1,a,MM\n\n\nM1,b,MM\n\n")
+    with pytest.raises(LoadError, match=r"managers.csv, line 6, column manager_id: duplicate key"):
+        load_dir(session, company.id, tmp_path)

@@ -191,3 +191,41 @@ def test_concurrent_retries_with_one_key_have_one_effect(city):
     assert actions["cycle.create"] == 2  # the fixture's cycle and this one, once
     assert actions["order.import"] == 1
     assert sorted(versions) == sorted((r, 1) for r in retailers)
+
+
+def test_a_close_waits_for_one_import_at_most_not_for_the_queue_behind_it(city):
+    """Imports wait for their turn before they lock the cycle, so a close is not starved by imports in line."""
+    from sqlalchemy import text
+
+    from models.orders_import import _IMPORT_LOCK
+
+    engine, headers, cycle, retailers, brands = city
+    am, admin = headers["account_manager"], headers["admin"]
+    csv = f"retailer_id,brand_code,quantity\n{retailers[0]},{brands[0]},3\n".encode()
+    answers = {}
+    with engine.connect() as running:  # an import holding its turn for as long as this block lasts
+        running.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"), {"a": _IMPORT_LOCK, "b": int(cycle)})
+
+        def queued_import():
+            answers["import"] = make_client(engine).post(f"/v1/cycles/{cycle}/orders/import", content=csv,
+                                                         headers={**am, "Content-Type": "text/csv"})
+
+        waiting = threading.Thread(target=queued_import)
+        waiting.start()
+        deadline = time.monotonic() + 30
+        with engine.connect() as probe:  # the queued import is waiting for its turn
+            while time.monotonic() < deadline and not probe.execute(text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = "
+                    "(SELECT oid FROM pg_database WHERE datname = current_database())")).scalar():
+                time.sleep(0.02)
+        closer = threading.Thread(target=lambda: answers.update(
+            close=make_client(engine).post(f"/v1/cycles/{cycle}/close", headers=admin)))
+        closer.start()
+        closer.join(timeout=20)
+        closed_while_queued = not closer.is_alive()
+        running.rollback()
+    closer.join()
+    waiting.join()
+    assert closed_while_queued, "the close waited behind an import that was only queued"
+    assert answers["close"].status_code == 200, answers["close"].text
+    assert answers["import"].status_code == 409 and answers["import"].json()["code"] == "cycle_state"

@@ -59,11 +59,8 @@ def manager(manager_id: str, request: Request, session: SessionDep, principal: R
         raise NotFound(f"no account manager {manager_id!r} among the ones you may see", "manager_not_found")
     t = translator(request)
     final = cycles_in_state(session, principal.company_id, *FINAL_CYCLE_STATES)[:TREND_CYCLES]
-    trend = []
-    for cycle in reversed(final):
-        result = scores.score(session, principal, scores.AccuracyQuery(cycle_id=str(cycle.id), manager_id=manager_id))
-        row = frame_records(result.rows)
-        trend.append((cycle, row[0] if row else None))
+    scored = {r["period"]: r for r in frame_records(scores.trend(session, principal, manager_id, final))}
+    trend = [(cycle, scored.get(str(cycle.id))) for cycle in reversed(final)]
     fields = (("single_brand_accuracy", t("Single-brand accuracy")), ("total_accuracy", t("Total accuracy")),
               ("key_single_brand_accuracy", t("Key brands, single-brand")))
     option = charts.lines([c.name for c, _ in trend],
