@@ -93,7 +93,7 @@ def _policy_order(case, code: str) -> bool:
 
 # (reason, rule): positive_data_acceptance is not applied to a 412 or 422 for which a rule holds
 EXCLUSIONS = [
-    ("a well-formed If-Match naming a version that is no longer the current one answers 412 (`version_mismatch`): "
+    ("an If-Match naming no current version of the order answers 412 (`version_mismatch`): "
      "a state of the order, like a 409, not a form the schema can state", lambda case, code: code == "version_mismatch"),
     ("a cursor is an opaque token this service issued; a well-formed one it did not issue is refused "
      "(`invalid_cursor`), and no schema can list the issued ones", _foreign_cursor),
