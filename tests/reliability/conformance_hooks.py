@@ -91,6 +91,27 @@ def _policy_order(case, code: str) -> bool:
         and body.get(low, dlow) > body.get(high, dhigh) for low, high, dlow, dhigh in pairs)
 
 
+def _lists(case) -> list[list]:
+    body = case.body
+    return [body] if isinstance(body, list) else [v for v in _body(case).values() if isinstance(v, list)]
+
+
+def _repeated_key(case, code: str) -> bool:
+    """A list in the body names one spec or one retailer twice."""
+    for items in _lists(case):
+        for key in ("brand_code", "retailer_id"):
+            named = [item[key] for item in items if isinstance(item, dict) and key in item]
+            if len(named) != len(set(map(repr, named))):
+                return code in ("invalid_request", "duplicate_spec", "duplicate_line")
+    return False
+
+
+def _move_to_itself(case, code: str) -> bool:
+    moves = _body(case).get("moves")
+    return code == "invalid_request" and isinstance(moves, list) and any(
+        isinstance(m, dict) and m.get("from_retailer_id") == m.get("to_retailer_id") for m in moves)
+
+
 # (reason, rule): positive_data_acceptance is not applied to a 412 or 422 for which a rule holds
 EXCLUSIONS = [
     ("an If-Match naming no current version of the order answers 412 (`version_mismatch`): "
@@ -104,6 +125,9 @@ EXCLUSIONS = [
      lambda case, code: code == "invalid_rows"),
     ("accuracy and compliance take `cycle_id` alone or `from` and `to` together: a rule across parameters, "
      "which OpenAPI parameters cannot state (documented on each)", _period),
+    ("one line per spec, one cap per retailer: a list naming a spec or a retailer twice is refused; JSON Schema's "
+     "uniqueItems compares whole items, not one field of them", _repeated_key),
+    ("a cap move goes from one retailer to another: a rule across two fields", _move_to_itself),
     ("a cycle ends on or after its start and spans at most a year: a rule across two fields", _dates),
     ("min_history_weeks ≤ history_weeks and medium_from_tier ≤ large_from_tier: rules across two fields",
      _policy_order),
