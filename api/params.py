@@ -17,6 +17,7 @@ CURSOR_MAX = 500
 CURSOR_RULE = ("the `next_cursor` of the previous page, passed back unchanged; a cursor this service did not issue "
                "(well formed or not) is refused with 422 `invalid_cursor`")
 UNKNOWN_RULE = "; an id that names nothing the caller may see answers 404"
+PERIOD_RULE = "give `cycle_id` alone, or `from` and `to` together (422 otherwise)"  # accuracy and compliance
 
 
 def _path(noun: str, example: str) -> Path:
@@ -40,11 +41,10 @@ def text_filter(description: str, max_length: int = ID_MAX, min_length: int = 0)
 
 ManagerFilter = text_filter("only this account manager's")
 RetailerFilter = text_filter("only this retailer's")
+BrandFilter = text_filter("only this spec; a code that is not in /v1/brands is refused with 422 `unknown_brand`")
 CursorQuery = Annotated[str | None, Query(max_length=CURSOR_MAX, pattern=CURSOR_PATTERN, description=CURSOR_RULE)]
 # If-Match: "*" or version ETags; any other value matches no version, so it is a 412 like a stale tag, not a 422
 # not `str | None`: a header has no null, and a schema that allows one has clients send the text "null"
 IfMatch = Annotated[str, Header(max_length=200, description=(
     'the ETag of the version this replaces (`"3"`, `W/"3"`), or `*`; a value naming no current version answers 412 '
     "`version_mismatch`"))]
-PERIOD_RULE = "give `cycle_id` alone, or `from` and `to` together (422 otherwise)"
-BrandFilter = text_filter("only this spec; a code that is not in /v1/brands is refused with 422 `unknown_brand`")
