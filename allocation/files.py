@@ -112,10 +112,19 @@ def read_inputs(demand: Path | str, supply: Path | str, caps: Path | str) -> tup
     return tuple(frames)
 
 
+_SPECIAL = re.compile(r'[,"\n\r]')
+
+
 def _quote(text: str) -> str:
-    if any(ch in text for ch in ',"\n\r'):
+    if _SPECIAL.search(text):
         return '"' + text.replace('"', '""') + '"'
     return text
+
+
+def _quoted(values) -> list[str]:
+    """Each value as a CSV field; one search over all of them first, since ids almost never need quotes."""
+    texts = [str(v) for v in values]
+    return [_quote(t) for t in texts] if _SPECIAL.search("".join(texts)) else texts
 
 
 def _tokens(column: pd.Series) -> tuple[np.ndarray, list[str]]:
@@ -252,7 +261,7 @@ class AllocationsFile:
                  demand: np.ndarray, reasons: tuple[str, ...], lead: str | None = None):
         top = int(demand.max()) if len(demand) else 0
         numbers = [str(i) for i in range(top + 1)]
-        tables = [[_quote(str(v)) for v in retailer_ids], [_quote(str(v)) for v in brand_codes],
+        tables = [_quoted(retailer_ids), _quoted(brand_codes),
                   numbers, numbers, list(reasons)]
         self.first = 0 if lead is None else 1
         self.layout = RowLayout(len(demand), ([[_quote(lead)]] if lead is not None else []) + tables)

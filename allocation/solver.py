@@ -110,7 +110,7 @@ class _Levels:
     def __init__(self, weight: np.ndarray, demand: np.ndarray):
         pair_key = weight * (LINE_MAX + 1) + demand
         codes, uniq = pd.factorize(pair_key)
-        self.line_pair = codes.astype(np.int64)
+        self.line_pair = codes.astype(np.int32 if len(uniq) < 2**31 else np.int64)
         self.w = uniq // (LINE_MAX + 1)
         self.d = uniq % (LINE_MAX + 1)
         self.offset = np.cumsum(self.d) - self.d
@@ -151,25 +151,29 @@ class _Bundle:
         head = np.flatnonzero(np.r_[True, skey[1:] != skey[:-1]]) if len(skey) else np.zeros(0, np.int64)
         ukey = skey[head]
         del skey
-        self.count = np.add.reduceat(weight, head, dtype=np.int64) if len(head) else np.zeros(0, np.int64)
+        count = np.add.reduceat(weight, head, dtype=np.int64) if len(head) else np.zeros(0, np.int64)
         del weight
         self.egroup = (ukey // max(levels.n_ranks, 1)).astype(np.int32)
         self.erank = (ukey % max(levels.n_ranks, 1)).astype(np.int32)
         del ukey
         # cartons of the group below each level (before) and up to its end (after), then what bounds fix and free
-        after = np.cumsum(self.count)
+        after = np.cumsum(count)
         first = np.r_[True, self.egroup[1:] != self.egroup[:-1]] if len(head) else np.zeros(0, bool)
-        base = np.maximum.accumulate(np.where(first, after - self.count, 0)) if len(head) else after
+        base = np.maximum.accumulate(np.where(first, after - count, 0)) if len(head) else after
         after -= base
-        before = after - self.count
+        before = after - count
         del base, first
         lo, hi = low[self.egroup], high[self.egroup]
-        self.fixed = np.clip(np.minimum(after, lo) - before, 0, None)
-        self.window = np.clip(np.minimum(after, hi) - np.maximum(before, lo), 0, None)
+        # one element per level: int32 where every figure fits (a group's cartons), half the bytes through the solve
+        kind = np.int32 if len(after) == 0 or int(after.max()) < 2**31 else np.int64
+        self.count = count.astype(kind)
+        del count
+        self.fixed = np.clip(np.minimum(after, lo) - before, 0, None).astype(kind)
+        self.window = np.clip(np.minimum(after, hi) - np.maximum(before, lo), 0, None).astype(kind)
 
     def distribute(self, flow: np.ndarray, weight: np.ndarray, demand: np.ndarray, levels: _Levels) -> np.ndarray:
         """Cartons per line: every level below the group's last one, then that level's ties in canonical order."""
-        taken = self.fixed + flow
+        taken = self.fixed.astype(np.int64) + flow
         short = taken < self.count
         n_groups = int(self.group.max()) + 1 if len(self.group) else 0
         first_short = np.full(n_groups, -1, np.int64)
@@ -241,7 +245,7 @@ class ContestedGraph:
     alone: `by_spec`), at a capped retailer for an ample spec (off the retailer alone: `by_retailer`), and
     both short and capped (`both`: one arc per carton between spec and retailer)."""
 
-    preset: np.ndarray          # cartons per line known before the solve (demand, or 0 where provably none)
+    at_zero: np.ndarray         # lines at 0 in every maximal allocation (the others not contested get their demand)
     lines: np.ndarray           # the contested lines (positions in canonical order)
     weight: np.ndarray          # their retailers' weights (hundredths) and their demand
     demand: np.ndarray
@@ -271,7 +275,6 @@ def build_graph(problem: Problem) -> ContestedGraph | None:
     lines = np.flatnonzero(short | capped).astype(index)
     if len(lines) == 0:
         return None
-    preset = d.copy()
     ret, spec = r[lines], b[lines]
     weight, demand = problem.weight_cents[ret], d[lines]
     levels = _Levels(weight, demand)
@@ -282,7 +285,7 @@ def build_graph(problem: Problem) -> ContestedGraph | None:
     # a short spec that uncapped retailers can absorb, at a retailer that ample specs can fill: always 0
     both = np.flatnonzero(kind == 3).astype(index)
     never = (supply <= spec_group)[spec[both]] & (retailer_group >= cap)[ret[both]]
-    preset[lines[both[never]]] = 0
+    at_zero = lines[both[never]]
     both = both[~never]
     both_by_spec = np.bincount(spec[both], weights=demand[both], minlength=n_b).astype(np.int64)
     both_by_retailer = np.bincount(ret[both], weights=demand[both], minlength=n_r).astype(np.int64)
@@ -304,8 +307,8 @@ def build_graph(problem: Problem) -> ContestedGraph | None:
                                     minlength=n_r).astype(np.int64)
     carton_line, carton_k = _segments(demand[both])
     carton_cost = levels.rank[levels.offset[levels.line_pair[both][carton_line]] + carton_k]
-    spec_windows = np.flatnonzero(spec_bundle.window > 0)
-    retailer_windows = np.flatnonzero(retailer_bundle.window > 0)
+    spec_windows = np.flatnonzero(spec_bundle.window > 0).astype(index)
+    retailer_windows = np.flatnonzero(retailer_bundle.window > 0).astype(index)
     arcs = _Arcs()
     arcs.add("supply", np.full(len(used_specs), SOURCE), spec_node[used_specs],
              supply[used_specs] - fixed_by_spec[used_specs], np.zeros(len(used_specs)))
@@ -318,17 +321,22 @@ def build_graph(problem: Problem) -> ContestedGraph | None:
     arcs.add("retailer_levels", np.full(len(retailer_windows), SOURCE),
              retailer_node[retailer_bundle.egroup[retailer_windows]], retailer_bundle.window[retailer_windows],
              retailer_bundle.erank[retailer_windows])
+    spec_bundle.window = retailer_bundle.window = None  # in the arcs now; the decode needs only fixed and count
     stats = GraphStats(lines_fixed_uncontested=int(len(d) - len(lines)), lines_fixed_at_zero=int(never.sum()),
                        lines_contested=len(both), lines_bundled=int(len(by_spec) + len(by_retailer)),
                        nodes=int(2 + len(used_specs) + len(used_retailers)), arcs=arcs.n,
                        cost_levels=int(levels.n_ranks))
-    return ContestedGraph(preset, lines, weight, demand, by_spec, by_retailer, both, carton_line, levels,
-                          spec_bundle, retailer_bundle, spec_windows, retailer_windows, arcs, stats)
+    levels.line_pair = None  # in the bundles and the carton costs now
+    # kept through the solve for the decode: weights (<= 1,000,000 hundredths) and line demand fit in int32
+    return ContestedGraph(at_zero, lines, weight.astype(np.int32), demand.astype(np.int32), by_spec, by_retailer,
+                          both, carton_line, levels, spec_bundle, retailer_bundle, spec_windows, retailer_windows,
+                          arcs, stats)
 
 
-def decode(graph: ContestedGraph, flows: np.ndarray) -> np.ndarray:
+def decode(problem: Problem, graph: ContestedGraph, flows: np.ndarray) -> np.ndarray:
     """Cartons per line from the flow on each arc: carton arcs count per line, bundle levels are shared out."""
-    x = graph.preset.copy()
+    x = problem.line_demand.copy()
+    x[graph.at_zero] = 0
     cartons = graph.arcs.of("cartons", flows)
     x[graph.lines[graph.both]] = np.bincount(graph.carton_line, weights=cartons,
                                              minlength=len(graph.both)).astype(np.int64)
@@ -347,13 +355,14 @@ def solve_lines(problem: Problem) -> Solution:
     graph = build_graph(problem)
     if graph is None:
         return Solution(problem.line_demand.copy(), GraphStats(lines_fixed_uncontested=problem.n_lines))
-    tails, heads, capacities, costs = graph.arcs.arrays()
+    arrays = list(graph.arcs.arrays())
+    tails, heads, capacities, _ = arrays
     if (tails < 0).any() or (heads < 0).any() or (capacities < 0).any():
         raise SolverError("an arc of the contested graph has no node or a negative capacity")
+    del tails, heads, capacities
     from allocation.flow import least_cost_max_flow  # OR-Tools loads only where a flow is solved
 
     t0 = time.perf_counter()
-    flows = least_cost_max_flow(tails, heads, capacities, costs, SOURCE, SINK)
+    flows = least_cost_max_flow(arrays, SOURCE, SINK)  # takes the arrays, freed once OR-Tools holds its copy
     flow_seconds = time.perf_counter() - t0
-    del tails, heads, capacities, costs
-    return Solution(decode(graph, flows), graph.stats, flow_seconds)
+    return Solution(decode(problem, graph, flows), graph.stats, flow_seconds)

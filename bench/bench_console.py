@@ -1,10 +1,12 @@
 """Every console page at city scale (30,000 retailers, a published cycle), each against its JSON route.
 
 Run: python -m bench.bench_console [--database postgresql|sqlite] [--retailers N] [--requests N]. Builds the city
-(a published cycle with forecasts, an open cycle with its orders, a planned cycle), serves the API as deployed
-(uvicorn, one worker) and asks each page and the JSON route serving the same data N times in turn, one request
-at a time over keep-alive. Prints p50 and p95 of each (on this loopback, the server's time plus a fraction of a
-millisecond) and the ratio page / JSON of the p95s, with the core count. Asserts no time, only 200s.
+(eight weeks of history, a published cycle with forecasts and a scenario, an open cycle with its orders, a planned
+cycle for the supply plan), serves the API as deployed (uvicorn, one worker) and asks each page and the JSON route
+serving the same data N times in turn, one request at a time over keep-alive, after three of each to warm them
+(the first request after a publication computes what a final cycle keeps). Prints p50 and p95 of each (on this
+loopback, the server's time plus a fraction of a millisecond) and the ratio page / JSON of the p95s, with the core
+count and the load average. Asserts no time, only 200s.
 """
 
 from __future__ import annotations

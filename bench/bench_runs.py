@@ -2,9 +2,10 @@
 
 Run: python -m bench.bench_runs [--database postgresql|sqlite] [--scale city|province] [--retailers N]. The cycle is
 loaded open and closed through the API; at province scale (400,000 retailers, ~8 M lines) the paged pull is left out
-(the CSV export is the distribution center's whole-cycle path) and so is the in-memory baseline, whose figures
-`bench_allocation` gives. The worker process's peak memory is read from /proc while it runs. On PostgreSQL it creates a fresh
-database (BENCH_PG_URL or TEST_PG_URL names the server's admin database) and drops it at the end. Baselines are
+(the CSV export is the distribution center's whole-cycle path; the pick list is timed) and so is the in-memory
+baseline, whose figures `bench_allocation` gives. The worker process's peak memory is read from /proc while it
+runs. On PostgreSQL it creates a fresh database (BENCH_PG_URL or TEST_PG_URL names the server's admin database)
+and drops it at the end. Baselines are
 measured in the same run: the pure solve on in-memory frames for the run, a plain SELECT of the published rows
 for the pull. Prints seconds, ratios and the core count; asserts no time, only that every row arrives once.
 """
@@ -201,10 +202,13 @@ def main() -> None:
             with dc.stream("GET", f"/v1/cycles/{cid}/allocations.csv") as r:
                 csv_lines = sum(chunk.count("\n") for chunk in r.iter_text()) - 1
             csv_s = time.perf_counter() - t
+            pick_s, picks = pull(dc, f"/v1/cycles/{cid}/pick-list")
             if province:
                 print(f"CSV export over HTTP, {csv_lines:,} rows: {csv_s:7.2f} s; rows stored {plain[0][0]:,}")
+                print(f"pick list over HTTP, {len(picks)} specs: {pick_s:7.2f} s; cartons match: "
+                      f"{sum(p['cartons'] for p in picks) == run['totals']['allocated']}; "
+                      f"load average {os.getloadavg()[0]:.1f}")
                 return
-            pick_s, picks = pull(dc, f"/v1/cycles/{cid}/pick-list")
         engine.dispose()
     keys = {(x["retailer_id"], x["brand_code"]) for x in items}
     print(f"baseline, pure solve from memory:        {base_solve:7.2f} s ({lines:,} lines)")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, delete, func, insert, literal, select, union_all
+from sqlalchemy import and_, delete, event, func, insert, literal, orm, select, union_all
 from sqlmodel import Session
 
 from allocation.accuracy import (
@@ -45,6 +45,7 @@ LEVELS = ("manager", "spec")
 # Part of every snapshot's digest: change it when the counting rule changes, and every snapshot is rebuilt.
 SNAPSHOT_RULE = ("stated + collected approved at current version; manager = retailer's current manager; "
                  "allocated = the published run's cartons\n")
+DIGESTS = "assignment_digests"  # session.info key of the digests read in the current transaction
 PAGE_KEYS = {"manager": ["period", "rank", "manager_id"], "spec": ["period", "manager_id", "brand_code"]}
 
 
@@ -130,7 +131,21 @@ def _allocated(company_id: int, cycle_ids: Sequence[int]):
 
 def assignment_digest(session: Session, company_id: int) -> str:
     """SHA-256 of which retailer belongs to which manager, and whether it is active: a snapshot or a kept
-    projection built on another assignment is stale."""
+    projection built on another assignment is stale. Read once per transaction (a console page asks several
+    times); a flush or the transaction's end forgets it."""
+    memo = session.info.setdefault(DIGESTS, {})
+    if company_id not in memo:
+        memo[company_id] = _assignment_digest(session, company_id)
+    return memo[company_id]
+
+
+@event.listens_for(orm.Session, "after_flush")
+@event.listens_for(orm.Session, "after_transaction_end")
+def _forget_digests(session: orm.Session, *_) -> None:
+    session.info.pop(DIGESTS, None)
+
+
+def _assignment_digest(session: Session, company_id: int) -> str:
     rows = _fetch(session, select(Retailer.retailer_id, Retailer.manager_id, Retailer.status)
                   .where(Retailer.company_id == company_id))
     # sorted here: plain tuples sort in a few milliseconds, a database's collation-aware sort takes far longer

@@ -216,21 +216,27 @@ def forget_kept(session: Session, company_id: int) -> None:
 def figures(session: Session, principal: Principal, q: ReportQuery) -> ComplianceResult:
     """Per manager (and the company, manager_id None) for one cycle or pooled over a range, in the caller's
     scope, the company row first, then by manager_id."""
-    cycles, not_closed, label, version, policy = _scope(session, principal, q)
-    sums, _ = _sums_and_clusters(session, principal.company_id, cycles, version, policy)
-    rows = report(sums, label)
-    rows = rows[_visible(session, principal, rows["manager_id"], q.manager_id)]
-    rows = (rows.assign(policy_version=version, sort_key=rows["manager_id"].fillna(""))
-            .sort_values(["period", "sort_key"], kind="stable").reset_index(drop=True))
-    return ComplianceResult(rows, version, policy, [str(c.id) for c in cycles], [str(c.id) for c in not_closed])
+    return figures_and_clusters(session, principal, q)[0]
 
 
 def cluster_rows(session: Session, principal: Principal, q: ReportQuery) -> ComplianceResult:
     """The identical-order clusters of one cycle (or a range's cycles) in the caller's scope, by cycle, manager
-    and first retailer; only orders and lines are read."""
-    cycles, not_closed, _, version, policy = _scope(session, principal, q)
-    _, found = _sums_and_clusters(session, principal.company_id, cycles, version, policy)
+    and first retailer."""
+    return figures_and_clusters(session, principal, q)[1]
+
+
+def figures_and_clusters(session: Session, principal: Principal,
+                         q: ReportQuery) -> tuple[ComplianceResult, ComplianceResult]:
+    """figures and cluster_rows from one read of the kept sums (the console page shows both)."""
+    cycles, not_closed, label, version, policy = _scope(session, principal, q)
+    sums, found = _sums_and_clusters(session, principal.company_id, cycles, version, policy)
+    ids, left_out = [str(c.id) for c in cycles], [str(c.id) for c in not_closed]
+    rows = report(sums, label)
+    rows = rows[_visible(session, principal, rows["manager_id"], q.manager_id)]
+    rows = (rows.assign(policy_version=version, sort_key=rows["manager_id"].fillna(""))
+            .sort_values(["period", "sort_key"], kind="stable").reset_index(drop=True))
     found = found[_visible(session, principal, found["manager_id"], q.manager_id)].reset_index(drop=True)
     found = found.assign(cycle_id=found["cycle_id"].astype("int64"),
                          first_retailer_id=found["retailer_ids"].map(lambda ids: ids[0]))
-    return ComplianceResult(found, version, policy, [str(c.id) for c in cycles], [str(c.id) for c in not_closed])
+    return (ComplianceResult(rows, version, policy, ids, left_out),
+            ComplianceResult(found, version, policy, ids, left_out))

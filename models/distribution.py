@@ -140,18 +140,22 @@ def list_publications(session: Session, principal: Principal, cursor: str | None
 
 def pick_list(session: Session, principal: Principal, cycle_id: int | str, cursor: str | None, limit: int,
               route_id: str | None = None, delivery_weekday: int | None = None):
-    """Cartons per spec for the published allocation, with 大箱 and loose 条, summed and split in SQL."""
+    """Cartons per spec for the published allocation, with 大箱 and loose 条, summed and split in SQL.
+
+    The run's rows are summed per spec first, in one pass, and only the few hundred sums meet the brand table:
+    joined before the sum, a planner could walk a province run's millions of rows once per spec."""
     cycle = published_cycle(session, principal, cycle_id)
-    cartons = func.sum(Allocation.allocated)
-    stmt = (select(Allocation.brand_code, Brand.name, cartons.label("cartons"),
-                   (cartons // CARTONS_PER_CASE).label("cases"), (cartons % CARTONS_PER_CASE).label("cartons_over"))
-            .join(Brand, and_(Brand.company_id == cycle.company_id, Brand.brand_code == Allocation.brand_code))
-            .where(Allocation.run_id == cycle.published_run_id))
+    total = func.sum(Allocation.allocated)
+    per_spec = select(Allocation.brand_code, total.label("cartons")).where(Allocation.run_id == cycle.published_run_id)
     if route_id is not None or delivery_weekday is not None:
-        stmt = _delivery_filter(stmt.join(Retailer, and_(Retailer.company_id == cycle.company_id,
-                                                         Retailer.retailer_id == Allocation.retailer_id)),
-                                route_id, delivery_weekday)
-    stmt = stmt.group_by(Allocation.brand_code, Brand.name).having(cartons > 0)
-    rows, nxt = page(session, stmt, [Allocation.brand_code], cursor, limit)
+        per_spec = _delivery_filter(per_spec.join(Retailer, and_(Retailer.company_id == cycle.company_id,
+                                                                 Retailer.retailer_id == Allocation.retailer_id)),
+                                    route_id, delivery_weekday)
+    per_spec = per_spec.group_by(Allocation.brand_code).having(total > 0).subquery("per_spec")
+    cartons = per_spec.c.cartons
+    stmt = (select(per_spec.c.brand_code, Brand.name, cartons, (cartons // CARTONS_PER_CASE).label("cases"),
+                   (cartons % CARTONS_PER_CASE).label("cartons_over"))
+            .join(Brand, and_(Brand.company_id == cycle.company_id, Brand.brand_code == per_spec.c.brand_code)))
+    rows, nxt = page(session, stmt, [per_spec.c.brand_code], cursor, limit)
     return [{"brand_code": r.brand_code, "name": r.name, "cartons": int(r.cartons), "cases": int(r.cases),
              "cartons_over": int(r.cartons_over)} for r in rows], nxt

@@ -242,6 +242,9 @@ def _write(bind, run: AllocationRun, result, snapshot: Snapshot, timings: dict, 
         a = result.allocations
         if bind.dialect.name == "postgresql":  # millions of rows: rendered as CSV from integer codes, then COPY
             copy_csv(session, Allocation.__table__, ALLOCATION_COLUMNS, result.csv_chunks(lead=str(run.id)))
+            # the planner's statistics commit with the rows (a run's own rows count as live to its ANALYZE), so the
+            # first pull or pick list after the run never plans for an empty run, and no later step can be cut short
+            session.execute(text("ANALYZE allocation"))
         else:
             rows = zip(repeat(run.id), a["retailer_id"].astype(str).tolist(), a["brand_code"].astype(str).tolist(),
                        a["demanded"].astype("int64").tolist(), a["allocated"].astype("int64").tolist(),
@@ -300,16 +303,4 @@ def execute_claimed(bind, run_id: int, owner: str, solve: Callable[[Snapshot], A
         log.exception("allocation run %s failed", run_id)
         fail_run(bind, run_id, _short_error(exc), owner=owner)
         return RunState.FAILED
-    _refresh_statistics(bind)
     return RunState.SUCCEEDED
-
-
-def _refresh_statistics(bind) -> None:
-    """Tell PostgreSQL's planner about the rows just written, so the pull seeks the key instead of sorting a run."""
-    if bind.dialect.name != "postgresql":
-        return
-    try:
-        with _transaction(bind) as session:
-            session.execute(text("ANALYZE allocation"))
-    except Exception:  # statistics are an optimisation; autovacuum catches up anyway
-        log.warning("could not analyze the allocation table", exc_info=True)

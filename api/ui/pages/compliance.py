@@ -36,9 +36,9 @@ def figures(request: Request, session: SessionDep, principal: Reader, cycle_id: 
     rows, clusters, result = [], [], None
     if final or period:
         q = report_query(final, cycle_id, period)
-        result = compliance.figures(session, principal, q)
+        result, found = compliance.figures_and_clusters(session, principal, q)
         rows = frame_records(result.rows)
-        clusters = frame_records(compliance.cluster_rows(session, principal, q).rows)
+        clusters = frame_records(found.rows)
     managers = [r for r in rows if r["manager_id"] is not None]
     option = charts.bars([r["manager_id"] for r in managers],
                          [(t("Self-submission rate"), [r["self_submission_rate"] for r in managers]),
