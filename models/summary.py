@@ -10,8 +10,8 @@ import numpy as np
 from sqlalchemy import and_, case, delete, func, select
 from sqlmodel import Session
 
-from allocation.vocabulary import FINAL_CYCLE_STATES, Channel, OrderState, RetailerStatus, values
-from models.cycles import cycle_status, get_cycle
+from allocation.vocabulary import Channel, OrderState, RetailerStatus, values
+from models.cycles import get_cycle
 from models.db import upsert
 from models.orders import APPROVED_NOW, order_status
 from models.tables import Brand, Cap, Cycle, Retailer, Supply
@@ -75,19 +75,28 @@ def _summed(session: Session, cycle_id: int, run_id: int | None) -> tuple[dict[s
     return demand, allocated
 
 
+def _orders_fingerprint(session: Session, cycle_id: int) -> str:
+    """The cycle's orders in one line: every change of an order's lines writes a new version of the order (and
+    orders are never deleted), so their count, versions summed and latest write change whenever any line does."""
+    n, versions, latest = session.execute(select(func.count(), func.coalesce(func.sum(Order.version), 0),
+                                                 func.max(Order.submitted_at)).where(Order.cycle_id == cycle_id)).one()
+    return f"{n}\t{versions}\t{latest}"
+
+
 def spec_sums(session: Session, cycle: Cycle) -> tuple[dict[str, int], dict[str, int]]:
-    """_summed for the cycle and its published run: kept in spec_total for a final cycle, whose orders cannot change
-    until a reopen (a new close then sums them again, as does the publication), summed every time otherwise."""
-    if cycle_status(cycle) not in FINAL_CYCLE_STATES:
-        return _summed(session, cycle.id, cycle.published_run_id)
-    basis = session.execute(select(SpecTotalBasis.closed_at, SpecTotalBasis.run_id)
+    """_summed for the cycle and its published run, kept in spec_total while the cycle's orders (_orders_fingerprint),
+    close and publication hold: a final cycle's orders cannot change until a reopen, and an open cycle's page is
+    viewed far more often than an order is written."""
+    # the fingerprint before the sums: sums read later can only be newer, and a newer state is summed again
+    orders = _orders_fingerprint(session, cycle.id)
+    basis = session.execute(select(SpecTotalBasis.closed_at, SpecTotalBasis.run_id, SpecTotalBasis.orders)
                             .where(SpecTotalBasis.cycle_id == cycle.id)).first()
-    if basis is None or tuple(basis) != (cycle.closed_at, cycle.published_run_id):
+    if basis is None or tuple(basis) != (cycle.closed_at, cycle.published_run_id, orders):
         demand, allocated = _summed(session, cycle.id, cycle.published_run_id)
         # the basis row first: on PostgreSQL a concurrent rebuild of the same cycle waits for this one's commit
         upsert(session, SpecTotalBasis.__table__, [{"cycle_id": cycle.id, "closed_at": cycle.closed_at,
-                                                    "run_id": cycle.published_run_id, "built_at": utcnow()}],
-               keys=["cycle_id"])
+                                                    "run_id": cycle.published_run_id, "orders": orders,
+                                                    "built_at": utcnow()}], keys=["cycle_id"])
         session.execute(delete(SpecTotal).where(SpecTotal.cycle_id == cycle.id))
         upsert(session, SpecTotal.__table__, [{"cycle_id": cycle.id, "brand_code": code, "demand": demand.get(code),
                                                "allocated": allocated.get(code)}

@@ -124,18 +124,20 @@ class DemandSnapshotLine(SQLModel, table=True):
 
 
 class SpecTotalBasis(SQLModel, table=True):
-    """Which close (its closed_at) and which published run a final cycle's spec totals were summed on: a reopen and
-    a new close, or a publication, make them another basis's, and they are summed again."""
+    """Which orders (their count, versions and latest write), close (closed_at) and published run a cycle's spec
+    totals were summed on: an order written, a reopen and a new close, or a publication make them another basis's,
+    and they are summed again."""
 
     __tablename__ = "spec_total_basis"
     cycle_id: int = Field(foreign_key="cycle.id", primary_key=True)
     closed_at: Optional[datetime] = _ts(nullable=True)
     run_id: Optional[int] = None
+    orders: Optional[str] = Field(default=None, sa_type=String(100))
     built_at: datetime = _ts()
 
 
 class SpecTotal(SQLModel, table=True):
-    """A final cycle's cartons per spec: ordered (every current order) and, once published, allocated."""
+    """A cycle's cartons per spec: ordered (every current order) and, once published, allocated."""
 
     __tablename__ = "spec_total"
     cycle_id: int = Field(foreign_key="spec_total_basis.cycle_id", primary_key=True)

@@ -77,7 +77,10 @@ def test_a_final_cycles_kept_spec_totals_follow_a_reopen_and_a_new_order(client,
 
     assert client.post(f"/v1/cycles/{cid}/reopen", headers=admin).status_code == 200
     assert client.put(order_url(cid, "R1"), json=body(("B1", 7), ("B2", 3)), headers=am).status_code == 200
-    assert demand() == {"B1": 7, "B2": 3}  # open again: summed from the orders
+    assert demand() == {"B1": 7, "B2": 3}  # open again: the kept totals were another close's
+    assert client.put(order_url(cid, "R1"), json=body(("B1", 7), ("B2", 8)), headers=am).status_code == 200
+    assert demand() == {"B1": 7, "B2": 8}  # an order replaced: a new version, another fingerprint of the orders
+    assert client.put(order_url(cid, "R1"), json=body(("B1", 7), ("B2", 3)), headers=am).status_code == 200
     assert client.post(f"/v1/cycles/{cid}/close", headers=admin).status_code == 200
     assert demand() == {"B1": 7, "B2": 3}  # the new close is another basis: summed again, never the old totals
     session.expire_all()
