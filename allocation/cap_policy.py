@@ -9,6 +9,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from allocation.numbers import CENTS, FOUR_DECIMALS, Number, TierKeyed, Whole, number, whole
 from allocation.vocabulary import CAP_MAX, TIER_MAX, TIER_MIN, WEIGHT_DECIMALS, SizeClass
 
 FLOOR_LIKE = re.compile(
@@ -56,11 +57,11 @@ def _decimals_at_most(value: float, places: int, what: str) -> float:
 class FloatBands(BaseModel, extra="forbid", use_attribute_docstrings=True):
     """How far above its agreed monthly total each size class may order (rule 9: larger shops float less)."""
 
-    large: float = Field(0.05, ge=0, le=1)
+    large: Number = Field(0.05, ge=0, le=1, json_schema_extra=FOUR_DECIMALS)
     """band of large retailers: 0.05 = 5 % above the agreed monthly total (at most 4 decimals)"""
-    medium: float = Field(0.10, ge=0, le=1)
+    medium: Number = Field(0.10, ge=0, le=1, json_schema_extra=FOUR_DECIMALS)
     """band of medium retailers"""
-    small: float = Field(0.15, ge=0, le=1)
+    small: Number = Field(0.15, ge=0, le=1, json_schema_extra=FOUR_DECIMALS)
     """band of small retailers"""
 
     @field_validator("large", "medium", "small")
@@ -72,25 +73,26 @@ class FloatBands(BaseModel, extra="forbid", use_attribute_docstrings=True):
 class CapPolicy(BaseModel, extra="forbid", use_attribute_docstrings=True):
     """The floating-cap policy as data, so the marketing department sets it without a code change."""
 
-    history_weeks: int = Field(12, ge=1, le=104)
+    history_weeks: Whole = Field(12, ge=1, le=104)
     """how many complete ISO weeks of history count: those just before the week of the month's first cycle"""
-    min_history_weeks: int = Field(4, ge=1, le=104)
+    min_history_weeks: Whole = Field(4, ge=1, le=104)
     """weeks with an order (total > 0) in the window before a retailer's own history is used"""
-    tier_default_weekly: dict[int, int] = Field(default_factory=dict)
+    tier_default_weekly: dict[int, whole(ge=0, le=CAP_MAX)] = Field(default_factory=dict, json_schema_extra=TierKeyed)
     """per tier (1-30), cartons a week for retailers without enough history; else their peers' median"""
     bands: FloatBands = Field(default_factory=FloatBands)
     """the float band by size class, 0..1: the monthly cap is the agreed monthly total times (1 + band)"""
-    medium_from_tier: int = Field(11, ge=1, le=31)
+    medium_from_tier: Whole = Field(11, ge=1, le=31)
     """size class from tier when a retailer has none: tiers below this one are small"""
-    large_from_tier: int = Field(23, ge=1, le=31)
+    large_from_tier: Whole = Field(23, ge=1, le=31)
     """tiers from this one up are large, those from medium_from_tier up to it medium (31: none large)"""
-    tier_weights: dict[int, float] = Field(default_factory=dict)
+    tier_weights: dict[int, number(gt=0, le=100, json_schema_extra=CENTS)] = Field(default_factory=dict,
+                                                                                  json_schema_extra=TierKeyed)
     """per tier (1-30), the fairness weight (> 0, at most 2 decimals, default 1): a higher one is cut less"""
-    smoothing_factor: float = Field(1.5, ge=1, le=10)
+    smoothing_factor: Number = Field(1.5, ge=1, le=10, json_schema_extra=CENTS)
     """no cycle's cap exceeds this multiple of the month's even share (rounded up): no month-end surge"""
     rounding: Literal["down"] = "down"
     """caps are whole cartons, rounded down, never negative"""
-    max_cap: int = Field(CAP_MAX, ge=0, le=CAP_MAX)
+    max_cap: Whole = Field(CAP_MAX, ge=0, le=CAP_MAX)
     """no cap exceeds this many cartons"""
 
     @model_validator(mode="before")
@@ -112,10 +114,11 @@ class CapPolicy(BaseModel, extra="forbid", use_attribute_docstrings=True):
     @field_validator("tier_weights")
     @classmethod
     def _weights_ok(cls, v: dict[int, float]) -> dict[int, float]:
-        for tier, weight in v.items():
+        weights = {t: _decimals_at_most(w, WEIGHT_DECIMALS, "a weight") for t, w in sorted(v.items())}
+        for tier, weight in weights.items():  # checked once rounded: 1e-9 would round to a weight of 0
             if not TIER_MIN <= tier <= TIER_MAX or not 0 < weight <= 100:
-                raise ValueError(f"tier_weights needs tiers 1-30 and weights in (0, 100]: {tier}: {weight}")
-        return {t: _decimals_at_most(w, WEIGHT_DECIMALS, "a weight") for t, w in sorted(v.items())}
+                raise ValueError(f"tier_weights needs tiers 1-30 and weights in (0, 100]: {tier}: {v[tier]}")
+        return weights
 
     @field_validator("smoothing_factor")
     @classmethod

@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field, field_validator
 
+from allocation.numbers import CENTS, Whole, number
+
 PRICE_CLASSES = ("1", "2", "3", "4", "5")
 DEFAULT_FACTORS = {"1": 1.0, "2": 1.0, "3": 1.0, "4": 0.95, "5": 0.95}
 PLAN_COLUMNS = ["brand_code", "price_class", "projected_demand", "basis", "factor", "available", "proposed"]
@@ -29,10 +31,11 @@ PLAN_COLUMNS = ["brand_code", "price_class", "projected_demand", "basis", "facto
 class SupplyPolicy(BaseModel, extra="forbid", use_attribute_docstrings=True):
     """How the supply plan is made: the factor per price class (rule 8) and the weeks a projection looks back."""
 
-    factors: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_FACTORS))
+    factors: dict[str, number(gt=0, le=2, json_schema_extra=CENTS)] = Field(default_factory=lambda: dict(DEFAULT_FACTORS),
+                                                json_schema_extra={"propertyNames": {"enum": list(PRICE_CLASSES)}})
     """per price class "1"-"5": proposed supply = projected demand × factor, rounded down (0 < factor ≤ 2, at most
     2 decimals); a class left out keeps its default (1.00 for classes 1-3, 0.95 for 4-5: slightly tight)"""
-    weeks: int = Field(8, ge=1, le=52)
+    weeks: Whole = Field(8, ge=1, le=52)
     """how many weeks before the cycle's week a manager without a forecast is projected from"""
 
     @field_validator("factors")
@@ -42,7 +45,7 @@ class SupplyPolicy(BaseModel, extra="forbid", use_attribute_docstrings=True):
         if unknown:
             raise ValueError(f"factors are keyed by price class 1-5; unknown key(s) {', '.join(unknown)}")
         for key, factor in v.items():
-            if not 0 < factor <= 2:
+            if not 0 < round(factor, 2) <= 2:  # checked as stored: 1e-9 would round to a factor of 0
                 raise ValueError(f"the factor of price class {key} must be above 0 and at most 2, got {factor}")
             if abs(factor * 100 - round(factor * 100)) > 1e-9:
                 raise ValueError(f"the factor of price class {key} takes at most 2 decimals, got {factor}")

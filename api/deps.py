@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from allocation.vocabulary import PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX
 
+from api.params import CursorQuery
 from models.db import session_scope
 from models.errors import Forbidden, Unauthorized
 from models.users import Principal, principal_for_token
@@ -77,7 +78,7 @@ def require(*roles: str):
 
 
 class PageParams:
-    def __init__(self, cursor: Annotated[str | None, Query(max_length=500)] = None,
+    def __init__(self, cursor: CursorQuery = None,
                  limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)] = PAGE_LIMIT_DEFAULT):
         self.cursor = cursor
         self.limit = limit

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from numbers import Integral
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+
+from pydantic_core import PydanticCustomError
 
 from allocation.vocabulary import MarketType, RetailerStatus, SizeClass
+from api.params import NO_CONTROL
 
 T = TypeVar("T")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -21,7 +24,27 @@ def _no_control(value: str) -> str:
     return value
 
 
-CleanStr = Annotated[str, AfterValidator(_no_control)]
+class _StatesNoControl:
+    """The schema says what _no_control enforces (a pattern), while the refusal keeps its own plain sentence."""
+
+    def __get_pydantic_json_schema__(self, core_schema, handler):
+        schema = handler(core_schema)
+        schema["pattern"] = NO_CONTROL
+        return schema
+
+
+CleanStr = Annotated[str, AfterValidator(_no_control), _StatesNoControl()]
+
+
+def _text_only(value):
+    """A date or a time is ISO 8601 text, as the schema says; pydantic's lax mode also reads a number as one."""
+    if isinstance(value, int | float):
+        raise PydanticCustomError("date_type", "Input should be ISO 8601 text, not a number")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_text_only)]
+IsoDatetime = Annotated[AwareDatetime, BeforeValidator(_text_only)]
 
 
 def _as_text(value):

@@ -2,30 +2,34 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, WithJsonSchema, model_validator
 
 from allocation.cap_policy import CapPolicy
 from allocation.vocabulary import CAP_MAX, AdjustmentState, CapSource, CycleState
-from api.schemas import CleanStr, IdOut, In, Out, PolicyVersionOut
+from api.schemas import CleanStr, IsoDate, IsoDatetime, IdOut, In, Out, PolicyVersionOut
 from models.cycles import cycle_status
 from models.tables import Cycle
 
 Id = Annotated[CleanStr, Field(min_length=1, max_length=64)]
+# a number, or the decimal string answers show ("1.50"): above 0, at most 100, at most 2 decimals
+WEIGHT_TEXT = r"^0*(100(\.0{1,2})?|[1-9][0-9]?(\.[0-9]{1,2})?|0?\.(0[1-9]|[1-9][0-9]?))$"
 Weight = Annotated[Decimal, Field(gt=0, le=100, decimal_places=2,
-                                  description="fairness weight: > 0, at most 2 decimals; a higher weight is cut less")]
+                                  description="fairness weight: > 0, at most 2 decimals; a higher weight is cut less"),
+                   WithJsonSchema({"anyOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": 100, "multipleOf": 0.01},
+                                             {"type": "string", "pattern": WEIGHT_TEXT}]})]
 
 
 class CycleIn(In):
     """A new ordering cycle; dates are days in the company's time zone."""
 
     name: Annotated[CleanStr, Field(min_length=1, max_length=200)]
-    start_date: date
-    end_date: date
-    opens_at: AwareDatetime | None = Field(None, description="when orders open (ISO 8601 with offset); default now")
+    start_date: IsoDate
+    end_date: IsoDate
+    opens_at: IsoDatetime | None = Field(None, description="when orders open (ISO 8601 with offset); default now")
 
     @model_validator(mode="after")
     def _dates(self) -> CycleIn:
@@ -39,8 +43,8 @@ class CycleIn(In):
 class CycleOut(Out):
     id: IdOut
     name: str
-    start_date: date
-    end_date: date
+    start_date: IsoDate
+    end_date: IsoDate
     opens_at: datetime
     status: CycleState = Field(description="planned, open (from opens_at on), closed or published")
     closed_at: datetime | None

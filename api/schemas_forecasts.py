@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
+from allocation.numbers import Whole
 from api.schemas import CleanStr, IdOut, In, Out
 
 # A manager's volume of one spec in one cycle: 10,000 cartons a line for up to 1,000 retailers.
@@ -18,7 +19,7 @@ BrandCode = Annotated[CleanStr, StringConstraints(min_length=1, max_length=64)]
 
 class ForecastLineIn(In):
     brand_code: BrandCode
-    quantity: int = Field(ge=0, le=MAX_FORECAST_QUANTITY, strict=True,
+    quantity: Whole = Field(ge=0, le=MAX_FORECAST_QUANTITY,
                           description="whole cartons the manager expects his retailers to order of this spec")
 
 

@@ -7,11 +7,11 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from allocation.numbers import VERSION_MAX, Whole, whole
 from allocation.vocabulary import LINE_MAX, Channel, OrderState
 from api.schemas import CleanStr, IdOut, In, Out
 
-Quantity = Annotated[int, Field(strict=True, ge=0, le=LINE_MAX,
-                                description=f"whole cartons (条), 0 to {LINE_MAX}")]
+Quantity = whole(ge=0, le=LINE_MAX, description=f"whole cartons (条), 0 to {LINE_MAX}")
 
 
 class OrderLineIn(In):
@@ -28,7 +28,7 @@ class OrderIn(In):
 
 
 class ApproveIn(In):
-    version: Annotated[int, Field(strict=True, ge=1, description="the order version being signed off")]
+    version: Whole = Field(ge=1, le=VERSION_MAX, description="the order version being signed off")
 
 
 class LineOut(Out):

@@ -41,7 +41,7 @@ def run_method(method: str, folder: Path, lp_limit: float) -> dict:
     """One whole command in this process; returns its times, peak memory and certificate figures."""
     from allocation.baseline import lp_allocation, proportional_split
     from allocation.certificate import certify
-    from allocation.files import read_inputs
+    from allocation.files import read_inputs, release_unused_memory
     from allocation.pipeline import allocate_to_file
     from allocation.problem import Problem
 
@@ -53,6 +53,7 @@ def run_method(method: str, folder: Path, lp_limit: float) -> dict:
     out = folder / f"allocations-{method}.csv"
     t0, c0 = time.perf_counter(), time.process_time()
     problem = Problem.from_frames(*read_inputs(folder / "demand.csv", folder / "supply.csv", folder / "caps.csv"))
+    release_unused_memory()  # as the command does once the frames are gone: Arrow's pool keeps what they held
     facts: dict = {"method": method}
     x, cert = None, None
     if method == "ours":

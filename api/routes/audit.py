@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 
 from allocation.vocabulary import Role
 from api.deps import PageDep, SessionDep, require
+from api.params import text_filter
 from api.schemas import Page
 from api.schemas_orders import AuditEventOut
 from models.audit import list_events
@@ -19,9 +20,9 @@ Auditor = Annotated[Principal, Depends(require(Role.AUDITOR, Role.ADMIN))]
 
 @router.get("/v1/audit-events", response_model=Page[AuditEventOut])
 def get_audit_events(session: SessionDep, principal: Auditor, paging: PageDep,
-                     object_type: Annotated[str | None, Query(max_length=64)] = None,
-                     object_id: Annotated[str | None, Query(max_length=200)] = None,
-                     action: Annotated[str | None, Query(max_length=64)] = None):
+                     object_type: text_filter("only events on this kind of object") = None,
+                     object_id: text_filter("only events on this object", 200) = None,
+                     action: text_filter("only this action") = None):
     """Events in the order they happened, so an auditor can resume from a cursor and miss nothing."""
     items, nxt = list_events(session, principal.company_id, paging.cursor, paging.limit, object_type, object_id,
                              action)

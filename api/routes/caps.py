@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from allocation.cap_policy import CapPolicy, floor_like_field
 from allocation.vocabulary import AdjustmentState, CapSource, Role
 from api.deps import PageDep, SessionDep, require
+from api.params import AdjustmentId, CycleId, ManagerFilter
 from api.errors import FLOOR_RULE, validation_sentence
 from api.idempotency import IdempotencyDep
 from api.schemas import Page
@@ -71,7 +72,7 @@ def put_policy(body: Annotated[dict[str, Any], Body()], session: SessionDep, pri
 
 @router.post("/v1/cycles/{cycle_id}/caps/compute", response_model=ComputeSummary,
              responses={409: {"description": "the cycle is closed or published (cycle_state)"}})
-def compute_caps(cycle_id: str, session: SessionDep, principal: Admin, idem: IdempotencyDep,
+def compute_caps(cycle_id: CycleId, session: SessionDep, principal: Admin, idem: IdempotencyDep,
                  overwrite: Annotated[bool, Query(description="also replace caps that were set or adjusted")] = False):
     """Cap every active retailer from the policy in force; caps set by hand or adjusted stay unless overwrite=true."""
     return idem.respond(ComputeSummary.model_validate(caps.compute_cycle_caps(session, principal, cycle_id, overwrite))
@@ -82,14 +83,14 @@ def compute_caps(cycle_id: str, session: SessionDep, principal: Admin, idem: Ide
             responses={422: {"description": "bad value, unknown retailer, or a floor/per-spec field "
                                             "(floor_or_quota_refused)"},
                        409: {"description": "the cycle is closed or published (cycle_state)"}})
-def put_caps(cycle_id: str, body: list[CapIn], session: SessionDep, principal: Admin):
+def put_caps(cycle_id: CycleId, body: list[CapIn], session: SessionDep, principal: Admin):
     """Set the listed caps (source `set`), leaving every other cap of the cycle as it is."""
     return caps.set_caps(session, principal, cycle_id, [(x.retailer_id, x.cap, x.weight) for x in body])
 
 
 @router.get("/v1/cycles/{cycle_id}/caps", response_model=Page[CapOut])
-def get_caps(cycle_id: str, session: SessionDep, principal: CapReader, paging: PageDep,
-             manager_id: Annotated[str | None, Query(max_length=64)] = None,
+def get_caps(cycle_id: CycleId, session: SessionDep, principal: CapReader, paging: PageDep,
+             manager_id: ManagerFilter = None,
              source: Annotated[CapSource | None, Query()] = None):
     """Caps by retailer id with their basis; managers see their own (or their team's) retailers."""
     items, nxt = caps.list_caps(session, principal, cycle_id, paging.cursor, paging.limit, manager_id, source)
@@ -100,7 +101,7 @@ def get_caps(cycle_id: str, session: SessionDep, principal: CapReader, paging: P
              responses={404: {"description": "the cycle, or a retailer that is not yours"},
                         409: {"description": "a retailer gives more than its cap (adjustment_exceeds_cap), "
                                              "or the cycle is closed (cycle_state)"}})
-def create_adjustment(cycle_id: str, body: AdjustmentIn, session: SessionDep, principal: AccountManager,
+def create_adjustment(cycle_id: CycleId, body: AdjustmentIn, session: SessionDep, principal: AccountManager,
                       idem: IdempotencyDep):
     """Propose moving cap between your own retailers (their total stays the same); pending until approved."""
     adj = adjustments.create_adjustment(session, principal, cycle_id, [m.model_dump() for m in body.moves],
@@ -109,7 +110,7 @@ def create_adjustment(cycle_id: str, body: AdjustmentIn, session: SessionDep, pr
 
 
 @router.get("/v1/cycles/{cycle_id}/cap-adjustments", response_model=Page[AdjustmentOut])
-def get_adjustments(cycle_id: str, session: SessionDep, principal: CapReader, paging: PageDep,
+def get_adjustments(cycle_id: CycleId, session: SessionDep, principal: CapReader, paging: PageDep,
                     status: Annotated[AdjustmentState | None, Query()] = None):
     """A cycle's adjustments oldest first; managers see their own (or their team's)."""
     items, nxt = adjustments.list_adjustments(session, principal, cycle_id, paging.cursor, paging.limit, status)
@@ -117,7 +118,7 @@ def get_adjustments(cycle_id: str, session: SessionDep, principal: CapReader, pa
 
 
 @router.get("/v1/cap-adjustments/{adjustment_id}", response_model=AdjustmentOut)
-def get_adjustment(adjustment_id: str, session: SessionDep, principal: CapReader):
+def get_adjustment(adjustment_id: AdjustmentId, session: SessionDep, principal: CapReader):
     """One adjustment, if it is yours, your team's, or you are admin or auditor."""
     return adjustments.visible_adjustment(session, principal, adjustment_id)
 
@@ -125,7 +126,7 @@ def get_adjustment(adjustment_id: str, session: SessionDep, principal: CapReader
 @router.post("/v1/cap-adjustments/{adjustment_id}/approve", response_model=AdjustmentOut,
              responses={404: {"description": "not an adjustment of your team"},
                         409: {"description": "decided already, caps changed meanwhile, or the cycle is closed"}})
-def approve_adjustment(adjustment_id: str, session: SessionDep, principal: MarketManager, idem: IdempotencyDep):
+def approve_adjustment(adjustment_id: AdjustmentId, session: SessionDep, principal: MarketManager, idem: IdempotencyDep):
     """The moves take effect together; each touched cap becomes `adjusted` and its basis names this adjustment."""
     return idem.respond(shown(adjustments.approve_adjustment(session, principal, adjustment_id)))
 
@@ -133,7 +134,7 @@ def approve_adjustment(adjustment_id: str, session: SessionDep, principal: Marke
 @router.post("/v1/cap-adjustments/{adjustment_id}/reject", response_model=AdjustmentOut,
              responses={404: {"description": "not an adjustment of your team"},
                         409: {"description": "decided already or the cycle is closed"}})
-def reject_adjustment(adjustment_id: str, session: SessionDep, principal: MarketManager, idem: IdempotencyDep,
+def reject_adjustment(adjustment_id: AdjustmentId, session: SessionDep, principal: MarketManager, idem: IdempotencyDep,
                       body: RejectIn | None = None):
     """Turn the proposal down; caps stay as they are."""
     adj = adjustments.reject_adjustment(session, principal, adjustment_id, body.reason if body else None)

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from allocation.compliance import COLUMNS, CompliancePolicy
 from allocation.vocabulary import Role
 from api.deps import PageDep, SessionDep, require
+from api.params import ManagerFilter, PERIOD_RULE, text_filter
 from api.schemas_compliance import ClusterPage, CompliancePage, CompliancePolicyOut
 from models import compliance
 from models.cycles import ReportQuery
@@ -55,10 +56,10 @@ class ComplianceParams:
     """The filters the figures, their CSV and the clusters share."""
 
     def __init__(self,
-                 cycle_id: Annotated[str | None, Query(max_length=64, description="one cycle")] = None,
-                 date_from: Annotated[date | None, Query(alias="from", description="range start (date)")] = None,
-                 date_to: Annotated[date | None, Query(alias="to", description="range end (date)")] = None,
-                 manager_id: Annotated[str | None, Query(max_length=64)] = None):
+                 cycle_id: text_filter(f"one cycle; {PERIOD_RULE}") = None,
+                 date_from: Annotated[date | None, Query(alias="from", description=f"range start (date); {PERIOD_RULE}")] = None,
+                 date_to: Annotated[date | None, Query(alias="to", description=f"range end (date); {PERIOD_RULE}")] = None,
+                 manager_id: ManagerFilter = None):
         self.query = ReportQuery(cycle_id, date_from, date_to, manager_id)
 
 

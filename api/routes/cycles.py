@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 
 from allocation.vocabulary import Role
 from api.deps import PageDep, SessionDep, require
+from api.params import CycleId
 from api.idempotency import IdempotencyDep
 from api.schemas import Page
 from api.schemas_caps import CycleIn, CycleOut, SupplyLineIn, SupplyLineOut, SupplySummary
@@ -39,13 +40,13 @@ def get_cycles(session: SessionDep, principal: AnyRole, paging: PageDep):
 
 
 @router.get("/v1/cycles/{cycle_id}", response_model=CycleOut)
-def get_cycle(cycle_id: str, session: SessionDep, principal: AnyRole):
+def get_cycle(cycle_id: CycleId, session: SessionDep, principal: AnyRole):
     """One cycle with its status."""
     return cycles.get_cycle(session, principal.company_id, cycle_id)
 
 
 @router.get("/v1/cycles/{cycle_id}/summary", response_model=CycleSummaryOut)
-def get_summary(cycle_id: str, session: SessionDep, principal: Board):
+def get_summary(cycle_id: CycleId, session: SessionDep, principal: Board):
     """What the cycle board shows: state, orders by channel and status, collected orders pending, retailers
     without a cap, and demand against supply per spec (with the allocation once published)."""
     return cycle_summary(session, principal, cycle_id)
@@ -54,27 +55,27 @@ def get_summary(cycle_id: str, session: SessionDep, principal: Board):
 @router.post("/v1/cycles/{cycle_id}/close", response_model=CycleOut,
              responses={409: {"description": "not open (cycle_state), or retailers with an order but no cap "
                                              "(retailers_without_cap, listed in `retailer_ids`)"}})
-def close_cycle(cycle_id: str, session: SessionDep, principal: Admin, idem: IdempotencyDep):
+def close_cycle(cycle_id: CycleId, session: SessionDep, principal: Admin, idem: IdempotencyDep):
     """No more orders; supply and caps freeze so the allocation runs on a fixed snapshot."""
     return idem.respond(CycleOut.model_validate(cycles.close_cycle(session, principal, cycle_id)))
 
 
 @router.post("/v1/cycles/{cycle_id}/reopen", response_model=CycleOut,
              responses={409: {"description": "not closed (cycle_state) or already published (cycle_published)"}})
-def reopen_cycle(cycle_id: str, session: SessionDep, principal: Admin, idem: IdempotencyDep):
+def reopen_cycle(cycle_id: CycleId, session: SessionDep, principal: Admin, idem: IdempotencyDep):
     """Back to `open`, only while nothing is published."""
     return idem.respond(CycleOut.model_validate(cycles.reopen_cycle(session, principal, cycle_id)))
 
 
 @router.put("/v1/cycles/{cycle_id}/supply", response_model=SupplySummary,
             responses={409: {"description": "the cycle is closed or published (cycle_state)"}})
-def put_supply(cycle_id: str, body: list[SupplyLineIn], session: SessionDep, principal: Admin):
+def put_supply(cycle_id: CycleId, body: list[SupplyLineIn], session: SessionDep, principal: Admin):
     """Replace the cycle's supply by spec (a spec left out has supply 0); allowed while planned or open."""
     return cycles.replace_supply(session, principal, cycle_id, [(x.brand_code, x.quantity) for x in body])
 
 
 @router.get("/v1/cycles/{cycle_id}/supply", response_model=Page[SupplyLineOut])
-def get_supply(cycle_id: str, session: SessionDep, principal: SupplyReader, paging: PageDep):
+def get_supply(cycle_id: CycleId, session: SessionDep, principal: SupplyReader, paging: PageDep):
     """The cycle's supply by spec code (one page of up to 1000 specs holds a city's whole range)."""
     rows, nxt = cycles.list_supply(session, principal.company_id, cycle_id, paging.cursor, paging.limit)
     return {"items": rows, "next_cursor": nxt}  # SupplyLineOut reads brand_code and quantity off each row

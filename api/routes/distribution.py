@@ -10,6 +10,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from allocation.vocabulary import Role
 from api.deps import PageDep, SessionDep, read_session, require
+from api.params import CycleId, text_filter
 from api.schemas import Page
 from api.schemas_runs import PickLineOut, PublicationOut, PublicationsPage, PublishedOut
 from models import distribution
@@ -20,7 +21,7 @@ Puller = Annotated[Principal, Depends(require(Role.DISTRIBUTION_CENTER, Role.ADM
 Warehouse = Annotated[Principal, Depends(require(Role.DISTRIBUTION_CENTER, Role.ADMIN, Role.AUDITOR))]
 NOT_PUBLISHED = {404: {"description": "no such cycle"},
                  409: {"description": "the cycle is not published yet (not_published)"}}
-RouteId = Annotated[str | None, Query(min_length=1, max_length=64, description="only this delivery route")]
+RouteId = text_filter("only this delivery route", min_length=1)
 Weekday = Annotated[int | None, Query(ge=1, le=7, description="only this delivery weekday (1 = Monday)")]
 
 PULL_RULES = """The published allocation, one row per demand line (as in the allocations file) plus the
@@ -33,7 +34,7 @@ paging never skips or repeats a row. An account manager sees his own retailers' 
 
 @router.get("/v1/cycles/{cycle_id}/allocations", response_model=Page[PublishedOut], description=PULL_RULES,
             responses=NOT_PUBLISHED)
-def get_allocations(cycle_id: str, session: SessionDep, principal: Puller, paging: PageDep,
+def get_allocations(cycle_id: CycleId, session: SessionDep, principal: Puller, paging: PageDep,
                     route_id: RouteId = None, delivery_weekday: Weekday = None):
     """One page of the cycle's published allocation, encoded directly: plain strings and ints need no model pass."""
     items, nxt = distribution.published_rows(session, principal, cycle_id, paging.cursor, paging.limit,
@@ -46,7 +47,7 @@ def get_allocations(cycle_id: str, session: SessionDep, principal: Puller, pagin
             responses={200: {"content": {"text/csv": {}}}, **NOT_PUBLISHED},
             description="Every row of `GET /v1/cycles/{cycle_id}/allocations` as one CSV file, streamed; "
                         "same filters and visibility; 409 `not_published` before publishing.")
-def get_allocations_csv(cycle_id: str, request: Request, session: SessionDep, principal: Puller,
+def get_allocations_csv(cycle_id: CycleId, request: Request, session: SessionDep, principal: Puller,
                         route_id: RouteId = None, delivery_weekday: Weekday = None):
     """The published allocation as a file, without paging; rows are read while they are sent."""
     cycle = distribution.published_cycle(session, principal, cycle_id)
@@ -69,7 +70,7 @@ def get_publications(session: SessionDep, principal: Warehouse, paging: PageDep)
 
 
 @router.get("/v1/cycles/{cycle_id}/pick-list", response_model=Page[PickLineOut], responses=NOT_PUBLISHED)
-def get_pick_list(cycle_id: str, session: SessionDep, principal: Warehouse, paging: PageDep,
+def get_pick_list(cycle_id: CycleId, session: SessionDep, principal: Warehouse, paging: PageDep,
                   route_id: RouteId = None, delivery_weekday: Weekday = None):
     """Cartons to pick per spec, also as whole 大箱 (250 条) and loose 条; 409 `not_published` before publishing."""
     items, nxt = distribution.pick_list(session, principal, cycle_id, paging.cursor, paging.limit,

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from allocation.accuracy import BY_MANAGER_COLUMNS, BY_SPEC_COLUMNS
 from allocation.vocabulary import Role
 from api.deps import PageDep, SessionDep, require
+from api.params import BrandFilter, CycleId, ManagerFilter, ManagerId, PERIOD_RULE, text_filter
 from api.schemas import Page
 from api.schemas_forecasts import AccuracyPage, ForecastIn, ForecastOut, ForecastSummaryOut
 from models import accuracy as scores
@@ -21,7 +22,6 @@ from models.users import Principal
 router = APIRouter()
 Forecaster = Annotated[Principal, Depends(require(Role.ACCOUNT_MANAGER))]
 Reader = Annotated[Principal, Depends(require(Role.ACCOUNT_MANAGER, Role.MARKET_MANAGER, Role.AUDITOR, Role.ADMIN))]
-ID = Annotated[str, Query(max_length=64)]
 
 FORECAST_RULES = """Forecasts are accepted only while the cycle is `planned` (before its `opens_at`); once orders
 open the cycle answers 409 `cycle_state`. So every stored forecast was made before anybody could see the
@@ -52,15 +52,15 @@ ACCURACY_RULES = """Forecast accuracy: the figures of the `tobacco-alloc accurac
 
 @router.put("/v1/cycles/{cycle_id}/forecasts/{manager_id}", response_model=ForecastOut, tags=["forecasts"],
             description=FORECAST_RULES)
-def put_forecast(cycle_id: str, manager_id: str, body: ForecastIn, session: SessionDep, principal: Forecaster):
+def put_forecast(cycle_id: CycleId, manager_id: ManagerId, body: ForecastIn, session: SessionDep, principal: Forecaster):
     """Replaces the manager's whole forecast for a planned cycle."""
     return forecasts.replace_forecast(session, principal, cycle_id, manager_id,
                                       [line.model_dump() for line in body.lines])
 
 
 @router.get("/v1/cycles/{cycle_id}/forecasts", response_model=Page[ForecastSummaryOut], tags=["forecasts"])
-def get_cycle_forecasts(cycle_id: str, session: SessionDep, principal: Reader, paging: PageDep,
-                        manager_id: ID | None = None):
+def get_cycle_forecasts(cycle_id: CycleId, session: SessionDep, principal: Reader, paging: PageDep,
+                        manager_id: ManagerFilter = None):
     """Who has forecast this cycle (current version each), among the managers the caller may see."""
     items, nxt = forecasts.list_forecasts(session, principal, cycle_id, paging.cursor, paging.limit, manager_id)
     return {"items": items, "next_cursor": nxt}
@@ -68,7 +68,7 @@ def get_cycle_forecasts(cycle_id: str, session: SessionDep, principal: Reader, p
 
 @router.get("/v1/cycles/{cycle_id}/forecasts/{manager_id}", response_model=ForecastOut, tags=["forecasts"],
             description=FORECAST_RULES + "\n\n`?version=` returns an earlier version.")
-def get_forecast(cycle_id: str, manager_id: str, session: SessionDep, principal: Reader,
+def get_forecast(cycle_id: CycleId, manager_id: ManagerId, session: SessionDep, principal: Reader,
                  version: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None):
     """The manager's current forecast for the cycle, or one version of its history."""
     return forecasts.get_forecast(session, principal, cycle_id, manager_id, version)
@@ -76,7 +76,7 @@ def get_forecast(cycle_id: str, manager_id: str, session: SessionDep, principal:
 
 @router.get("/v1/cycles/{cycle_id}/forecasts/{manager_id}/versions", response_model=Page[ForecastOut],
             tags=["forecasts"])
-def get_forecast_versions(cycle_id: str, manager_id: str, session: SessionDep, principal: Reader,
+def get_forecast_versions(cycle_id: CycleId, manager_id: ManagerId, session: SessionDep, principal: Reader,
                           paging: PageDep):
     """Every version of the manager's forecast for the cycle, oldest first: who sent what, when."""
     items, nxt = forecasts.list_versions(session, principal, cycle_id, manager_id, paging.cursor, paging.limit)
@@ -87,11 +87,11 @@ class AccuracyParams:
     """The filters both accuracy routes share, so the JSON list and the CSV export always agree."""
 
     def __init__(self,
-                 cycle_id: Annotated[str | None, Query(max_length=64, description="score one cycle")] = None,
-                 date_from: Annotated[date | None, Query(alias="from", description="range start (date)")] = None,
-                 date_to: Annotated[date | None, Query(alias="to", description="range end (date)")] = None,
-                 manager_id: ID | None = None,
-                 brand_code: Annotated[str | None, Query(max_length=64, description="score this spec only")] = None,
+                 cycle_id: text_filter(f"score one cycle; {PERIOD_RULE}") = None,
+                 date_from: Annotated[date | None, Query(alias="from", description=f"range start (date); {PERIOD_RULE}")] = None,
+                 date_to: Annotated[date | None, Query(alias="to", description=f"range end (date); {PERIOD_RULE}")] = None,
+                 manager_id: ManagerFilter = None,
+                 brand_code: BrandFilter = None,
                  key_only: Annotated[bool, Query(description="score key-brand specs only")] = False,
                  level: Annotated[str, Query(pattern="^(manager|spec)$")] = "manager"):
         self.query = scores.AccuracyQuery(cycle_id, date_from, date_to, manager_id, brand_code, key_only, level)

@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from allocation.vocabulary import Role
 from api.deps import PageDep, SessionDep, require
+from api.params import ManagerFilter, RetailerId, text_filter
 from api.schemas import BrandOut, Page, RetailerOut
 from models.master import list_brands, list_retailers, visible_retailer
 from models.users import Principal
@@ -27,15 +28,15 @@ def health(session: SessionDep) -> dict:
 
 @router.get("/v1/retailers", response_model=Page[RetailerOut], tags=["master data"])
 def get_retailers(session: SessionDep, principal: AnyRole, paging: PageDep,
-                  manager_id: Annotated[str | None, Query(max_length=64)] = None,
-                  route_id: Annotated[str | None, Query(max_length=64)] = None,
+                  manager_id: ManagerFilter = None,
+                  route_id: text_filter("only this delivery route's") = None,
                   status: Annotated[str | None, Query(pattern="^(active|suspended)$")] = None):
     items, nxt = list_retailers(session, principal, paging.cursor, paging.limit, manager_id, route_id, status)
     return {"items": items, "next_cursor": nxt}
 
 
 @router.get("/v1/retailers/{retailer_id}", response_model=RetailerOut, tags=["master data"])
-def get_retailer(retailer_id: str, session: SessionDep, principal: AnyRole):
+def get_retailer(retailer_id: RetailerId, session: SessionDep, principal: AnyRole):
     return visible_retailer(session, principal, retailer_id)
 
 

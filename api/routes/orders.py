@@ -5,12 +5,13 @@ from __future__ import annotations
 import zlib
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from allocation.vocabulary import Channel, OrderState, Role
 from api.deps import PageDep, SessionDep, require
+from api.params import IfMatch, CycleId, ManagerFilter, RetailerFilter, RetailerId
 from api.idempotency import IdempotencyDep
-from api.schemas import Page
+from api.schemas import ErrorOut, Page
 from api.schemas_orders import ApproveIn, ImportOut, OrderIn, OrderOut, OrderSummaryOut, OrderVersionOut
 from models import orders
 from models.errors import DomainError, Invalid, TooLarge
@@ -73,9 +74,9 @@ def _gunzip(data: bytes, most: int) -> bytes:
     201: {"model": OrderOut, "description": "the order was created (version 1)"},
     409: {"description": "cycle not open (`cycle_state`) or retailer suspended (`retailer_suspended`)"},
     412: {"description": "`If-Match` names a version that is no longer current (`version_mismatch`)"}})
-def put_order(cycle_id: str, retailer_id: str, body: OrderIn, request: Request, response: Response,
+def put_order(cycle_id: CycleId, retailer_id: RetailerId, body: OrderIn, request: Request, response: Response,
               session: SessionDep, principal: Submitter,
-              if_match: Annotated[str | None, Header(max_length=200)] = None):
+              if_match: IfMatch = None):
     """Replace the retailer's whole order; 201 when created, 200 when replaced or unchanged (same version)."""
     lines = [orders.Line(x.brand_code, x.quantity) for x in body.lines]
     order, created = orders.put_order(session, principal, cycle_id, retailer_id, lines, body.channel,
@@ -89,9 +90,12 @@ def put_order(cycle_id: str, retailer_id: str, body: OrderIn, request: Request, 
     "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}, "example":
                     "retailer_id,brand_code,quantity,channel\nR00001,B0001,5,retailer_stated\n"}}}},
     responses={413: {"description": "file larger than the configured limit (gzip: `Content-Encoding: gzip`)"},
+               415: {"model": ErrorOut, "description": "not `Content-Type: text/csv` (or text/plain, application/csv), "
+                                                      "or a `Content-Encoding` other than gzip "
+                                                      "(`unsupported_media_type`)"},
                422: {"description": "bad rows: `errors` lists `{line, column, message}` (line 1 is the header); "
                                     "a retailer that is not the caller's is a bad row, like an unknown one"}})
-def post_import(cycle_id: str, request: Request, principal: Importer,
+def post_import(cycle_id: CycleId, request: Request, principal: Importer,
                 body: Annotated[bytes, Depends(csv_body)], session: SessionDep, idem: IdempotencyDep):
     """A PUT for every retailer in a demand CSV (`retailer_id,brand_code,quantity[,channel]`), all rows or none."""
     counts = import_orders(session, principal, cycle_id, body, request.app.state.settings.max_order_lines)
@@ -99,11 +103,11 @@ def post_import(cycle_id: str, request: Request, principal: Importer,
 
 
 @router.get("", response_model=Page[OrderSummaryOut])
-def get_orders(cycle_id: str, session: SessionDep, principal: Reader, paging: PageDep,
+def get_orders(cycle_id: CycleId, session: SessionDep, principal: Reader, paging: PageDep,
                status: OrderState | None = None,
                channel: Channel | None = None,
-               manager_id: Annotated[str | None, Query(max_length=64)] = None,
-               retailer_id: Annotated[str | None, Query(max_length=64)] = None):
+               manager_id: ManagerFilter = None,
+               retailer_id: RetailerFilter = None):
     """The cycle's orders the caller may see, by retailer id; `pending_approval` ones still need sign-off."""
     items, nxt = orders.list_orders(session, principal, cycle_id, paging.cursor, paging.limit, status, channel,
                                     manager_id, retailer_id)
@@ -111,7 +115,7 @@ def get_orders(cycle_id: str, session: SessionDep, principal: Reader, paging: Pa
 
 
 @router.get("/{retailer_id}", response_model=OrderOut, responses={404: {"description": "`no_order`: no demand"}})
-def get_order(cycle_id: str, retailer_id: str, response: Response, session: SessionDep, principal: Reader):
+def get_order(cycle_id: CycleId, retailer_id: RetailerId, response: Response, session: SessionDep, principal: Reader):
     """The current order; 404 `no_order` means the retailer has no demand this cycle."""
     order = orders.get_order(session, principal, cycle_id, retailer_id)
     response.headers["ETag"] = _etag(order.version)
@@ -119,7 +123,7 @@ def get_order(cycle_id: str, retailer_id: str, response: Response, session: Sess
 
 
 @router.get("/{retailer_id}/versions", response_model=Page[OrderVersionOut])
-def get_versions(cycle_id: str, retailer_id: str, session: SessionDep, principal: Reader, paging: PageDep):
+def get_versions(cycle_id: CycleId, retailer_id: RetailerId, session: SessionDep, principal: Reader, paging: PageDep):
     """Every version of the order, oldest first: who sent which lines, when, by which channel."""
     items, nxt = orders.list_versions(session, principal, cycle_id, retailer_id, paging.cursor, paging.limit)
     return {"items": items, "next_cursor": nxt}
@@ -127,7 +131,7 @@ def get_versions(cycle_id: str, retailer_id: str, session: SessionDep, principal
 
 @router.post("/{retailer_id}/approve", response_model=OrderOut, responses={
     409: {"description": "`not_collected`, `version_mismatch` (not the current version) or `cycle_state`"}})
-def approve(cycle_id: str, retailer_id: str, body: ApproveIn, session: SessionDep, principal: Approver,
+def approve(cycle_id: CycleId, retailer_id: RetailerId, body: ApproveIn, session: SessionDep, principal: Approver,
             idem: IdempotencyDep):
     """Sign off one version of a collected order; only that version counts, a later replacement clears it."""
     order = orders.approve_order(session, principal, cycle_id, retailer_id, body.version)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Depends, Request
 
 from allocation.vocabulary import Role
 from api.deps import PageDep, SessionDep, require
+from api.params import CycleId, RunId
 from api.idempotency import IdempotencyDep
 from api.schemas import Page
 from api.schemas_runs import AllocationOut, PublishedRun, RunCreated, RunIn, RunOut
@@ -51,7 +52,7 @@ def start_and_submit(request: Request, session, principal: Principal, cycle_id: 
                  404: {"description": "no such cycle"},
                  409: {"description": "the cycle is not closed (cycle_state) or has a run queued or running "
                                       "(run_in_progress, with its `run_id`)"}})
-def start_run(cycle_id: str, request: Request, session: SessionDep, principal: Admin, idem: IdempotencyDep,
+def start_run(cycle_id: CycleId, request: Request, session: SessionDep, principal: Admin, idem: IdempotencyDep,
               body: Annotated[RunIn | None, Body()] = None):
     """Queues a run and submits it to the executor (local process or queue) in the same transaction."""
     run = start_and_submit(request, session, principal, cycle_id, body.priority if body else None)
@@ -59,20 +60,20 @@ def start_run(cycle_id: str, request: Request, session: SessionDep, principal: A
 
 
 @router.get("/v1/cycles/{cycle_id}/allocation-runs", response_model=Page[RunOut])
-def list_runs(cycle_id: str, session: SessionDep, principal: Reader, paging: PageDep):
+def list_runs(cycle_id: CycleId, session: SessionDep, principal: Reader, paging: PageDep):
     """A cycle's runs, oldest first."""
     items, nxt = runs.list_runs(session, principal, cycle_id, paging.cursor, paging.limit)
     return {"items": items, "next_cursor": nxt}
 
 
 @router.get("/v1/allocation-runs/{run_id}", response_model=RunOut)
-def get_run(run_id: str, session: SessionDep, principal: Reader):
+def get_run(run_id: RunId, session: SessionDep, principal: Reader):
     """A run's status, totals, timings, certificate and the collected orders it left out."""
     return runs.get_run(session, principal.company_id, run_id)
 
 
 @router.get("/v1/allocation-runs/{run_id}/allocations", response_model=Page[AllocationOut])
-def get_run_allocations(run_id: str, session: SessionDep, principal: Reader, paging: PageDep):
+def get_run_allocations(run_id: RunId, session: SessionDep, principal: Reader, paging: PageDep):
     """A run's rows in (retailer_id, brand_code) order, to review before publishing."""
     rows, nxt = runs.run_allocations(session, principal, run_id, paging.cursor, paging.limit)
     return {"items": [r._asdict() for r in rows], "next_cursor": nxt}
@@ -81,7 +82,7 @@ def get_run_allocations(run_id: str, session: SessionDep, principal: Reader, pag
 @router.post("/v1/allocation-runs/{run_id}/publish", response_model=PublishedRun, description=PUBLISH_RULES,
              responses={404: {"description": "no such run"},
                         409: {"description": "already_published, run_not_succeeded, run_stale or cycle_state"}})
-def publish(run_id: str, session: SessionDep, principal: Admin, idem: IdempotencyDep):
+def publish(run_id: RunId, session: SessionDep, principal: Admin, idem: IdempotencyDep):
     """Publishes a succeeded run; the cycle's allocation is then final."""
     pub = runs.publish(session, principal, run_id)
     return idem.respond(PublishedRun.model_validate(pub), 200)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from allocation.vocabulary import Role
 from api.deps import PageDep, SessionDep, require
+from api.params import CycleId, ScenarioId
 from api.idempotency import IdempotencyDep
 from api.schemas import Page
 from api.schemas_scenarios import FillRatios, ScenarioAllocationOut, ScenarioCreated, ScenarioIn, ScenarioOut
@@ -47,7 +48,7 @@ differently."""
                  409: {"description": "the cycle is not closed or published (cycle_state)"},
                  422: {"description": "unknown_spec, unknown_retailer, duplicate_line, a bad value, or a floor-like "
                                       "field on a cap (floor_or_quota_refused)"}})
-def start_scenario(cycle_id: str, body: ScenarioIn, request: Request, session: SessionDep, principal: Admin,
+def start_scenario(cycle_id: CycleId, body: ScenarioIn, request: Request, session: SessionDep, principal: Admin,
                    idem: IdempotencyDep):
     """Queues a scenario; its worker starts once this request's transaction has committed."""
     scenario = scenarios.start_scenario(session, principal, cycle_id, body.name,
@@ -60,14 +61,14 @@ def start_scenario(cycle_id: str, body: ScenarioIn, request: Request, session: S
 
 
 @router.get("/v1/cycles/{cycle_id}/scenarios", response_model=Page[ScenarioOut], description=COMPARISON_RULES)
-def list_scenarios(cycle_id: str, session: SessionDep, principal: Reader, paging: PageDep):
+def list_scenarios(cycle_id: CycleId, session: SessionDep, principal: Reader, paging: PageDep):
     """A cycle's scenarios, oldest first, each with its comparison."""
     items, nxt = scenarios.list_scenarios(session, principal, cycle_id, paging.cursor, paging.limit)
     return {"items": [scenarios.refresh_comparison(session, s) for s in items], "next_cursor": nxt}
 
 
 @router.get("/v1/scenarios/{scenario_id}", response_model=ScenarioOut, description=COMPARISON_RULES)
-def get_scenario(scenario_id: str, session: SessionDep, principal: Reader):
+def get_scenario(scenario_id: ScenarioId, session: SessionDep, principal: Reader):
     """A scenario's status, totals, timings, certificate and its comparison with the cycle's run."""
     scenario = scenarios.get_scenario(session, principal.company_id, scenario_id)
     return scenarios.refresh_comparison(session, scenario)
@@ -75,7 +76,7 @@ def get_scenario(scenario_id: str, session: SessionDep, principal: Reader):
 
 @router.get("/v1/scenarios/{scenario_id}/allocations", response_model=Page[ScenarioAllocationOut],
             responses={409: {"description": "changed=true without a run to compare with (no_comparison)"}})
-def get_scenario_allocations(scenario_id: str, session: SessionDep, principal: Reader, paging: PageDep,
+def get_scenario_allocations(scenario_id: ScenarioId, session: SessionDep, principal: Reader, paging: PageDep,
                              changed: Annotated[bool, Query(description="only the lines allocated differently from "
                                                                         "the compared run")] = False):
     """A scenario's rows in (retailer_id, brand_code) order, each beside the compared run's `run_allocated`."""
@@ -84,6 +85,6 @@ def get_scenario_allocations(scenario_id: str, session: SessionDep, principal: R
 
 
 @router.get("/v1/scenarios/{scenario_id}/fill-ratios", response_model=FillRatios)
-def get_fill_ratios(scenario_id: str, session: SessionDep, principal: Reader):
+def get_fill_ratios(scenario_id: ScenarioId, session: SessionDep, principal: Reader):
     """Lines by fill ratio in the scenario and in the run it is compared with, bucket by bucket."""
     return scenarios.fill_ratios(session, principal, scenario_id)

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from allocation.supply_plan import PLAN_COLUMNS, SupplyPolicy
 from allocation.vocabulary import Role
 from api.deps import PageDep, SessionDep, require
+from api.params import CycleId
 from api.schemas import Page
 from api.schemas_caps import SupplyLineIn, SupplyLineOut, SupplySummary
 from api.schemas_supply import SupplyPlanPage, SupplyPolicyOut
@@ -51,20 +52,20 @@ def put_policy(body: SupplyPolicy, session: SessionDep, principal: Admin):
 
 
 @router.put("/v1/cycles/{cycle_id}/availability", response_model=SupplySummary)
-def put_availability(cycle_id: str, body: list[SupplyLineIn], session: SessionDep, principal: Admin):
+def put_availability(cycle_id: CycleId, body: list[SupplyLineIn], session: SessionDep, principal: Admin):
     """Replace what the industrial companies can deliver for the cycle (a spec left out is unlimited); any state."""
     return plans.replace_availability(session, principal, cycle_id, [(x.brand_code, x.quantity) for x in body])
 
 
 @router.get("/v1/cycles/{cycle_id}/availability", response_model=Page[SupplyLineOut])
-def get_availability(cycle_id: str, session: SessionDep, principal: Reader, paging: PageDep):
+def get_availability(cycle_id: CycleId, session: SessionDep, principal: Reader, paging: PageDep):
     """The cycle's availability by spec code."""
     rows, nxt = plans.list_availability(session, principal.company_id, cycle_id, paging.cursor, paging.limit)
     return {"items": rows, "next_cursor": nxt}
 
 
 @router.get("/v1/cycles/{cycle_id}/supply-plan", response_model=SupplyPlanPage, description=PLAN_RULES)
-def get_supply_plan(cycle_id: str, session: SessionDep, principal: Reader, paging: PageDep):
+def get_supply_plan(cycle_id: CycleId, session: SessionDep, principal: Reader, paging: PageDep):
     """The cycle's supply plan per spec, with the policy version, the weeks projected and the totals."""
     plan = plans.supply_plan_of(session, principal.company_id, cycle_id)
     shown, nxt = frame_page(plan.rows, ["brand_code"], paging.cursor, paging.limit)
@@ -75,7 +76,7 @@ def get_supply_plan(cycle_id: str, session: SessionDep, principal: Reader, pagin
 
 @router.get("/v1/cycles/{cycle_id}/supply-plan.csv", response_class=Response, description=PLAN_RULES,
             responses={200: {"content": {"text/csv": {}}}})
-def get_supply_plan_csv(cycle_id: str, session: SessionDep, principal: Reader):
+def get_supply_plan_csv(cycle_id: CycleId, session: SessionDep, principal: Reader):
     """The whole plan as CSV (brand_code, price_class, projected_demand, basis, factor, available, proposed);
     `available` is empty where unlimited."""
     plan = plans.supply_plan_of(session, principal.company_id, cycle_id)
