@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from allocation.cap_policy import floor_like
+from allocation.floors import floor_like
 from allocation.rows import LINES_ATTR, MAX_SHOWN, Faults, RowFaults, Whole, flag_numbers, whole_numbers
 from allocation.vocabulary import CAP_MAX, LINE_MAX, SUPPLY_MAX, WEIGHT_DECIMALS, WEIGHT_MAX, Channel, values
 

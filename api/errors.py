@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from allocation.cap_policy import floor_like
+from allocation.floors import floor_like
 from models.sqlite import is_lock_timeout
 from models.errors import DomainError
 

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query
 from pydantic import ValidationError
 
-from allocation.cap_policy import CapPolicy, floor_like_field
+from allocation.cap_policy import CapPolicy
+from allocation.floors import floor_like_field
 from allocation.vocabulary import AdjustmentState, CapSource, Role
 from api.deps import PageDep, SessionDep, require
 from api.params import AdjustmentId, CycleId, ManagerFilter

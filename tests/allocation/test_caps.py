@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from allocation.cap_policy import CapPolicy, floor_like, size_from_tier
+from allocation.cap_policy import CapPolicy, size_from_tier
+from allocation.floors import floor_like
 from allocation.caps import CAP_COLUMNS, CapInputError, compute_caps, month_cycles, simulate_month
 
 SEP_7 = date(2026, 9, 7)  # a Monday; September 2026 has weekly cycles on the 7th, 14th, 21st and 28th
