@@ -30,7 +30,7 @@ from allocation.accuracy import (
 )
 from allocation.vocabulary import CycleState, Role
 from models.cycles import ReportQuery, final_cycles
-from models.db import upsert
+from models.db import frame_record, record_frame, upsert
 from models.errors import Invalid
 from models.master import team_subquery
 from models.orders import COUNTED
@@ -331,8 +331,7 @@ def _kept_ranks(session: Session, company_id: int, ids: list[int], keys: list[st
         AccuracyKept.cycle_id, AccuracyKept.basis_sha256, AccuracyKept.rows).where(AccuracyKept.cycle_id.in_(ids)))
         if basis == bases[i]}
     missing = [i for i in ids if i not in kept]
-    frames = [pd.DataFrame(kept[i]["data"], columns=BY_MANAGER_COLUMNS).astype(kept[i]["dtypes"])
-              for i in ids if i in kept]
+    frames = [record_frame(kept[i]) for i in ids if i in kept]
     if missing:
         by_spec = score_cells(forecast_frame(session, company_id, missing), actual_frame(session, company_id, missing))
         scored = _empty_managers() if by_spec.empty else score_managers(by_spec, keys)
@@ -341,8 +340,7 @@ def _kept_ranks(session: Session, company_id: int, ids: list[int], keys: list[st
             rows = scored[scored["period"] == str(i)]
             upsert(session, AccuracyKept.__table__, [{
                 "cycle_id": i, "basis_sha256": bases[i], "built_at": utcnow(),
-                "rows": {"dtypes": {c: str(t) for c, t in rows.dtypes.items()},
-                         "data": rows.astype(object).where(rows.notna(), None).to_numpy().tolist()}}],
+                "rows": frame_record(rows)}],
                 keys=["cycle_id"])
     frames = [f for f in frames if len(f)]
     return pd.concat(frames, ignore_index=True) if frames else _empty_managers()

@@ -21,7 +21,6 @@ from sqlmodel import Session
 from allocation.compliance import (
     ComplianceData,
     CompliancePolicy,
-    SUMS,
     cycle_sums,
     last_year_weeks,
     report,
@@ -29,7 +28,7 @@ from allocation.compliance import (
 from allocation.clusters import CLUSTER_COLUMNS, clusters, may_cluster
 from allocation.vocabulary import AdjustmentState, CycleState, RetailerStatus, Role
 from models import policies
-from models.db import read_frame, upsert
+from models.db import frame_record, read_frame, record_frame, upsert
 from models.accuracy import actual_frame, assignment_digest
 from models.cycles import ReportQuery, final_cycles
 from models.master import team_subquery
@@ -39,6 +38,7 @@ from models.types import utcnow
 from models.users import Principal
 
 WHY = "compliance figures are read once the cycle is closed and its orders final"
+SUMS_INDEX = ["manager_id", "cycle_id"]  # cycle_sums is indexed by these
 
 
 def current_policy(session: Session, company_id: int) -> CompliancePolicyVersion:
@@ -190,20 +190,13 @@ def _sums_and_clusters(session: Session, company_id: int, cycles: list[Cycle], v
     kept = session.execute(select(ComplianceKept.basis_sha256, ComplianceKept.sums, ComplianceKept.clusters).where(
         ComplianceKept.company_id == company_id, ComplianceKept.cycles_sha256 == key)).first()
     if kept is not None and kept.basis_sha256 == basis:
-        index = pd.MultiIndex.from_tuples([tuple(i) for i in kept.sums["index"]], names=["manager_id", "cycle_id"]) \
-            if kept.sums["index"] else pd.MultiIndex.from_arrays([[], []], names=["manager_id", "cycle_id"])
-        sums = pd.DataFrame(kept.sums["data"], index=index, columns=SUMS, dtype="int64")
-        found = pd.DataFrame(kept.clusters, columns=CLUSTER_COLUMNS) if kept.clusters else \
-            pd.DataFrame({c: pd.Series(dtype="object") for c in CLUSTER_COLUMNS})
-        return sums, found
+        return record_frame(kept.sums).set_index(SUMS_INDEX), record_frame(kept.clusters)
     data = gather(session, company_id, cycles, policy)
     sums = cycle_sums(data, policy)
     found = clusters(data.orders, data.lines, policy.min_cluster, policy.min_lines)
-    record = {"index": [[str(m), int(c)] for m, c in sums.index], "data": sums.to_numpy(dtype="int64").tolist()}
-    found_rows = [{"cycle_id": int(c), "manager_id": m, "size": int(n), "lines": lines, "retailer_ids": list(ids)}
-                  for c, m, n, lines, ids in found[CLUSTER_COLUMNS].itertuples(index=False)]
     upsert(session, ComplianceKept.__table__, [{"company_id": company_id, "cycles_sha256": key, "basis_sha256": basis,
-                                                "sums": record, "clusters": found_rows, "built_at": utcnow()}],
+                                                "sums": frame_record(sums.reset_index()),
+                                                "clusters": frame_record(found[CLUSTER_COLUMNS]), "built_at": utcnow()}],
            keys=["company_id", "cycles_sha256"])
     return sums, found
 

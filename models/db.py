@@ -175,6 +175,19 @@ def read_frame(session: Session, stmt, dtypes: dict[str, str]) -> "pd.DataFrame"
     return frame
 
 
+def frame_record(frame: "pd.DataFrame") -> dict:  # noqa: F821
+    """A frame as JSON to keep in a JSON column: its columns in order, their dtypes, its rows (missing as null)."""
+    return {"columns": [str(c) for c in frame.columns], "dtypes": {str(c): str(t) for c, t in frame.dtypes.items()},
+            "data": frame.astype(object).where(frame.notna(), None).to_numpy().tolist()}
+
+
+def record_frame(record: dict) -> "pd.DataFrame":  # noqa: F821
+    """The frame frame_record kept: the same columns, in the same order, with the same dtypes."""
+    import pandas as pd
+
+    return pd.DataFrame(record["data"], columns=record["columns"]).astype(record["dtypes"])
+
+
 _ARROW_TYPES = {"str": "string", "int64": "int64", "float64": "float64"}
 
 
