@@ -14,9 +14,9 @@ from sqlmodel import Session
 
 from models.load import load_dir
 from models.tables import Cycle
-from models.users import create_user, get_or_create_company
+from models.users import get_or_create_company
 from tests.conftest import SAMPLE, make_client
-from tests.worlds.sample import fill_cycle, sample_rows
+from tests.worlds.sample import fill_cycle, sample_rows, sample_users
 
 SIGNED_IN = ("admin", "auditor", "distribution_center", "market_manager", "account_manager")
 
@@ -59,15 +59,9 @@ def build_console_world(engine) -> ConsoleWorld:
     with Session(engine) as s:
         company = get_or_create_company(s, "console", "Console test city")
         load_dir(s, company.id, SAMPLE)
-        tokens = {role: create_user(s, company.id, role, name=role)[1]
-                  for role in ("admin", "auditor", "distribution_center")}
-        tokens["market_manager"] = create_user(s, company.id, "market_manager", name="mm",
-                                               manager_id=mine["market_manager_id"])[1]
-        tokens["other_market_manager"] = create_user(s, company.id, "market_manager", name="mm-other",
-                                                     manager_id=other["market_manager_id"])[1]
-        for m in managers:
-            tokens[f"account_manager:{m['manager_id']}"] = create_user(
-                s, company.id, "account_manager", name=f"am-{m['manager_id']}", manager_id=m["manager_id"])[1]
+        tokens = sample_users(s, company.id, {"market_manager": ("mm", mine["market_manager_id"]),
+                                              "other_market_manager": ("mm-other", other["market_manager_id"])},
+                              [m["manager_id"] for m in managers])
         s.commit()
     tokens["account_manager"] = tokens[f"account_manager:{mine['manager_id']}"]
     tokens["other_account_manager"] = tokens[f"account_manager:{other['manager_id']}"]

@@ -108,21 +108,31 @@ def committed_city(engine, managers: int = 1) -> dict[str, dict[str, str]]:
     from sqlmodel import Session
 
     from models.load import load_dir
-    from models.users import create_user, get_or_create_company
+    from models.users import get_or_create_company
 
     rows = sample_rows("managers")
     with Session(engine) as s:
         company = get_or_create_company(s, "reliability", "Reliability")
         load_dir(s, company.id, SAMPLE)
-        tokens = {role: create_user(s, company.id, role, name=role)[1]
-                  for role in ("admin", "auditor", "distribution_center")}
-        tokens["market_manager"] = create_user(s, company.id, "market_manager", name="mm",
-                                               manager_id=rows[0]["market_manager_id"])[1]
-        for i, m in enumerate(rows[:managers]):
-            token = create_user(s, company.id, "account_manager", name=f"am-{m['manager_id']}",
-                                manager_id=m["manager_id"])[1]
-            tokens[f"account_manager:{m['manager_id']}"] = token
-            if i == 0:
-                tokens["account_manager"] = token
+        tokens = sample_users(s, company.id, {"market_manager": ("mm", rows[0]["market_manager_id"])},
+                              [m["manager_id"] for m in rows[:managers]])
         s.commit()
+    if managers:
+        tokens["account_manager"] = tokens[f"account_manager:{rows[0]['manager_id']}"]
     return {k: {"Authorization": f"Bearer {v}"} for k, v in tokens.items()}
+
+
+def sample_users(session, company_id: int, market_managers: dict[str, tuple[str, str]],
+                 account_managers: list[str]) -> dict[str, str]:
+    """Tokens of new users in the sample city: "admin", "auditor" and "distribution_center"; each market manager
+    under its key (key: (name, his market_manager_id)); each account manager as "account_manager:<id>"."""
+    from models.users import create_user
+
+    tokens = {role: create_user(session, company_id, role, name=role)[1]
+              for role in ("admin", "auditor", "distribution_center")}
+    for key, (name, mm_id) in market_managers.items():
+        tokens[key] = create_user(session, company_id, "market_manager", name=name, manager_id=mm_id)[1]
+    for manager_id in account_managers:
+        tokens[f"account_manager:{manager_id}"] = create_user(session, company_id, "account_manager",
+                                                              name=f"am-{manager_id}", manager_id=manager_id)[1]
+    return tokens
