@@ -23,9 +23,8 @@ from sqlmodel import Session
 
 from api.ui.session import TOKEN_COOKIE
 from bench.bench_runs import analyze, load_city, serve
-from bench.bench_scenarios import HISTORY_WEEKS, load_history, overrides
-from bench.common import database, table, usable_cores
-from fixtures.city import generate_city, generate_cycle
+from bench.bench_scenarios import city_with_history, load_history, overrides
+from bench.common import database, table
 from models.db import make_engine
 from models.forecasts import replace_forecast
 from models.migrate import upgrade
@@ -181,12 +180,8 @@ def main() -> None:
     parser.add_argument("--retailers", type=int, default=None, help="retailers (default: the city scale, 30,000)")
     parser.add_argument("--requests", type=int, default=40, help="requests per page and per JSON route")
     args = parser.parse_args()
-    t = time.perf_counter()
-    city = generate_city(scale="city", retailers=args.retailers, weeks=HISTORY_WEEKS)
-    cycle = generate_cycle(city)
-    print(f"generated {len(city.retailers):,} retailers, {len(cycle.demand):,} demand lines, {len(city.history):,} "
-          f"history lines in {time.perf_counter() - t:.1f} s; cores available: {usable_cores()} "
-          f"(machine: {os.cpu_count()})", flush=True)
+    city, cycle, generated = city_with_history(args.retailers)
+    print(generated, flush=True)
     with database(args.database) as url:
         t = time.perf_counter()
         world = build(url, city, cycle)

@@ -66,20 +66,25 @@ def load_history(engine, city) -> float:
     return time.perf_counter() - t
 
 
+def city_with_history(retailers: int | None):
+    """A city with HISTORY_WEEKS of history and its cycle, and a line saying what was generated on what machine."""
+    t = time.perf_counter()
+    city = generate_city(scale="city", retailers=retailers, weeks=HISTORY_WEEKS)
+    cycle = generate_cycle(city)
+    return city, cycle, (f"generated {len(city.retailers):,} retailers, {len(cycle.demand):,} demand lines, "
+                         f"{len(city.history):,} history lines in {time.perf_counter() - t:.1f} s; cores available: "
+                         f"{usable_cores()} (machine: {os.cpu_count()})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database", choices=["postgresql", "sqlite"], default="postgresql")
     parser.add_argument("--retailers", type=int, default=None, help="retailers (default: the city scale, 30,000)")
     parser.add_argument("--pairs", type=int, default=3, help="run/scenario pairs")
     args = parser.parse_args()
-    t = time.perf_counter()
-    city = generate_city(scale="city", retailers=args.retailers, weeks=HISTORY_WEEKS)
-    cycle = generate_cycle(city)
+    city, cycle, generated = city_with_history(args.retailers)
     body = overrides(cycle)
-    print(f"generated {len(city.retailers):,} retailers, {len(cycle.demand):,} demand lines, {len(city.history):,} "
-          f"history lines in {time.perf_counter() - t:.1f} s; cores available: {usable_cores()} "
-          f"(machine: {os.cpu_count()}); scenario overrides: {len(body['supply'])} specs' supply, "
-          f"{len(body['caps']):,} caps")
+    print(f"{generated}; scenario overrides: {len(body['supply'])} specs' supply, {len(body['caps']):,} caps")
     with database(args.database) as url:
         engine = make_engine(url)
         upgrade(engine)
