@@ -70,13 +70,33 @@ def load_city(engine, city, cycle, code: str = "bench", statistics: bool = True)
                     zip(repeat(cid), orders.retailer_id.tolist(), repeat(co), repeat(1), orders.channel.tolist(),
                         repeat("0" * 64), orders.total.astype(int).tolist(), repeat(admin.id), repeat(now),
                         approved.tolist()))
-        copy_frame(session, OrderLine.__table__,
-                   pd.DataFrame({"cycle_id": cid, "retailer_id": demand.retailer_id, "brand_code": demand.brand_code,
-                                 "company_id": co, "quantity": demand.quantity.astype("int64")}))
+        with keys_checked_after(session, OrderLine.__table__.name):
+            copy_frame(session, OrderLine.__table__,
+                       pd.DataFrame({"cycle_id": cid, "retailer_id": demand.retailer_id, "brand_code": demand.brand_code,
+                                     "company_id": co, "quantity": demand.quantity.astype("int64")}))
         session.commit()
     if statistics:
         analyze(engine)
     return cid, {"admin": admin_token, "dc": dc_token}
+
+
+@contextmanager
+def keys_checked_after(session: Session, table: str):
+    """A bulk load's foreign keys checked once, over the whole table, after the load, instead of row by row (PostgreSQL).
+
+    The keys are dropped and added back in the load's transaction, so they hold when it commits (adding one checks
+    every row); a province's 8 M order lines load in a few minutes this way instead of ten.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    keys = session.execute(text("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                                "WHERE conrelid = CAST(:t AS regclass) AND contype = 'f'"), {"t": table}).all()
+    for name, _ in keys:
+        session.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
+    yield
+    for name, definition in keys:
+        session.execute(text(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'))
 
 
 def analyze(engine) -> None:
