@@ -127,6 +127,9 @@ def install(app: FastAPI) -> None:
                and any(p in str(_request.url.path) for p in ("/cap", "/scenarios")) for e in errors):
             code = "floor_or_quota_refused"
             detail = f"{FLOOR_RULE}; {detail}"
+        elif any(tuple(e.get("loc", ())) == ("header", "Idempotency-Key") for e in errors):
+            code = "invalid_idempotency_key"
+            detail = f"Idempotency-Key must be 1 to 200 visible ASCII characters; {detail}"
         return JSONResponse(error_body(detail, code), 422)
 
     @app.exception_handler(StarletteHTTPException)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -12,10 +11,9 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
 
 from api.deps import PrincipalDep, SessionDep
+from api.params import IdempotencyKey
 from models import idempotency as store
 from models.errors import Conflict, DomainError, Invalid
-
-_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
 
 class Replay(DomainError):
@@ -47,14 +45,13 @@ async def request_digest(request: Request) -> str | None:
                                       request.url.query.encode(), body])).hexdigest()
 
 
-def idempotency(request: Request, session: SessionDep, principal: PrincipalDep,
-                digest: Annotated[str | None, Depends(request_digest)]) -> Idempotency:
-    """The key's lock and its stored answer, looked up in a worker thread (sync: it may wait for a lock)."""
-    key = request.headers.get("idempotency-key")
+def idempotency(session: SessionDep, principal: PrincipalDep, digest: Annotated[str | None, Depends(request_digest)],
+                key: IdempotencyKey = None) -> Idempotency:
+    """The key's lock and its stored answer, looked up in a worker thread (sync: it may wait for a lock).
+
+    A key outside IDEMPOTENCY_KEY_PATTERN is refused by the header's declaration (422 `invalid_idempotency_key`)."""
     if key is None or digest is None:
         return Idempotency(session, principal, None, "")
-    if not _KEY.match(key):
-        raise Invalid("Idempotency-Key must be 1 to 200 visible ASCII characters", "invalid_idempotency_key")
     if not store.try_lock(session, principal.user_id, key):
         raise Conflict("a request with this Idempotency-Key is still running; retry when it has finished",
                        "idempotency_in_flight")

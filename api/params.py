@@ -45,6 +45,13 @@ BrandFilter = text_filter("only this spec; a code that is not in /v1/brands is r
 CursorQuery = Annotated[str | None, Query(max_length=CURSOR_MAX, pattern=CURSOR_PATTERN, description=CURSOR_RULE)]
 # If-Match: "*" or version ETags; any other value matches no version, so it is a 412 like a stale tag, not a 422
 # not `str | None`: a header has no null, and a schema that allows one has clients send the text "null"
+# Idempotency-Key: the POSTs' safe retries (api/idempotency.py); declared so clients see it in the schema
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,200}$"
+IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", pattern=IDEMPOTENCY_KEY_PATTERN, description=(
+    "safe retries: 1 to 200 visible ASCII characters, chosen by the client for one request; sending the same key "
+    "with the same request again returns the first answer (with `Idempotent-Replayed: true`) and does nothing "
+    "again; a key already used for a different request answers 422 `idempotency_key_reused`, and one whose "
+    "first request is still running 409 `idempotency_in_flight`. Keys are kept at least 24 hours, per user"))]
 IfMatch = Annotated[str, Header(max_length=200, description=(
     'the ETag of the version this replaces (`"3"`, `W/"3"`), or `*`; a value naming no current version answers 412 '
     "`version_mismatch`"))]

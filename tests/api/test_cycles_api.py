@@ -228,3 +228,22 @@ def test_retried_close_and_reopen_answer_the_first_response(client, auth, world,
     assert r1.status_code == r2.status_code == 200 and r1.json() == r2.json() and r1.json()["status"] == "open"
     assert r2.headers.get("idempotent-replayed") == "true"
     assert client.post(f"/v1/cycles/{cid}/reopen", headers=h2, json={"x": 1}).json()["code"] == "idempotency_key_reused"
+
+
+@pytest.mark.parametrize("key", ["", "has space", "x" * 201, "键"])
+def test_a_malformed_idempotency_key_is_refused_before_anything_is_done(client, auth, world, session, key):
+    body = {"name": "W51", "start_date": "2026-12-14", "end_date": "2026-12-20"}
+    r = client.post("/v1/cycles", json=body, headers={**auth("admin"), "Idempotency-Key": key.encode()})
+    assert r.status_code == 422 and r.json()["code"] == "invalid_idempotency_key"
+    assert "1 to 200 visible ASCII characters" in r.json()["detail"]
+    assert session.execute(select(func.count()).select_from(Cycle).where(Cycle.name == "W51")).scalar() == 0
+
+
+def test_every_post_declares_the_idempotency_key_it_accepts(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    posts = {path: ops["post"] for path, ops in paths.items() if "post" in ops}
+    assert posts
+    for path, op in posts.items():
+        keys = [p for p in op.get("parameters", []) if p["name"] == "Idempotency-Key" and p["in"] == "header"]
+        assert len(keys) == 1 and not keys[0]["required"], path
+        assert keys[0]["schema"]["pattern"] == r"^[\x21-\x7e]{1,200}$", path

@@ -94,11 +94,11 @@ def test_the_exclusions_relax_one_check_in_their_cases_only():
 
     from tests.reliability.conformance_hooks import filter_failure
 
-    def kept(status: int, code: str, query=None, body=None, failure=None, period=False) -> bool:
+    def kept(status: int, code: str, query=None, body=None, failure=None, period=False, headers=None) -> bool:
         failure = failure or RejectedPositiveData(operation="GET /v1/x", message="refused", status_code=status,
                                                   allowed_statuses=["2xx"])
         raw = {"parameters": [{"name": "from", "in": "query"}] if period else []}
-        case = SimpleNamespace(query=query or {}, body=body or {},
+        case = SimpleNamespace(query=query or {}, body=body or {}, headers=headers or {},
                                operation=SimpleNamespace(definition=SimpleNamespace(raw=raw)))
         response = SimpleNamespace(status_code=status, content=json.dumps({"detail": "x", "code": code}).encode())
         return filter_failure(None, failure, case, response)
@@ -122,6 +122,9 @@ def test_the_exclusions_relax_one_check_in_their_cases_only():
     assert not kept(422, "invalid_request", body={"moves": [{"from_retailer_id": "R1", "to_retailer_id": "R1"}]})
     assert kept(422, "invalid_request", body={"moves": [{"from_retailer_id": "R1", "to_retailer_id": "R2"}]})
     assert not kept(422, "unknown_spec") and kept(422, "unknown_cycle")
+    assert not kept(422, "idempotency_key_reused", headers={"Idempotency-Key": "k"})
+    assert kept(422, "idempotency_key_reused")  # no key was sent: the refusal is the server's fault
+    assert kept(422, "invalid_idempotency_key", headers={"Idempotency-Key": "k"})
     undocumented = UndefinedStatusCode(operation="GET /v1/x", status_code=422, defined_status_codes=["200"],
                                        allowed_status_codes=[200], message="undocumented")
     assert kept(422, "invalid_cursor", query={"cursor": "AAAA"}, failure=undocumented)
