@@ -11,6 +11,10 @@ from allocation.vocabulary import TIER_MAX, TIER_MIN
 
 VERSION_MAX = 2**31 - 1  # a stored version or row number: the databases' 32-bit integer
 TIER_KEY = "^(" + "|".join(str(t) for t in range(TIER_MAX, TIER_MIN - 1, -1)) + ")$"  # an object keyed by tier 1-30
+# json_schema_extra: what a validator checks that Field cannot (pydantic's float multiple_of has no tolerance)
+CENTS = {"multipleOf": 0.01}  # at most 2 decimals
+FOUR_DECIMALS = {"multipleOf": 0.0001}
+TierKeyed = {"propertyNames": {"pattern": TIER_KEY}}  # json_schema_extra of a dict keyed by tier
 
 
 def _whole(value):
@@ -44,7 +48,3 @@ def whole(**constraints):
 def number(**constraints):
     """Number with bounds (Field arguments), for list items and dict values."""
     return Annotated[float, Field(**constraints), BeforeValidator(_number)]
-# json_schema_extra: what a validator checks that Field cannot (pydantic's float multiple_of has no tolerance)
-CENTS = {"multipleOf": 0.01}  # at most 2 decimals
-FOUR_DECIMALS = {"multipleOf": 0.0001}
-TierKeyed = {"propertyNames": {"pattern": TIER_KEY}}  # json_schema_extra of a dict keyed by tier

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import Header, Path, Query
@@ -42,9 +43,10 @@ def text_filter(description: str, max_length: int = ID_MAX, min_length: int = 0)
 ManagerFilter = text_filter("only this account manager's")
 RetailerFilter = text_filter("only this retailer's")
 BrandFilter = text_filter("only this spec; a code that is not in /v1/brands is refused with 422 `unknown_brand`")
+# a report's period (accuracy, compliance): `cycle_id` alone, or `from` and `to` together
+PeriodStart = Annotated[date | None, Query(alias="from", description=f"range start (date); {PERIOD_RULE}")]
+PeriodEnd = Annotated[date | None, Query(alias="to", description=f"range end (date); {PERIOD_RULE}")]
 CursorQuery = Annotated[str | None, Query(max_length=CURSOR_MAX, pattern=CURSOR_PATTERN, description=CURSOR_RULE)]
-# If-Match: "*" or version ETags; any other value matches no version, so it is a 412 like a stale tag, not a 422
-# not `str | None`: a header has no null, and a schema that allows one has clients send the text "null"
 # Idempotency-Key: the POSTs' safe retries (api/idempotency.py); declared so clients see it in the schema
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,200}$"
 IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", pattern=IDEMPOTENCY_KEY_PATTERN, description=(
@@ -52,6 +54,8 @@ IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", pattern=IDEMPOTE
     "with the same request again returns the first answer (with `Idempotent-Replayed: true`) and does nothing "
     "again; a key already used for a different request answers 422 `idempotency_key_reused`, and one whose "
     "first request is still running 409 `idempotency_in_flight`. Keys are kept at least 24 hours, per user"))]
+# If-Match: "*" or version ETags; any other value matches no version, so it is a 412 like a stale tag, not a 422
+# not `str | None`: a header has no null, and a schema that allows one has clients send the text "null"
 IfMatch = Annotated[str, Header(max_length=200, description=(
     'the ETag of the version this replaces (`"3"`, `W/"3"`), or `*`; a value naming no current version answers 412 '
     "`version_mismatch`"))]

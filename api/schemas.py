@@ -8,7 +8,6 @@ from numbers import Integral
 from typing import Annotated, Generic, TypeVar
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
-
 from pydantic_core import PydanticCustomError
 
 from allocation.vocabulary import MarketType, RetailerStatus, SizeClass

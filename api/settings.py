@@ -6,10 +6,9 @@ from functools import lru_cache
 
 from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
-
-from executor.settings import ExecutorSettings
 from sqlalchemy.engine import make_url
 
+from executor.settings import ExecutorSettings
 from models.db import DEFAULT_URL
 
 

@@ -3,16 +3,15 @@ key-brand share per account manager, and the compliance policy that sets the clu
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
 from allocation.compliance import COLUMNS, CompliancePolicy
 from allocation.vocabulary import Role
 from api.deps import PageDep, SessionDep, require
-from api.params import ManagerFilter, PERIOD_RULE, text_filter
+from api.params import ManagerFilter, PERIOD_RULE, PeriodEnd, PeriodStart, text_filter
 from api.schemas_compliance import ClusterPage, CompliancePage, CompliancePolicyOut
 from models import compliance
 from models.cycles import ReportQuery
@@ -57,8 +56,8 @@ class ComplianceParams:
 
     def __init__(self,
                  cycle_id: text_filter(f"one cycle; {PERIOD_RULE}") = None,
-                 date_from: Annotated[date | None, Query(alias="from", description=f"range start (date); {PERIOD_RULE}")] = None,
-                 date_to: Annotated[date | None, Query(alias="to", description=f"range end (date); {PERIOD_RULE}")] = None,
+                 date_from: PeriodStart = None,
+                 date_to: PeriodEnd = None,
                  manager_id: ManagerFilter = None):
         self.query = ReportQuery(cycle_id, date_from, date_to, manager_id)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -11,7 +10,7 @@ from fastapi.responses import Response
 from allocation.accuracy import BY_MANAGER_COLUMNS, BY_SPEC_COLUMNS
 from allocation.vocabulary import Role
 from api.deps import PageDep, SessionDep, require
-from api.params import BrandFilter, CycleId, ManagerFilter, ManagerId, PERIOD_RULE, text_filter
+from api.params import BrandFilter, CycleId, ManagerFilter, ManagerId, PERIOD_RULE, PeriodEnd, PeriodStart, text_filter
 from api.schemas import Page
 from api.schemas_forecasts import AccuracyPage, ForecastIn, ForecastOut, ForecastSummaryOut
 from models import accuracy as scores
@@ -88,8 +87,8 @@ class AccuracyParams:
 
     def __init__(self,
                  cycle_id: text_filter(f"score one cycle; {PERIOD_RULE}") = None,
-                 date_from: Annotated[date | None, Query(alias="from", description=f"range start (date); {PERIOD_RULE}")] = None,
-                 date_to: Annotated[date | None, Query(alias="to", description=f"range end (date); {PERIOD_RULE}")] = None,
+                 date_from: PeriodStart = None,
+                 date_to: PeriodEnd = None,
                  manager_id: ManagerFilter = None,
                  brand_code: BrandFilter = None,
                  key_only: Annotated[bool, Query(description="score key-brand specs only")] = False,
