@@ -32,6 +32,7 @@ from allocation.vocabulary import CycleState, Role
 from models.cycles import ReportQuery, final_cycles
 from models.db import frame_record, record_frame, upsert
 from models.errors import Invalid
+from models.kept import digest
 from models.master import team_subquery
 from models.orders import COUNTED
 from models.tables import Brand, Cycle, Retailer
@@ -316,9 +317,8 @@ def _scored(session: Session, principal: Principal, q: AccuracyQuery, ids: list[
 def _ranks_basis(session: Session, company_id: int, cycle: Cycle, keys: list[str]) -> str:
     """What a final cycle's ranks were scored from besides its frozen forecasts and orders: the close they hold,
     the publication, the retailers' managers and statuses, the key brands."""
-    parts = [assignment_digest(session, company_id), f"{cycle.status}\t{cycle.closed_at}\t{cycle.published_run_id}",
-             ",".join(sorted(keys))]
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    return digest([assignment_digest(session, company_id),
+                   f"{cycle.status}\t{cycle.closed_at}\t{cycle.published_run_id}", ",".join(sorted(keys))])
 
 
 def _kept_ranks(session: Session, company_id: int, ids: list[int], keys: list[str]) -> pd.DataFrame:

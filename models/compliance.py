@@ -29,6 +29,7 @@ from allocation.clusters import CLUSTER_COLUMNS, clusters, may_cluster
 from allocation.vocabulary import AdjustmentState, CycleState, RetailerStatus, Role
 from models import policies
 from models.db import frame_record, read_frame, record_frame, upsert
+from models.kept import digest
 from models.accuracy import actual_frame, assignment_digest
 from models.cycles import ReportQuery, final_cycles
 from models.master import team_subquery
@@ -178,7 +179,7 @@ def _basis(session: Session, company_id: int, cycles: list[Cycle], version: int)
     parts = [assignment_digest(session, company_id), f"policy {version}",
              *(f"{c.id}\t{c.status}\t{c.closed_at}\t{c.published_run_id}\t{c.start_date}\t{c.end_date}"
                for c in cycles), *(repr(tuple(b)) for b in brands), *(json.dumps(list(m), sort_keys=True) for m in moves)]
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    return digest(parts)
 
 
 def _sums_and_clusters(session: Session, company_id: int, cycles: list[Cycle], version: int,

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sqlalchemy import and_, case, delete, func, select
+from sqlalchemy import and_, case, func, select
 from sqlmodel import Session
 
 from allocation.vocabulary import Channel, OrderState, RetailerStatus, values
 from models.cycles import get_cycle
 from models.db import upsert
+from models.kept import renew
 from models.orders import APPROVED_NOW, order_status
 from models.tables import Brand, Cap, Cycle, Retailer, Supply
 from models.tables_demand import Order, OrderLine, SpecTotal, SpecTotalBasis
@@ -93,11 +94,9 @@ def spec_sums(session: Session, cycle: Cycle) -> tuple[dict[str, int], dict[str,
                             .where(SpecTotalBasis.cycle_id == cycle.id)).first()
     if basis is None or tuple(basis) != (cycle.closed_at, cycle.published_run_id, orders):
         demand, allocated = _summed(session, cycle.id, cycle.published_run_id)
-        # the basis row first: on PostgreSQL a concurrent rebuild of the same cycle waits for this one's commit
-        upsert(session, SpecTotalBasis.__table__, [{"cycle_id": cycle.id, "closed_at": cycle.closed_at,
-                                                    "run_id": cycle.published_run_id, "orders": orders,
-                                                    "built_at": utcnow()}], keys=["cycle_id"])
-        session.execute(delete(SpecTotal).where(SpecTotal.cycle_id == cycle.id))
+        renew(session, SpecTotalBasis.__table__, {"cycle_id": cycle.id, "closed_at": cycle.closed_at,
+                                                  "run_id": cycle.published_run_id, "orders": orders,
+                                                  "built_at": utcnow()}, ["cycle_id"], SpecTotal.__table__)
         upsert(session, SpecTotal.__table__, [{"cycle_id": cycle.id, "brand_code": code, "demand": demand.get(code),
                                                "allocated": allocated.get(code)}
                                               for code in sorted(demand.keys() | allocated.keys())],

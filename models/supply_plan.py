@@ -3,7 +3,6 @@ of the company (the arithmetic is allocation.supply_plan's)."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -17,7 +16,8 @@ from allocation.vocabulary import FINAL_CYCLE_STATES, RetailerStatus
 from models import policies
 from models.cycles import check_spec_lines, get_cycle, replace_quantities
 from models.accuracy import assignment_digest
-from models.db import copy_frame, read_frame, upsert
+from models.db import copy_frame, read_frame
+from models.kept import digest, renew
 from models.orders import COUNTED
 from models.pagination import page
 from models.tables import Brand, Cycle, History, Retailer
@@ -114,23 +114,18 @@ def projected(session: Session, company_id: int, weeks: list[str]) -> pd.DataFra
     back a few milliseconds."""
     found = _final_in(session, company_id, weeks)
     key = f"{weeks[0]}+{len(weeks)}"
-    basis = hashlib.sha256("\n".join([assignment_digest(session, company_id), ",".join(weeks),
-                                      *(f"{i}\t{start}\t{st}\t{closed}" for i, start, st, closed in found)])
-                           .encode()).hexdigest()
-    kept = session.execute(select(ProjectionBasis.basis_sha256).where(
-        ProjectionBasis.company_id == company_id, ProjectionBasis.weeks == key)).scalar()
-    if kept == basis:
+    basis = digest([assignment_digest(session, company_id), ",".join(weeks),
+                    *(f"{i}\t{start}\t{st}\t{closed}" for i, start, st, closed in found)])
+    if basis == session.execute(select(ProjectionBasis.basis_sha256).where(
+            ProjectionBasis.company_id == company_id, ProjectionBasis.weeks == key)).scalar():
         return read_frame(session, select(ProjectionLine.manager_id, ProjectionLine.brand_code, ProjectionLine.quantity)
                           .where(ProjectionLine.company_id == company_id, ProjectionLine.weeks == key)
                           .order_by(ProjectionLine.manager_id, ProjectionLine.brand_code), LINES)
     cycles, covered = _cycle_weeks(session, company_id, weeks, found)
     history = _history_weeks(session, company_id, weeks, covered)
     projections = project_mean(weekly_demand(cycles, covered, history, weeks), len(weeks))
-    # the basis row first: on PostgreSQL a concurrent rebuild of the same window waits for this one's commit
-    upsert(session, ProjectionBasis.__table__, [{"company_id": company_id, "weeks": key, "basis_sha256": basis,
-                                                 "built_at": utcnow()}], keys=["company_id", "weeks"])
-    session.execute(delete(ProjectionLine).where(ProjectionLine.company_id == company_id,
-                                                 ProjectionLine.weeks == key))
+    renew(session, ProjectionBasis.__table__, {"company_id": company_id, "weeks": key, "basis_sha256": basis,
+                                               "built_at": utcnow()}, ["company_id", "weeks"], ProjectionLine.__table__)
     copy_frame(session, ProjectionLine.__table__, projections.assign(company_id=company_id, weeks=key)[
         ["company_id", "weeks", "manager_id", "brand_code", "quantity"]])
     return projections
