@@ -212,12 +212,13 @@ def test_a_close_waits_for_one_import_at_most_not_for_the_queue_behind_it(city):
 
         waiting = threading.Thread(target=queued_import)
         waiting.start()
-        deadline = time.monotonic() + 30
+        deadline, queued = time.monotonic() + 30, 0
         with engine.connect() as probe:  # the queued import is waiting for its turn
-            while time.monotonic() < deadline and not probe.execute(text(
+            while time.monotonic() < deadline and not (queued := probe.execute(text(
                     "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = "
-                    "(SELECT oid FROM pg_database WHERE datname = current_database())")).scalar():
+                    "(SELECT oid FROM pg_database WHERE datname = current_database())")).scalar()):
                 time.sleep(0.02)
+        assert queued, "the second import never queued for its turn"
         closer = threading.Thread(target=lambda: answers.update(
             close=make_client(engine).post(f"/v1/cycles/{cycle}/close", headers=admin)))
         closer.start()
